@@ -1,0 +1,162 @@
+//! The errors every HTTP framework produces, shipped with every catalog.
+//!
+//! A catalog may override their messages, numbers, docs and policy, but not remove them or change
+//! their status: the framework integration raises them by code.
+
+use std::collections::BTreeMap;
+
+use crate::model::{AlertPolicy, Entry, FieldCode, Param, ParamType};
+
+/// A built-in entry: code, status, retryable, Korean and English messages, parameters.
+struct Builtin {
+    code: &'static str,
+    status: u16,
+    retryable: bool,
+    ko: &'static str,
+    en: &'static str,
+    params: &'static [(&'static str, ParamType)],
+    description: &'static str,
+}
+
+const BUILTINS: &[Builtin] = &[
+    Builtin { code: "ROUTE_NOT_FOUND", status: 404, retryable: false, ko: "요청한 경로를 찾을 수 없습니다.", en: "No route matches this path.", params: &[], description: "No route of the API matches the request path. Check the URL and the API version." },
+    Builtin { code: "METHOD_NOT_ALLOWED", status: 405, retryable: false, ko: "허용되지 않은 HTTP 메서드입니다.", en: "This HTTP method is not allowed here.", params: &[], description: "The path exists but not with this method. The `Allow` response header lists the methods it takes." },
+    Builtin { code: "UNSUPPORTED_MEDIA_TYPE", status: 415, retryable: false, ko: "지원하지 않는 콘텐츠 형식입니다.", en: "This content type is not supported.", params: &[], description: "The request body has a `Content-Type` the endpoint does not accept (usually: send `application/json`)." },
+    Builtin { code: "MALFORMED_JSON", status: 400, retryable: false, ko: "요청 본문이 올바른 JSON이 아닙니다.", en: "The request body is not valid JSON.", params: &[], description: "The body could not be parsed as JSON at all (syntax error, truncated body, invalid UTF-8). Fix the client's serialization." },
+    Builtin { code: "VALIDATION_ERROR", status: 400, retryable: false, ko: "입력 데이터가 유효하지 않습니다.", en: "The request data is invalid.", params: &[], description: "The body, query or path was well-formed but some fields are missing, of the wrong type or out of range. `field_errors` lists each field with its own code and message." },
+    Builtin { code: "PAYLOAD_TOO_LARGE", status: 413, retryable: false, ko: "요청 본문이 너무 큽니다.", en: "The request body is too large.", params: &[], description: "The body is over the server's size limit, whether sent with `Content-Length` or chunked." },
+    Builtin { code: "REQUEST_TIMEOUT", status: 408, retryable: true, ko: "요청 전송 시간이 초과되었습니다.", en: "The request took too long to arrive.", params: &[], description: "The client was too slow sending its request. Distinct from UPSTREAM_TIMEOUT, where the server waited on a dependency." },
+    Builtin { code: "RATE_LIMIT_EXCEEDED", status: 429, retryable: true, ko: "요청 한도를 초과했습니다. {retry_after}초 후에 다시 시도해주세요.", en: "Too many requests. Try again in {retry_after} seconds.", params: &[("retry_after", ParamType::Integer)], description: "The client sent more requests than its limit allows. Wait for the number of seconds in the `Retry-After` header before retrying." },
+    Builtin { code: "SERVER_ERROR", status: 500, retryable: true, ko: "서버 내부 오류가 발생했습니다.", en: "An internal server error occurred.", params: &[], description: "An unexpected failure on the server. Nothing of its cause is in the response; the server has logged it under the request id." },
+    Builtin { code: "UPSTREAM_ERROR", status: 502, retryable: true, ko: "외부 서비스 응답을 처리할 수 없습니다.", en: "An upstream service failed.", params: &[], description: "A service this API depends on answered with an error the API could not map to anything more specific." },
+    Builtin { code: "SERVICE_UNAVAILABLE", status: 503, retryable: true, ko: "서비스를 일시적으로 사용할 수 없습니다.", en: "The service is temporarily unavailable.", params: &[], description: "The service is overloaded or in maintenance. Retry later, honoring `Retry-After` when present." },
+    Builtin { code: "UPSTREAM_TIMEOUT", status: 504, retryable: true, ko: "외부 서비스 응답 시간이 초과되었습니다.", en: "An upstream service did not answer in time.", params: &[], description: "A service this API depends on did not answer in time. Distinct from REQUEST_TIMEOUT, where the client was slow." },
+];
+
+/// Codes of the built-in entries, in the order they are appended to a catalog.
+pub fn builtin_codes() -> impl Iterator<Item = &'static str> {
+    BUILTINS.iter().map(|b| b.code)
+}
+
+struct BuiltinField {
+    code: &'static str,
+    ko: &'static str,
+    en: &'static str,
+    params: &'static [(&'static str, ParamType)],
+}
+
+const BUILTIN_FIELDS: &[BuiltinField] = &[
+    BuiltinField {
+        code: "required",
+        ko: "필수 항목입니다.",
+        en: "This field is required.",
+        params: &[],
+    },
+    BuiltinField {
+        code: "invalid_type",
+        ko: "{expected} 형식이어야 합니다.",
+        en: "Must be {expected}.",
+        params: &[("expected", ParamType::String)],
+    },
+    BuiltinField {
+        code: "invalid",
+        ko: "올바르지 않은 값입니다.",
+        en: "This value is invalid.",
+        params: &[],
+    },
+    BuiltinField {
+        code: "unknown_field",
+        ko: "알 수 없는 항목입니다.",
+        en: "This field is not expected.",
+        params: &[],
+    },
+    BuiltinField {
+        code: "too_short",
+        ko: "{min}자 이상이어야 합니다.",
+        en: "Must be at least {min} characters.",
+        params: &[("min", ParamType::Integer)],
+    },
+    BuiltinField {
+        code: "too_long",
+        ko: "{max}자 이하여야 합니다.",
+        en: "Must be at most {max} characters.",
+        params: &[("max", ParamType::Integer)],
+    },
+    BuiltinField {
+        code: "out_of_range",
+        ko: "허용 범위를 벗어난 값입니다.",
+        en: "This value is out of range.",
+        params: &[],
+    },
+    BuiltinField {
+        code: "invalid_email",
+        ko: "올바른 이메일 주소가 아닙니다.",
+        en: "This is not a valid email address.",
+        params: &[],
+    },
+];
+
+/// Codes of the built-in field codes.
+pub fn builtin_field_codes() -> impl Iterator<Item = &'static str> {
+    BUILTIN_FIELDS.iter().map(|f| f.code)
+}
+
+fn params(list: &[(&str, ParamType)]) -> Vec<Param> {
+    list.iter()
+        .map(|(n, t)| Param {
+            name: (*n).to_owned(),
+            ty: *t,
+        })
+        .collect()
+}
+
+fn messages(ko: &str, en: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("ko".to_owned(), ko.to_owned()),
+        ("en".to_owned(), en.to_owned()),
+    ])
+}
+
+/// The built-in entries, as a catalog without overrides would have them.
+pub fn builtin_entries() -> Vec<Entry> {
+    BUILTINS
+        .iter()
+        .map(|b| Entry {
+            code: b.code.to_owned(),
+            status: b.status,
+            number: None,
+            domain: None,
+            kind: None,
+            title: None,
+            messages: messages(b.ko, b.en),
+            params: params(b.params),
+            description: Some(b.description.to_owned()),
+            retryable: b.retryable,
+            alert: AlertPolicy::default_for(b.status),
+            spike: None,
+            deprecated: None,
+            aliases: Vec::new(),
+            ws_close: None,
+            builtin: true,
+            span: None,
+        })
+        .collect()
+}
+
+/// The built-in field codes.
+pub fn builtin_fields() -> Vec<FieldCode> {
+    BUILTIN_FIELDS
+        .iter()
+        .map(|f| FieldCode {
+            code: f.code.to_owned(),
+            messages: messages(f.ko, f.en),
+            params: params(f.params),
+            builtin: true,
+        })
+        .collect()
+}
+
+/// The built-in status of `code`, if it is a built-in.
+pub fn builtin_status(code: &str) -> Option<u16> {
+    BUILTINS.iter().find(|b| b.code == code).map(|b| b.status)
+}

@@ -1,0 +1,1 @@
+//! The compatibility gate between two versions of a catalog.

@@ -1,0 +1,1371 @@
+//! Reading a catalog file: TOML with spans, every check, every problem reported in one run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use toml_edit::{ImDocument, Item, TableLike, Value};
+
+use crate::builtin::{builtin_entries, builtin_fields, builtin_status};
+use crate::diagnostic::{did_you_mean, Diagnostic, Severity};
+use crate::model::{
+    AlertPolicy, Catalog, CatalogInfo, Entry, FieldCode, Param, ParamType, Scheme, SpikeRule,
+    Upstream, UpstreamRule,
+};
+use crate::template::Template;
+
+/// The result of checking a catalog source: the catalog when it has no error, and every
+/// diagnostic found (warnings included).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The catalog, present when no diagnostic is an error.
+    pub catalog: Option<Catalog>,
+    /// Every problem found, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+const TOP_KEYS: &[&str] = &["catalog", "scheme", "errors", "fields", "upstreams"];
+const CATALOG_KEYS: &[&str] = &["name", "version", "default_locale", "locales", "docs_url"];
+const SCHEME_KEYS: &[&str] = &["kind", "domains", "kinds", "prefix"];
+const ENTRY_KEYS: &[&str] = &[
+    "status",
+    "number",
+    "domain",
+    "kind",
+    "title",
+    "message",
+    "params",
+    "description",
+    "retryable",
+    "alert",
+    "spike",
+    "deprecated",
+    "aliases",
+    "ws_close",
+];
+const FIELD_KEYS: &[&str] = &["message", "params"];
+const UPSTREAM_KEYS: &[&str] = &["on_unmatched", "on_timeout", "rules"];
+const RULE_KEYS: &[&str] = &["status", "message_contains", "json", "raise"];
+const SPIKE_KEYS: &[&str] = &["count", "window"];
+
+/// Parses and checks a catalog source text.
+pub fn check(source: &str) -> Checked {
+    let mut loader = Loader { diags: Vec::new() };
+    let catalog = loader.load(source);
+    let mut diagnostics = loader.diags;
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    let has_errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    Checked {
+        catalog: if has_errors { None } else { catalog },
+        diagnostics,
+    }
+}
+
+struct Loader {
+    diags: Vec<Diagnostic>,
+}
+
+/// A value with the byte range it came from.
+struct At<T> {
+    value: T,
+    span: Range<usize>,
+}
+
+fn span(item: &Item) -> Option<Range<usize>> {
+    item.span().or_else(|| match item {
+        Item::Table(t) => t.span(),
+        _ => None,
+    })
+}
+
+fn key_span(table: &dyn TableLike, key: &str) -> Option<Range<usize>> {
+    table.key(key).and_then(|k| k.span())
+}
+
+fn type_name(item: &Item) -> &'static str {
+    match item {
+        Item::Value(Value::String(_)) => "a string",
+        Item::Value(Value::Integer(_)) => "an integer",
+        Item::Value(Value::Float(_)) => "a float",
+        Item::Value(Value::Boolean(_)) => "a boolean",
+        Item::Value(Value::Datetime(_)) => "a date-time",
+        Item::Value(Value::Array(_)) => "an array",
+        Item::Value(Value::InlineTable(_)) | Item::Table(_) => "a table",
+        Item::ArrayOfTables(_) => "an array of tables",
+        Item::None => "nothing",
+    }
+}
+
+impl Loader {
+    fn error(&mut self, message: impl Into<String>, span: Range<usize>, hint: Option<String>) {
+        let mut d = Diagnostic::error(message, span);
+        d.hint = hint;
+        self.diags.push(d);
+    }
+
+    /// Span of `key`'s value in `table`, falling back to the key, then to `fallback`.
+    fn value_span(
+        &self,
+        table: &dyn TableLike,
+        key: &str,
+        fallback: &Range<usize>,
+    ) -> Range<usize> {
+        table
+            .get(key)
+            .and_then(span)
+            .or_else(|| key_span(table, key))
+            .unwrap_or_else(|| fallback.clone())
+    }
+
+    fn unknown_keys(
+        &mut self,
+        table: &dyn TableLike,
+        allowed: &[&str],
+        context: &str,
+        fallback: &Range<usize>,
+    ) {
+        for (key, _) in table.iter() {
+            if allowed.contains(&key) {
+                continue;
+            }
+            let span = key_span(table, key).unwrap_or_else(|| fallback.clone());
+            let hint = match did_you_mean(key, allowed.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("{context} takes: {}", allowed.join(", ")),
+            };
+            self.error(
+                format!("unknown key `{key}` in {context}"),
+                span,
+                Some(hint),
+            );
+        }
+    }
+
+    fn table<'a>(
+        &mut self,
+        item: &'a Item,
+        what: &str,
+        at: Range<usize>,
+    ) -> Option<&'a dyn TableLike> {
+        match item.as_table_like() {
+            Some(t) => Some(t),
+            None => {
+                self.error(
+                    format!("{what} must be a table, found {}", type_name(item)),
+                    at,
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn string(
+        &mut self,
+        table: &dyn TableLike,
+        key: &str,
+        ctx: &Range<usize>,
+    ) -> Option<At<String>> {
+        let item = table.get(key)?;
+        let span = self.value_span(table, key, ctx);
+        match item.as_str() {
+            Some(s) => Some(At {
+                value: s.to_owned(),
+                span,
+            }),
+            None => {
+                self.error(
+                    format!("`{key}` must be a string, found {}", type_name(item)),
+                    span,
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, table: &dyn TableLike, key: &str, ctx: &Range<usize>) -> Option<At<i64>> {
+        let item = table.get(key)?;
+        let span = self.value_span(table, key, ctx);
+        match item.as_integer() {
+            Some(n) => Some(At { value: n, span }),
+            None => {
+                self.error(
+                    format!("`{key}` must be an integer, found {}", type_name(item)),
+                    span,
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, table: &dyn TableLike, key: &str, ctx: &Range<usize>) -> Option<bool> {
+        let item = table.get(key)?;
+        match item.as_bool() {
+            Some(b) => Some(b),
+            None => {
+                let span = self.value_span(table, key, ctx);
+                self.error(
+                    format!("`{key}` must be true or false, found {}", type_name(item)),
+                    span,
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn string_array(
+        &mut self,
+        table: &dyn TableLike,
+        key: &str,
+        ctx: &Range<usize>,
+    ) -> Vec<At<String>> {
+        let Some(item) = table.get(key) else {
+            return Vec::new();
+        };
+        let span = self.value_span(table, key, ctx);
+        let Some(array) = item.as_array() else {
+            self.error(
+                format!(
+                    "`{key}` must be an array of strings, found {}",
+                    type_name(item)
+                ),
+                span,
+                None,
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for v in array.iter() {
+            let vspan = v.span().unwrap_or_else(|| span.clone());
+            match v.as_str() {
+                Some(s) => out.push(At {
+                    value: s.to_owned(),
+                    span: vspan,
+                }),
+                None => self.error(
+                    format!("`{key}` must contain only strings, found {}", v.type_name()),
+                    vspan,
+                    None,
+                ),
+            }
+        }
+        out
+    }
+
+    fn load(&mut self, source: &str) -> Option<Catalog> {
+        let doc = match ImDocument::parse(source) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let span = e.span().unwrap_or(0..0);
+                let message = e.message().trim().to_owned();
+                self.error(format!("invalid TOML: {message}"), span, None);
+                return None;
+            }
+        };
+        let root = doc.as_table();
+        let whole = 0..source.len().min(1);
+        self.unknown_keys(root, TOP_KEYS, "the catalog file", &whole);
+
+        let info = self.catalog_info(root, &whole);
+        let scheme = root.get("scheme").and_then(|item| {
+            let at = span(item)
+                .or_else(|| key_span(root, "scheme"))
+                .unwrap_or(whole.clone());
+            self.scheme(item, &at)
+        });
+        let locales: Vec<String> = info.as_ref().map(|i| i.locales.clone()).unwrap_or_default();
+
+        let mut entries: Vec<Entry> = Vec::new();
+        if let Some(item) = root.get("errors") {
+            let at = span(item)
+                .or_else(|| key_span(root, "errors"))
+                .unwrap_or(whole.clone());
+            if let Some(errors) = self.table(item, "`errors`", at) {
+                for (code, item) in errors.iter() {
+                    let code_span = key_span(errors, code)
+                        .or_else(|| span(item))
+                        .unwrap_or(whole.clone());
+                    if let Some(entry) =
+                        self.entry(code, item, code_span, &locales, scheme.as_ref())
+                    {
+                        entries.push(entry);
+                    }
+                }
+            }
+        }
+        let mut fields = builtin_fields();
+        if let Some(item) = root.get("fields") {
+            let at = span(item)
+                .or_else(|| key_span(root, "fields"))
+                .unwrap_or(whole.clone());
+            if let Some(table) = self.table(item, "`fields`", at) {
+                for (code, item) in table.iter() {
+                    let code_span = key_span(table, code)
+                        .or_else(|| span(item))
+                        .unwrap_or(whole.clone());
+                    if let Some(f) = self.field(code, item, code_span, &locales) {
+                        match fields.iter_mut().find(|b| b.code == f.code) {
+                            Some(existing) => *existing = f,
+                            None => fields.push(f),
+                        }
+                    }
+                }
+            }
+        }
+
+        // Built-ins the file did not override come last.
+        for b in builtin_entries() {
+            if !entries.iter().any(|e| e.code == b.code) {
+                entries.push(b);
+            }
+        }
+        self.duplicates(&entries);
+
+        let mut upstreams = Vec::new();
+        if let Some(item) = root.get("upstreams") {
+            let at = span(item)
+                .or_else(|| key_span(root, "upstreams"))
+                .unwrap_or(whole.clone());
+            if let Some(table) = self.table(item, "`upstreams`", at) {
+                for (name, item) in table.iter() {
+                    let name_span = key_span(table, name)
+                        .or_else(|| span(item))
+                        .unwrap_or(whole.clone());
+                    if let Some(u) = self.upstream(name, item, name_span, &entries) {
+                        upstreams.push(u);
+                    }
+                }
+            }
+        }
+
+        let info = info?;
+        let mut catalog = Catalog {
+            info,
+            scheme,
+            entries,
+            fields,
+            upstreams,
+            index: HashMap::new(),
+            field_index: HashMap::new(),
+        };
+        catalog.rebuild_index();
+        Some(catalog)
+    }
+
+    fn catalog_info(&mut self, root: &dyn TableLike, whole: &Range<usize>) -> Option<CatalogInfo> {
+        let Some(item) = root.get("catalog") else {
+            self.error(
+                "the file has no `[catalog]` table",
+                whole.clone(),
+                Some("start the file with `[catalog]` giving `name`, `version`, `default_locale` and `locales`".into()),
+            );
+            return None;
+        };
+        let at = span(item)
+            .or_else(|| key_span(root, "catalog"))
+            .unwrap_or(whole.clone());
+        let table = self.table(item, "`catalog`", at.clone())?;
+        self.unknown_keys(table, CATALOG_KEYS, "`[catalog]`", &at);
+        let name = self.string(table, "name", &at);
+        let version = self.string(table, "version", &at);
+        let default_locale = self.string(table, "default_locale", &at);
+        let locales = self.string_array(table, "locales", &at);
+        let docs_url = self.string(table, "docs_url", &at);
+        let mut ok = true;
+        for (key, present) in [
+            ("name", name.is_some()),
+            ("default_locale", default_locale.is_some()),
+        ] {
+            if !present && table.get(key).is_none() {
+                self.error(format!("`[catalog]` is missing `{key}`"), at.clone(), None);
+                ok = false;
+            }
+        }
+        if table.get("locales").is_none() {
+            self.error(
+                "`[catalog]` is missing `locales`",
+                at.clone(),
+                Some("for example `locales = [\"en\"]`".into()),
+            );
+            ok = false;
+        }
+        let mut seen = Vec::new();
+        for l in &locales {
+            if !is_locale_tag(&l.value) {
+                self.error(
+                    format!("`{}` is not a locale tag", l.value),
+                    l.span.clone(),
+                    Some("use tags like `en`, `ko` or `pt-BR`".into()),
+                );
+                ok = false;
+            } else if seen.contains(&l.value) {
+                self.error(
+                    format!("locale `{}` is listed twice", l.value),
+                    l.span.clone(),
+                    None,
+                );
+                ok = false;
+            }
+            seen.push(l.value.clone());
+        }
+        if let Some(d) = &default_locale {
+            if !locales.is_empty() && !seen.contains(&d.value) {
+                self.error(
+                    format!("default locale `{}` is not in `locales`", d.value),
+                    d.span.clone(),
+                    Some(format!(
+                        "add `{}` to `locales` or pick one of: {}",
+                        d.value,
+                        seen.join(", ")
+                    )),
+                );
+                ok = false;
+            }
+        }
+        if let Some(u) = &docs_url {
+            if !u.value.contains("{code}") {
+                self.diags.push(
+                    Diagnostic::warning(
+                        "`docs_url` has no `{code}` placeholder: every code links to the same page",
+                        u.span.clone(),
+                    )
+                    .with_hint("for example \"https://errors.example.com/{code}\""),
+                );
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let default_locale = default_locale?.value;
+        // Default locale first, then the others in file order.
+        let mut ordered = vec![default_locale.clone()];
+        ordered.extend(seen.into_iter().filter(|l| *l != default_locale));
+        Some(CatalogInfo {
+            name: name?.value,
+            version: version.map_or_else(|| "0.0.0".to_owned(), |v| v.value),
+            default_locale,
+            locales: ordered,
+            docs_url: docs_url.map(|u| u.value),
+        })
+    }
+
+    fn scheme(&mut self, item: &Item, at: &Range<usize>) -> Option<Scheme> {
+        let table = self.table(item, "`scheme`", at.clone())?;
+        self.unknown_keys(table, SCHEME_KEYS, "`[scheme]`", at);
+        let Some(kind) = self.string(table, "kind", at) else {
+            if table.get("kind").is_none() {
+                self.error(
+                    "`[scheme]` is missing `kind`",
+                    at.clone(),
+                    Some("`kind = \"domain-kind-seq\"` or `kind = \"status-seq\"`".into()),
+                );
+            }
+            return None;
+        };
+        match kind.value.as_str() {
+            "domain-kind-seq" => {
+                let domains = self.digit_map(table, "domains", at);
+                let kinds = self.digit_map(table, "kinds", at);
+                Some(Scheme::DomainKindSeq {
+                    domains: domains?,
+                    kinds: kinds?,
+                })
+            }
+            "status-seq" => {
+                let prefix = self
+                    .string(table, "prefix", at)
+                    .map_or_else(|| "E".to_owned(), |p| p.value);
+                Some(Scheme::StatusSeq { prefix })
+            }
+            other => {
+                let hint = match did_you_mean(other, ["domain-kind-seq", "status-seq"]) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "the built-in schemes are `domain-kind-seq` and `status-seq`".into(),
+                };
+                self.error(
+                    format!("unknown numbering scheme `{other}`"),
+                    kind.span,
+                    Some(hint),
+                );
+                None
+            }
+        }
+    }
+
+    fn digit_map(
+        &mut self,
+        table: &dyn TableLike,
+        key: &str,
+        at: &Range<usize>,
+    ) -> Option<BTreeMap<String, u8>> {
+        let Some(item) = table.get(key) else {
+            self.error(
+                format!("`domain-kind-seq` needs `{key}`"),
+                at.clone(),
+                Some(format!("for example `{key} = {{ auth = 0, core = 1 }}`")),
+            );
+            return None;
+        };
+        let span = self.value_span(table, key, at);
+        let inner = self.table(item, &format!("`{key}`"), span.clone())?;
+        let mut map = BTreeMap::new();
+        let mut digits: HashMap<i64, String> = HashMap::new();
+        let mut ok = true;
+        for (name, v) in inner.iter() {
+            let vspan = span_of_value(inner, name, v).unwrap_or_else(|| span.clone());
+            match v.as_integer() {
+                Some(n @ 0..=9) => {
+                    if let Some(prev) = digits.insert(n, name.to_owned()) {
+                        self.error(
+                            format!("`{name}` and `{prev}` share digit {n} in `{key}`"),
+                            vspan,
+                            None,
+                        );
+                        ok = false;
+                    }
+                    map.insert(name.to_owned(), n as u8);
+                }
+                _ => {
+                    self.error(
+                        format!("`{key}.{name}` must be a digit from 0 to 9"),
+                        vspan,
+                        None,
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(map)
+    }
+
+    fn messages(
+        &mut self,
+        table: &dyn TableLike,
+        owner: &str,
+        owner_span: &Range<usize>,
+        locales: &[String],
+    ) -> Vec<(String, String, Range<usize>)> {
+        let mut out = Vec::new();
+        let Some(item) = table.get("message") else {
+            if !locales.is_empty() {
+                self.error(
+                    format!("`{owner}` has no message"),
+                    owner_span.clone(),
+                    Some(format!("add `message.{} = \"...\"`", locales[0])),
+                );
+            }
+            return out;
+        };
+        let mspan = self.value_span(table, "message", owner_span);
+        let Some(messages) = self.table(item, "`message`", mspan.clone()) else {
+            return out;
+        };
+        for (locale, v) in messages.iter() {
+            let kspan = key_span(messages, locale).unwrap_or_else(|| mspan.clone());
+            let vspan = span_of_value(messages, locale, v).unwrap_or_else(|| kspan.clone());
+            if !locales.is_empty() && !locales.iter().any(|l| l == locale) {
+                let hint = match did_you_mean(locale, locales.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`? or add `{locale}` to `locales`"),
+                    None => format!("add `{locale}` to `[catalog] locales`"),
+                };
+                self.error(
+                    format!("message for locale `{locale}`, which is not in `locales`"),
+                    kspan,
+                    Some(hint),
+                );
+                continue;
+            }
+            match v.as_str() {
+                Some(s) if s.trim().is_empty() => {
+                    self.error(
+                        format!("the `{locale}` message of `{owner}` is empty"),
+                        vspan,
+                        None,
+                    );
+                }
+                Some(s) => out.push((locale.to_owned(), s.to_owned(), vspan)),
+                None => self.error(
+                    format!(
+                        "`message.{locale}` must be a string, found {}",
+                        type_name(v)
+                    ),
+                    vspan,
+                    None,
+                ),
+            }
+        }
+        for locale in locales {
+            if !out.iter().any(|(l, _, _)| l == locale) && !messages.contains_key(locale) {
+                self.error(
+                    format!("`{owner}` has no `{locale}` message"),
+                    owner_span.clone(),
+                    Some(format!(
+                        "add `message.{locale} = \"...\"`: every locale in `locales` needs one"
+                    )),
+                );
+            }
+        }
+        out
+    }
+
+    fn params(&mut self, table: &dyn TableLike, ctx: &Range<usize>) -> Option<Vec<Param>> {
+        let Some(item) = table.get("params") else {
+            return Some(Vec::new());
+        };
+        let pspan = self.value_span(table, "params", ctx);
+        let inner = self.table(item, "`params`", pspan.clone())?;
+        let mut params = Vec::new();
+        let mut ok = true;
+        for (name, v) in inner.iter() {
+            let vspan = span_of_value(inner, name, v).unwrap_or_else(|| pspan.clone());
+            match v.as_str().and_then(ParamType::parse) {
+                Some(ty) => params.push(Param {
+                    name: name.to_owned(),
+                    ty,
+                }),
+                None => {
+                    let hint = match v
+                        .as_str()
+                        .and_then(|s| did_you_mean(s, ["string", "integer", "number", "boolean"]))
+                    {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => {
+                            "parameter types are `string`, `integer`, `number` and `boolean`".into()
+                        }
+                    };
+                    self.error(
+                        format!("parameter `{name}` has an invalid type"),
+                        vspan,
+                        Some(hint),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(params)
+    }
+
+    /// Placeholders must be declared, and the same in every locale.
+    fn placeholders(
+        &mut self,
+        owner: &str,
+        messages: &[(String, String, Range<usize>)],
+        params: &[Param],
+    ) {
+        let mut sets: Vec<(String, Vec<String>, Range<usize>)> = Vec::new();
+        for (locale, text, vspan) in messages {
+            match Template::parse(text) {
+                Ok(t) => {
+                    let mut names: Vec<String> = t.params().map(str::to_owned).collect();
+                    names.sort();
+                    names.dedup();
+                    for n in &names {
+                        if !params.iter().any(|p| &p.name == n) {
+                            let at = placeholder_span(text, n, vspan);
+                            self.error(
+                                format!("placeholder `{{{n}}}` in the `{locale}` message of `{owner}` is not declared in `params`"),
+                                at,
+                                Some(format!("add `params = {{ {n} = \"string\" }}` (or integer, number, boolean)")),
+                            );
+                        }
+                    }
+                    sets.push((locale.clone(), names, vspan.clone()));
+                }
+                Err(e) => {
+                    let base = vspan.start + 1; // skip the opening quote
+                    self.error(e.message, base + e.span.start..base + e.span.end, None);
+                }
+            }
+        }
+        for (locale, names, vspan) in &sets {
+            for (other, other_names, _) in &sets {
+                for n in names {
+                    if !other_names.contains(n) {
+                        let text = &messages
+                            .iter()
+                            .find(|(l, _, _)| l == locale)
+                            .map(|m| m.1.clone())
+                            .unwrap_or_default();
+                        self.error(
+                            format!("placeholder `{{{n}}}` is used in the `{locale}` message of `{owner}` but not in the `{other}` one"),
+                            placeholder_span(text, n, vspan),
+                            Some(format!("use `{{{n}}}` in every locale, or in none")),
+                        );
+                    }
+                }
+            }
+        }
+        for p in params {
+            if !sets.iter().any(|(_, names, _)| names.contains(&p.name)) && !messages.is_empty() {
+                let at = messages[0].2.clone();
+                self.diags.push(Diagnostic::warning(
+                    format!("parameter `{}` of `{owner}` is used by no message", p.name),
+                    at,
+                ));
+            }
+        }
+    }
+
+    fn entry(
+        &mut self,
+        code: &str,
+        item: &Item,
+        code_span: Range<usize>,
+        locales: &[String],
+        scheme: Option<&Scheme>,
+    ) -> Option<Entry> {
+        let table = self.table(item, &format!("`errors.{code}`"), code_span.clone())?;
+        let mut ok = true;
+        if !is_upper_snake(code) {
+            self.error(
+                format!("code `{code}` is not UPPER_SNAKE_CASE"),
+                code_span.clone(),
+                Some(format!("rename it to `{}`", to_upper_snake(code))),
+            );
+            ok = false;
+        }
+        self.unknown_keys(table, ENTRY_KEYS, &format!("`errors.{code}`"), &code_span);
+
+        let builtin = builtin_status(code);
+        let status = match (self.integer(table, "status", &code_span), builtin) {
+            (Some(s), Some(b)) if s.value != i64::from(b) => {
+                self.error(
+                    format!("`{code}` is built in with status {b}; a catalog may not change it"),
+                    s.span,
+                    Some(format!("remove `status` or set it to {b}")),
+                );
+                None
+            }
+            (Some(s), _) if !(400..=599).contains(&s.value) => {
+                self.error(
+                    format!("status {} is not an error status", s.value),
+                    s.span,
+                    Some("errors use 4xx (client) or 5xx (server) statuses, 400 to 599".into()),
+                );
+                None
+            }
+            (Some(s), _) => Some(s.value as u16),
+            (None, Some(b)) => Some(b),
+            (None, None) => {
+                if table.get("status").is_none() {
+                    self.error(
+                        format!("`{code}` has no `status`"),
+                        code_span.clone(),
+                        Some("add `status = 400` (or the right 4xx/5xx)".into()),
+                    );
+                }
+                None
+            }
+        };
+
+        let builtin_defaults =
+            builtin.and_then(|_| builtin_entries().into_iter().find(|e| e.code == code));
+        let messages = if builtin_defaults.is_some() && table.get("message").is_none() {
+            Vec::new()
+        } else {
+            self.messages(table, code, &code_span, locales)
+        };
+        let params = match self.params(table, &code_span) {
+            Some(p) if p.is_empty() && table.get("params").is_none() => builtin_defaults
+                .as_ref()
+                .map(|b| b.params.clone())
+                .unwrap_or_default(),
+            Some(p) => p,
+            None => {
+                ok = false;
+                Vec::new()
+            }
+        };
+        self.placeholders(code, &messages, &params);
+
+        let domain = self.string(table, "domain", &code_span);
+        let kind = self.string(table, "kind", &code_span);
+        let number = self.number(
+            table,
+            code,
+            status,
+            scheme,
+            domain.as_ref(),
+            kind.as_ref(),
+            &code_span,
+        );
+
+        let alert = match self.string(table, "alert", &code_span) {
+            Some(a) => match a.value.as_str() {
+                "never" => Some(AlertPolicy::Never),
+                "always" => Some(AlertPolicy::Always),
+                "spike" => Some(AlertPolicy::Spike),
+                other => {
+                    let hint = match did_you_mean(other, ["never", "always", "spike"]) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "`alert` is one of `never`, `always`, `spike`".into(),
+                    };
+                    self.error(
+                        format!("invalid `alert` value `{other}`"),
+                        a.span,
+                        Some(hint),
+                    );
+                    ok = false;
+                    None
+                }
+            },
+            None => None,
+        };
+        let spike = self.spike(table, &code_span);
+        let ws_close = self.integer(table, "ws_close", &code_span).and_then(|w| {
+            if (4000..=4999).contains(&w.value) {
+                Some(w.value as u16)
+            } else {
+                self.error(
+                    format!(
+                        "WebSocket close code {} is outside the application range",
+                        w.value
+                    ),
+                    w.span,
+                    Some("application close codes are 4000 to 4999".into()),
+                );
+                None
+            }
+        });
+        let aliases = self.string_array(table, "aliases", &code_span);
+        for a in &aliases {
+            if !is_upper_snake(&a.value) {
+                self.error(
+                    format!("alias `{}` is not UPPER_SNAKE_CASE", a.value),
+                    a.span.clone(),
+                    Some(format!("write it as `{}`", to_upper_snake(&a.value))),
+                );
+                ok = false;
+            }
+        }
+
+        let title = self.string(table, "title", &code_span).map(|t| t.value);
+        let description = self
+            .string(table, "description", &code_span)
+            .map(|d| d.value);
+        let retryable = self.boolean(table, "retryable", &code_span);
+        let deprecated = self
+            .string(table, "deprecated", &code_span)
+            .map(|d| d.value);
+
+        let status = status?;
+        if !ok {
+            return None;
+        }
+        let base = builtin_defaults;
+        let mut message_map: BTreeMap<String, String> = base
+            .as_ref()
+            .map(|b| b.messages.clone())
+            .unwrap_or_default();
+        if !messages.is_empty() {
+            message_map = messages.into_iter().map(|(l, t, _)| (l, t)).collect();
+        }
+        Some(Entry {
+            code: code.to_owned(),
+            status,
+            number,
+            domain: domain.map(|d| d.value),
+            kind: kind.map(|k| k.value),
+            title,
+            messages: message_map,
+            params,
+            description: description.or_else(|| base.as_ref().and_then(|b| b.description.clone())),
+            retryable: retryable.unwrap_or_else(|| base.as_ref().is_some_and(|b| b.retryable)),
+            alert: alert.unwrap_or_else(|| AlertPolicy::default_for(status)),
+            spike,
+            deprecated,
+            aliases: aliases.into_iter().map(|a| a.value).collect(),
+            ws_close,
+            builtin: base.is_some(),
+            span: Some(code_span),
+        })
+    }
+
+    fn spike(&mut self, table: &dyn TableLike, ctx: &Range<usize>) -> Option<SpikeRule> {
+        let item = table.get("spike")?;
+        let at = self.value_span(table, "spike", ctx);
+        let inner = self.table(item, "`spike`", at.clone())?;
+        self.unknown_keys(inner, SPIKE_KEYS, "`spike`", &at);
+        let count = self.integer(inner, "count", &at);
+        let window = match inner.get("window") {
+            Some(w) => {
+                let wspan = span_of_value(inner, "window", w).unwrap_or_else(|| at.clone());
+                let secs = w
+                    .as_integer()
+                    .map(|n| n.max(0) as u64)
+                    .or_else(|| w.as_str().and_then(parse_duration_secs));
+                if secs.is_none() {
+                    self.error(
+                        "`window` must be seconds or a duration like \"30s\", \"5m\", \"1h\"",
+                        wspan,
+                        None,
+                    );
+                }
+                secs
+            }
+            None => Some(300),
+        };
+        let count = match count {
+            Some(c) if c.value > 0 && c.value <= i64::from(u32::MAX) => c.value as u32,
+            Some(c) => {
+                self.error("`count` must be a positive number of events", c.span, None);
+                return None;
+            }
+            None => {
+                self.error(
+                    "`spike` needs `count`",
+                    at,
+                    Some("for example `spike = { count = 100, window = \"5m\" }`".into()),
+                );
+                return None;
+            }
+        };
+        Some(SpikeRule {
+            count,
+            window_secs: window?,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn number(
+        &mut self,
+        table: &dyn TableLike,
+        code: &str,
+        status: Option<u16>,
+        scheme: Option<&Scheme>,
+        domain: Option<&At<String>>,
+        kind: Option<&At<String>>,
+        ctx: &Range<usize>,
+    ) -> Option<String> {
+        let item = table.get("number")?;
+        let nspan = self.value_span(table, "number", ctx);
+        let text = match (item.as_integer(), item.as_str()) {
+            (Some(n), _) if n >= 0 => match scheme {
+                Some(Scheme::DomainKindSeq { .. }) => format!("{n:04}"),
+                _ => n.to_string(),
+            },
+            (_, Some(s)) if !s.trim().is_empty() => s.to_owned(),
+            _ => {
+                self.error(
+                    format!(
+                        "`number` must be a non-negative integer or a string, found {}",
+                        type_name(item)
+                    ),
+                    nspan,
+                    None,
+                );
+                return None;
+            }
+        };
+        match scheme {
+            None => {}
+            Some(Scheme::DomainKindSeq { domains, kinds }) => {
+                if text.len() != 4 || !text.bytes().all(|b| b.is_ascii_digit()) {
+                    self.error(
+                        format!("number `{text}` of `{code}` is not four digits (domain, kind, two-digit sequence)"),
+                        nspan.clone(),
+                        None,
+                    );
+                    return None;
+                }
+                let digit = |i: usize| text.as_bytes()[i] - b'0';
+                for (what, at, map, pos) in [
+                    ("domain", domain, domains, 0usize),
+                    ("kind", kind, kinds, 1usize),
+                ] {
+                    match at {
+                        None => self.error(
+                            format!("`{code}` has a number but no `{what}`"),
+                            nspan.clone(),
+                            Some(format!(
+                                "add `{what} = \"...\"`, one of: {}",
+                                map.keys().cloned().collect::<Vec<_>>().join(", ")
+                            )),
+                        ),
+                        Some(name) => match map.get(&name.value) {
+                            None => {
+                                let hint =
+                                    match did_you_mean(&name.value, map.keys().map(String::as_str))
+                                    {
+                                        Some(s) => format!("did you mean `{s}`?"),
+                                        None => format!(
+                                            "declared {what}s: {}",
+                                            map.keys().cloned().collect::<Vec<_>>().join(", ")
+                                        ),
+                                    };
+                                self.error(
+                                    format!("unknown {what} `{}`", name.value),
+                                    name.span.clone(),
+                                    Some(hint),
+                                );
+                            }
+                            Some(&d) if d != digit(pos) => {
+                                let mut fixed = text.clone().into_bytes();
+                                fixed[pos] = b'0' + d;
+                                self.error(
+                                    format!(
+                                        "number `{text}` of `{code}` says {what} {} but `{}` is {what} {d}",
+                                        digit(pos),
+                                        name.value
+                                    ),
+                                    nspan.clone(),
+                                    Some(format!("the number should start like `{}`", String::from_utf8_lossy(&fixed[..2]))),
+                                );
+                            }
+                            Some(_) => {}
+                        },
+                    }
+                }
+            }
+            Some(Scheme::StatusSeq { prefix }) => {
+                let expected = status.map(|s| format!("{prefix}{s}"));
+                let rest = text.strip_prefix(prefix.as_str());
+                let valid_shape =
+                    rest.is_some_and(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_digit()));
+                if !valid_shape {
+                    self.error(
+                        format!("number `{text}` of `{code}` does not follow `{prefix}` + status + three digits"),
+                        nspan,
+                        expected.map(|e| format!("for example `{e}001`")),
+                    );
+                    return None;
+                }
+                if let Some(expected) = expected {
+                    if !text.starts_with(&expected) {
+                        self.error(
+                            format!("number `{text}` of `{code}` embeds status {} but the status is {}", &text[prefix.len()..prefix.len() + 3], status.unwrap_or_default()),
+                            nspan,
+                            Some(format!("renumber it `{expected}…`, and keep the old code readable with `aliases`")),
+                        );
+                    }
+                }
+            }
+        }
+        Some(text)
+    }
+
+    fn field(
+        &mut self,
+        code: &str,
+        item: &Item,
+        code_span: Range<usize>,
+        locales: &[String],
+    ) -> Option<FieldCode> {
+        let table = self.table(item, &format!("`fields.{code}`"), code_span.clone())?;
+        if !is_lower_snake(code) {
+            self.error(
+                format!("field code `{code}` is not lower_snake_case"),
+                code_span.clone(),
+                Some(format!(
+                    "rename it to `{}`",
+                    to_upper_snake(code).to_lowercase()
+                )),
+            );
+        }
+        self.unknown_keys(table, FIELD_KEYS, &format!("`fields.{code}`"), &code_span);
+        let messages = self.messages(table, code, &code_span, locales);
+        let params = self.params(table, &code_span)?;
+        self.placeholders(code, &messages, &params);
+        Some(FieldCode {
+            code: code.to_owned(),
+            messages: messages.into_iter().map(|(l, t, _)| (l, t)).collect(),
+            params,
+            builtin: false,
+        })
+    }
+
+    fn duplicates(&mut self, entries: &[Entry]) {
+        let mut names: HashMap<&str, &str> = HashMap::new();
+        for e in entries {
+            names.insert(&e.code, &e.code);
+        }
+        for e in entries {
+            for a in &e.aliases {
+                let at = e.span.clone().unwrap_or(0..0);
+                if let Some(owner) = names.insert(a, &e.code) {
+                    let what = if owner == a {
+                        format!("the code `{owner}`")
+                    } else {
+                        format!("an alias of `{owner}`")
+                    };
+                    self.error(
+                        format!("alias `{a}` of `{}` is already {what}", e.code),
+                        at,
+                        Some("codes and aliases share one namespace; pick another name".into()),
+                    );
+                }
+            }
+        }
+        let mut numbers: HashMap<&str, &str> = HashMap::new();
+        for e in entries {
+            if let Some(n) = &e.number {
+                if let Some(owner) = numbers.insert(n, &e.code) {
+                    self.error(
+                        format!("number `{n}` of `{}` is already used by `{owner}`", e.code),
+                        e.span.clone().unwrap_or(0..0),
+                        Some("numbers must be unique; take the next free sequence".into()),
+                    );
+                }
+            }
+        }
+    }
+
+    fn upstream(
+        &mut self,
+        name: &str,
+        item: &Item,
+        at: Range<usize>,
+        entries: &[Entry],
+    ) -> Option<Upstream> {
+        let table = self.table(item, &format!("`upstreams.{name}`"), at.clone())?;
+        self.unknown_keys(table, UPSTREAM_KEYS, &format!("`upstreams.{name}`"), &at);
+        let known = |l: &mut Self, code: At<String>| -> Option<String> {
+            if entries
+                .iter()
+                .any(|e| e.code == code.value || e.aliases.contains(&code.value))
+            {
+                Some(code.value)
+            } else {
+                let hint = match did_you_mean(&code.value, entries.iter().map(|e| e.code.as_str()))
+                {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "declare it under `[errors]` first".into(),
+                };
+                l.error(
+                    format!("`{}` is not a code of this catalog", code.value),
+                    code.span,
+                    Some(hint),
+                );
+                None
+            }
+        };
+        let on_unmatched = match self.string(table, "on_unmatched", &at) {
+            Some(c) => known(self, c),
+            None => Some("UPSTREAM_ERROR".to_owned()),
+        };
+        let on_timeout = match self.string(table, "on_timeout", &at) {
+            Some(c) => known(self, c),
+            None => Some("UPSTREAM_TIMEOUT".to_owned()),
+        };
+        let mut rules = Vec::new();
+        if let Some(r) = table.get("rules") {
+            let rspan = self.value_span(table, "rules", &at);
+            let tables: Vec<&dyn TableLike> = match r {
+                Item::ArrayOfTables(a) => a.iter().map(|t| t as &dyn TableLike).collect(),
+                Item::Value(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|v| v.as_inline_table().map(|t| t as &dyn TableLike))
+                    .collect(),
+                other => {
+                    self.error(
+                        format!(
+                            "`rules` must be an array of tables, found {}",
+                            type_name(other)
+                        ),
+                        rspan.clone(),
+                        Some(format!("write each rule as `[[upstreams.{name}.rules]]`")),
+                    );
+                    Vec::new()
+                }
+            };
+            for t in tables {
+                let tspan = rule_span(t).unwrap_or_else(|| rspan.clone());
+                self.unknown_keys(t, RULE_KEYS, "a rule", &tspan);
+                let mut rule = UpstreamRule::default();
+                match self.string(t, "raise", &tspan) {
+                    Some(c) => match known(self, c) {
+                        Some(c) => rule.raise = c,
+                        None => continue,
+                    },
+                    None => {
+                        self.error(
+                            "this rule has no `raise`",
+                            tspan.clone(),
+                            Some("add `raise = \"CODE\"`".into()),
+                        );
+                        continue;
+                    }
+                }
+                rule.message_contains = self
+                    .string_array(t, "message_contains", &tspan)
+                    .into_iter()
+                    .map(|s| s.value)
+                    .collect();
+                if let Some(s) = t.get("status") {
+                    let sspan = self.value_span(t, "status", &tspan);
+                    let list: Vec<Option<i64>> = match s.as_array() {
+                        Some(a) => a.iter().map(Value::as_integer).collect(),
+                        None => vec![s.as_integer()],
+                    };
+                    for v in list {
+                        match v {
+                            Some(n @ 100..=599) => rule.status.push(n as u16),
+                            _ => self.error(
+                                "`status` must be HTTP statuses (100 to 599)",
+                                sspan.clone(),
+                                None,
+                            ),
+                        }
+                    }
+                }
+                if let Some(j) = t.get("json") {
+                    let jspan = self.value_span(t, "json", &tspan);
+                    if let Some(jt) = self.table(j, "`json`", jspan.clone()) {
+                        for (field, v) in jt.iter() {
+                            let values: Vec<serde_json::Value> = match v.as_array() {
+                                Some(a) => a.iter().filter_map(scalar_json).collect(),
+                                None => v.as_value().and_then(scalar_json).into_iter().collect(),
+                            };
+                            if values.is_empty() {
+                                let vspan =
+                                    span_of_value(jt, field, v).unwrap_or_else(|| jspan.clone());
+                                self.error(format!("`json.{field}` must list strings, numbers or booleans to match"), vspan, None);
+                            }
+                            rule.json.push((field.to_owned(), values));
+                        }
+                    }
+                }
+                if rule.status.is_empty()
+                    && rule.message_contains.is_empty()
+                    && rule.json.is_empty()
+                {
+                    self.error(
+                        "this rule matches everything",
+                        tspan,
+                        Some("give it `status`, `message_contains` or `json`; use `on_unmatched` for a catch-all".into()),
+                    );
+                    continue;
+                }
+                rules.push(rule);
+            }
+        }
+        Some(Upstream {
+            name: name.to_owned(),
+            on_unmatched: on_unmatched?,
+            on_timeout: on_timeout?,
+            rules,
+        })
+    }
+}
+
+fn rule_span(t: &dyn TableLike) -> Option<Range<usize>> {
+    t.iter()
+        .next()
+        .and_then(|(k, v)| key_span(t, k).or_else(|| span(v)))
+}
+
+fn span_of_value(table: &dyn TableLike, key: &str, v: &Item) -> Option<Range<usize>> {
+    span(v).or_else(|| key_span(table, key))
+}
+
+fn placeholder_span(text: &str, name: &str, vspan: &Range<usize>) -> Range<usize> {
+    let needle = format!("{{{name}}}");
+    match text.find(&needle) {
+        // +1 for the opening quote; exact for basic strings without escapes before the placeholder.
+        Some(i) => vspan.start + 1 + i..vspan.start + 1 + i + needle.len(),
+        None => vspan.clone(),
+    }
+}
+
+fn scalar_json(v: &Value) -> Option<serde_json::Value> {
+    match v {
+        Value::String(s) => Some(serde_json::Value::String(s.value().clone())),
+        Value::Integer(i) => Some(serde_json::Value::from(*i.value())),
+        Value::Float(f) => serde_json::Number::from_f64(*f.value()).map(serde_json::Value::Number),
+        Value::Boolean(b) => Some(serde_json::Value::Bool(*b.value())),
+        _ => None,
+    }
+}
+
+/// Parses `"30s"`, `"5m"`, `"1h"`, `"1d"` or a bare number of seconds.
+pub fn parse_duration_secs(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().ok()?;
+    let mult = match unit.trim() {
+        "" | "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// Whether `s` is UPPER_SNAKE_CASE: `A-Z`, digits and single underscores, starting with a letter.
+pub fn is_upper_snake(s: &str) -> bool {
+    !s.is_empty()
+        && s.starts_with(|c: char| c.is_ascii_uppercase())
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && !s.ends_with('_')
+        && !s.contains("__")
+}
+
+fn is_lower_snake(s: &str) -> bool {
+    !s.is_empty()
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn is_locale_tag(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let primary = parts.next().unwrap_or("");
+    (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Converts `alreadyEnrolled`, `already-enrolled` or `already enrolled` to `ALREADY_ENROLLED`.
+pub fn to_upper_snake(s: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && prev_lower && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_uppercase());
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        } else {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            prev_lower = false;
+        }
+    }
+    out.trim_matches('_').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_helpers() {
+        assert!(is_upper_snake("ALREADY_ENROLLED"));
+        assert!(!is_upper_snake("AlreadyEnrolled"));
+        assert!(!is_upper_snake("A__B"));
+        assert_eq!(to_upper_snake("alreadyEnrolled"), "ALREADY_ENROLLED");
+        assert_eq!(to_upper_snake("already-enrolled"), "ALREADY_ENROLLED");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_secs("5m"), Some(300));
+        assert_eq!(parse_duration_secs("30"), Some(30));
+        assert_eq!(parse_duration_secs("5 weeks"), None);
+    }
+}
