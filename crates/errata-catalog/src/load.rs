@@ -58,7 +58,12 @@ const SPIKE_KEYS: &[&str] = &["count", "window"];
 
 /// Parses and checks a catalog source text.
 pub fn check(source: &str) -> Checked {
-    let mut loader = Loader { diags: Vec::new() };
+    let mut loader = Loader {
+        source,
+        diags: Vec::new(),
+        alias_spans: HashMap::new(),
+        number_spans: HashMap::new(),
+    };
     let catalog = loader.load(source);
     let mut diagnostics = loader.diags;
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
@@ -69,8 +74,13 @@ pub fn check(source: &str) -> Checked {
     }
 }
 
-struct Loader {
+struct Loader<'s> {
+    source: &'s str,
     diags: Vec<Diagnostic>,
+    /// Where each entry's aliases are written, in order, for the duplicate checks.
+    alias_spans: HashMap<String, Vec<Range<usize>>>,
+    /// Where each entry's number is written, for the duplicate checks.
+    number_spans: HashMap<String, Range<usize>>,
 }
 
 /// A value with the byte range it came from.
@@ -104,7 +114,7 @@ fn type_name(item: &Item) -> &'static str {
     }
 }
 
-impl Loader {
+impl Loader<'_> {
     fn error(&mut self, message: impl Into<String>, span: Range<usize>, hint: Option<String>) {
         let mut d = Diagnostic::error(message, span);
         d.hint = hint;
@@ -198,10 +208,14 @@ impl Loader {
         match item.as_integer() {
             Some(n) => Some(At { value: n, span }),
             None => {
+                let hint = item
+                    .as_str()
+                    .and_then(|s| s.trim().parse::<i64>().ok())
+                    .map(|n| format!("write the number without quotes: `{key} = {n}`"));
                 self.error(
                     format!("`{key}` must be an integer, found {}", type_name(item)),
                     span,
-                    None,
+                    hint,
                 );
                 None
             }
@@ -268,8 +282,17 @@ impl Loader {
             Ok(doc) => doc,
             Err(e) => {
                 let span = e.span().unwrap_or(0..0);
-                let message = e.message().trim().to_owned();
-                self.error(format!("invalid TOML: {message}"), span, None);
+                let message = e
+                    .message()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(": ");
+                let hint = message
+                    .contains("duplicate key")
+                    .then(|| "a key or table may be declared only once; merge the two".to_owned());
+                self.error(format!("invalid TOML: {message}"), span, hint);
                 return None;
             }
         };
@@ -660,10 +683,12 @@ impl Loader {
     fn placeholders(
         &mut self,
         owner: &str,
+        table: &dyn TableLike,
         messages: &[(String, String, Range<usize>)],
         params: &[Param],
     ) {
         let mut sets: Vec<(String, Vec<String>, Range<usize>)> = Vec::new();
+        let mut unparsed = false;
         for (locale, text, vspan) in messages {
             match Template::parse(text) {
                 Ok(t) => {
@@ -672,7 +697,7 @@ impl Loader {
                     names.dedup();
                     for n in &names {
                         if !params.iter().any(|p| &p.name == n) {
-                            let at = placeholder_span(text, n, vspan);
+                            let at = self.placeholder_span(text, n, vspan);
                             self.error(
                                 format!("placeholder `{{{n}}}` in the `{locale}` message of `{owner}` is not declared in `params`"),
                                 at,
@@ -683,8 +708,19 @@ impl Loader {
                     sets.push((locale.clone(), names, vspan.clone()));
                 }
                 Err(e) => {
-                    let base = vspan.start + 1; // skip the opening quote
-                    self.error(e.message, base + e.span.start..base + e.span.end, None);
+                    unparsed = true;
+                    let at = match self.text_start(text, vspan) {
+                        Some(base) => base + e.span.start..base + e.span.end,
+                        None => vspan.clone(),
+                    };
+                    self.error(
+                        e.message,
+                        at,
+                        Some(
+                            "placeholders are written `{name}`; write `{{` and `}}` for literal braces"
+                                .into(),
+                        ),
+                    );
                 }
             }
         }
@@ -699,22 +735,69 @@ impl Loader {
                             .unwrap_or_default();
                         self.error(
                             format!("placeholder `{{{n}}}` is used in the `{locale}` message of `{owner}` but not in the `{other}` one"),
-                            placeholder_span(text, n, vspan),
+                            self.placeholder_span(text, n, vspan),
                             Some(format!("use `{{{n}}}` in every locale, or in none")),
                         );
                     }
                 }
             }
         }
+        if unparsed || messages.is_empty() {
+            return;
+        }
         for p in params {
-            if !sets.iter().any(|(_, names, _)| names.contains(&p.name)) && !messages.is_empty() {
-                let at = messages[0].2.clone();
-                self.diags.push(Diagnostic::warning(
-                    format!("parameter `{}` of `{owner}` is used by no message", p.name),
-                    at,
-                ));
+            if !sets.iter().any(|(_, names, _)| names.contains(&p.name)) {
+                let at = table
+                    .get("params")
+                    .and_then(Item::as_table_like)
+                    .and_then(|t| key_span(t, &p.name))
+                    .unwrap_or_else(|| messages[0].2.clone());
+                self.diags.push(
+                    Diagnostic::warning(
+                        format!("parameter `{}` of `{owner}` is used by no message", p.name),
+                        at,
+                    )
+                    .with_hint(format!(
+                        "use `{{{}}}` in a message, or remove it from `params`",
+                        p.name
+                    )),
+                );
             }
         }
+    }
+
+    /// Where the text of the string value at `vspan` starts in the source, when the source
+    /// spells it as is (no escapes, no line-ending backslash).
+    fn text_start(&self, text: &str, vspan: &Range<usize>) -> Option<usize> {
+        let raw = self.source.get(vspan.clone())?;
+        let quote = ["\"\"\"", "'''", "\"", "'"]
+            .into_iter()
+            .find(|q| raw.len() >= 2 * q.len() && raw.starts_with(q) && raw.ends_with(q))?;
+        let mut start = quote.len();
+        let inner = &raw[start..raw.len() - quote.len()];
+        if quote.len() == 3 {
+            // A newline right after the opening quotes is not part of the text.
+            start += ["\r\n", "\n"]
+                .into_iter()
+                .find(|nl| inner.starts_with(nl))
+                .map_or(0, str::len);
+        }
+        (raw.get(start..raw.len() - quote.len()) == Some(text)).then_some(vspan.start + start)
+    }
+
+    /// The span of placeholder `{name}` in the string value at `vspan` whose text is `text`.
+    fn placeholder_span(&self, text: &str, name: &str, vspan: &Range<usize>) -> Range<usize> {
+        let needle = format!("{{{name}}}");
+        let found = match self.text_start(text, vspan) {
+            Some(base) => text.find(&needle).map(|i| base + i),
+            // Escapes make offsets in the text differ from the source: look in the source.
+            None => self
+                .source
+                .get(vspan.clone())
+                .and_then(|raw| raw.find(&needle))
+                .map(|i| vspan.start + i),
+        };
+        found.map_or_else(|| vspan.clone(), |i| i..i + needle.len())
     }
 
     fn entry(
@@ -777,17 +860,21 @@ impl Loader {
             self.messages(table, code, &code_span, locales)
         };
         let params = match self.params(table, &code_span) {
-            Some(p) if p.is_empty() && table.get("params").is_none() => builtin_defaults
-                .as_ref()
-                .map(|b| b.params.clone())
-                .unwrap_or_default(),
-            Some(p) => p,
-            None => {
-                ok = false;
-                Vec::new()
-            }
+            Some(p) if p.is_empty() && table.get("params").is_none() => Some(
+                builtin_defaults
+                    .as_ref()
+                    .map(|b| b.params.clone())
+                    .unwrap_or_default(),
+            ),
+            other => other,
         };
-        self.placeholders(code, &messages, &params);
+        // With an invalid `params`, every placeholder would look undeclared: check them only
+        // against a valid one.
+        match &params {
+            Some(p) => self.placeholders(code, table, &messages, p),
+            None => ok = false,
+        }
+        let params = params.unwrap_or_default();
 
         let domain = self.string(table, "domain", &code_span);
         let kind = self.string(table, "kind", &code_span);
@@ -871,6 +958,14 @@ impl Loader {
         if !messages.is_empty() {
             message_map = messages.into_iter().map(|(l, t, _)| (l, t)).collect();
         }
+        if number.is_some() {
+            let at = self.value_span(table, "number", &code_span);
+            self.number_spans.insert(code.to_owned(), at);
+        }
+        self.alias_spans.insert(
+            code.to_owned(),
+            aliases.iter().map(|a| a.span.clone()).collect(),
+        );
         Some(Entry {
             code: code.to_owned(),
             status,
@@ -974,8 +1069,11 @@ impl Loader {
                 if text.len() != 4 || !text.bytes().all(|b| b.is_ascii_digit()) {
                     self.error(
                         format!("number `{text}` of `{code}` is not four digits (domain, kind, two-digit sequence)"),
-                        nspan.clone(),
-                        None,
+                        nspan,
+                        Some(format!(
+                            "write the domain digit, the kind digit and a two-digit sequence, like `{}`",
+                            example_number(domains, kinds, domain, kind)
+                        )),
                     );
                     return None;
                 }
@@ -1076,7 +1174,7 @@ impl Loader {
         self.unknown_keys(table, FIELD_KEYS, &format!("`fields.{code}`"), &code_span);
         let messages = self.messages(table, code, &code_span, locales);
         let params = self.params(table, &code_span)?;
-        self.placeholders(code, &messages, &params);
+        self.placeholders(code, table, &messages, &params);
         Some(FieldCode {
             code: code.to_owned(),
             messages: messages.into_iter().map(|(l, t, _)| (l, t)).collect(),
@@ -1091,8 +1189,14 @@ impl Loader {
             names.insert(&e.code, &e.code);
         }
         for e in entries {
-            for a in &e.aliases {
-                let at = e.span.clone().unwrap_or(0..0);
+            for (i, a) in e.aliases.iter().enumerate() {
+                let at = self
+                    .alias_spans
+                    .get(&e.code)
+                    .and_then(|spans| spans.get(i))
+                    .cloned()
+                    .or_else(|| e.span.clone())
+                    .unwrap_or(0..0);
                 if let Some(owner) = names.insert(a, &e.code) {
                     let what = if owner == a {
                         format!("the code `{owner}`")
@@ -1111,9 +1215,15 @@ impl Loader {
         for e in entries {
             if let Some(n) = &e.number {
                 if let Some(owner) = numbers.insert(n, &e.code) {
+                    let at = self
+                        .number_spans
+                        .get(&e.code)
+                        .cloned()
+                        .or_else(|| e.span.clone())
+                        .unwrap_or(0..0);
                     self.error(
                         format!("number `{n}` of `{}` is already used by `{owner}`", e.code),
-                        e.span.clone().unwrap_or(0..0),
+                        at,
                         Some("numbers must be unique; take the next free sequence".into()),
                     );
                 }
@@ -1161,11 +1271,14 @@ impl Loader {
         let mut rules = Vec::new();
         if let Some(r) = table.get("rules") {
             let rspan = self.value_span(table, "rules", &at);
-            let tables: Vec<&dyn TableLike> = match r {
-                Item::ArrayOfTables(a) => a.iter().map(|t| t as &dyn TableLike).collect(),
+            // Each rule with where it is written: its `[[...rules]]` header or its `{`.
+            let tables: Vec<(&dyn TableLike, Option<Range<usize>>)> = match r {
+                Item::ArrayOfTables(a) => {
+                    a.iter().map(|t| (t as &dyn TableLike, t.span())).collect()
+                }
                 Item::Value(Value::Array(a)) => a
                     .iter()
-                    .filter_map(|v| v.as_inline_table().map(|t| t as &dyn TableLike))
+                    .filter_map(|v| v.as_inline_table().map(|t| (t as &dyn TableLike, v.span())))
                     .collect(),
                 other => {
                     self.error(
@@ -1179,8 +1292,8 @@ impl Loader {
                     Vec::new()
                 }
             };
-            for t in tables {
-                let tspan = rule_span(t).unwrap_or_else(|| rspan.clone());
+            for (t, at) in tables {
+                let tspan = at.or_else(|| rule_span(t)).unwrap_or_else(|| rspan.clone());
                 self.unknown_keys(t, RULE_KEYS, "a rule", &tspan);
                 let mut rule = UpstreamRule::default();
                 match self.string(t, "raise", &tspan) {
@@ -1265,17 +1378,21 @@ fn rule_span(t: &dyn TableLike) -> Option<Range<usize>> {
         .and_then(|(k, v)| key_span(t, k).or_else(|| span(v)))
 }
 
-fn span_of_value(table: &dyn TableLike, key: &str, v: &Item) -> Option<Range<usize>> {
-    span(v).or_else(|| key_span(table, key))
+/// A well-formed number for the entry's domain and kind (sequence 01), for hints.
+fn example_number(
+    domains: &BTreeMap<String, u8>,
+    kinds: &BTreeMap<String, u8>,
+    domain: Option<&At<String>>,
+    kind: Option<&At<String>>,
+) -> String {
+    let digit = |map: &BTreeMap<String, u8>, name: Option<&At<String>>| {
+        name.and_then(|n| map.get(&n.value)).copied().unwrap_or(0)
+    };
+    format!("{}{}01", digit(domains, domain), digit(kinds, kind))
 }
 
-fn placeholder_span(text: &str, name: &str, vspan: &Range<usize>) -> Range<usize> {
-    let needle = format!("{{{name}}}");
-    match text.find(&needle) {
-        // +1 for the opening quote; exact for basic strings without escapes before the placeholder.
-        Some(i) => vspan.start + 1 + i..vspan.start + 1 + i + needle.len(),
-        None => vspan.clone(),
-    }
+fn span_of_value(table: &dyn TableLike, key: &str, v: &Item) -> Option<Range<usize>> {
+    span(v).or_else(|| key_span(table, key))
 }
 
 fn scalar_json(v: &Value) -> Option<serde_json::Value> {
