@@ -33,7 +33,7 @@ pub mod template;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use builtin::{builtin_codes, builtin_field_codes};
+pub use builtin::{builtin_codes, builtin_field_codes, builtin_status};
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use load::{check, is_upper_snake, parse_duration_secs, to_upper_snake, Checked};
 pub use model::{

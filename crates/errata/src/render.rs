@@ -1,0 +1,516 @@
+//! Rendering an [`ApiError`] into one of three envelopes, in the client's locale.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use errata_catalog::template::Template;
+use errata_catalog::{reason_phrase, AlertPolicy, Catalog, SpikeRule};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+use crate::error::{ApiError, FieldError, ParamValue};
+use crate::locale::{negotiate_locale, LocaleId};
+use crate::report::ErrorReport;
+
+/// The JSON shape of error bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Envelope {
+    /// `{"error": {"code", "message", "details", "field_errors"}, "status"}`.
+    #[default]
+    Nested,
+    /// RFC 9457 problem details: `type`, `title`, `status`, `detail`, `instance` and the
+    /// extensions `code`, `errors`, `request_id`; served as `application/problem+json`.
+    Problem,
+    /// `{"status", "code", "message"}`.
+    Flat,
+}
+
+impl Envelope {
+    /// Parses `nested`, `problem` or `flat`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "nested" => Some(Envelope::Nested),
+            "problem" => Some(Envelope::Problem),
+            "flat" => Some(Envelope::Flat),
+            _ => None,
+        }
+    }
+
+    /// The content type of bodies in this envelope.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Envelope::Problem => "application/problem+json",
+            Envelope::Nested | Envelope::Flat => "application/json",
+        }
+    }
+}
+
+/// What the renderer needs to know about the request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderContext<'a> {
+    /// The negotiated locale.
+    pub locale: LocaleId,
+    /// The request id, echoed in the body.
+    pub request_id: Option<&'a str>,
+    /// The request path (RFC 9457 `instance`).
+    pub instance: Option<&'a str>,
+    /// An envelope other than the renderer's own, e.g. when the client asked for
+    /// `application/problem+json`.
+    pub envelope: Option<Envelope>,
+}
+
+/// A rendered error response, independent of any HTTP framework.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` of the body.
+    pub content_type: &'static str,
+    /// The JSON body.
+    pub body: Vec<u8>,
+    /// Headers to add (`Retry-After`, and those the error carries).
+    pub headers: Vec<(Cow<'static, str>, String)>,
+}
+
+/// The static body used when an error cannot be rendered (it never should be).
+pub const FALLBACK_BODY: &str =
+    r#"{"error":{"code":"SERVER_ERROR","message":"An internal server error occurred."},"status":500}"#;
+
+struct CompiledEntry {
+    code: Box<str>,
+    status: u16,
+    title: Box<str>,
+    type_uri: Box<str>,
+    templates: Vec<Template>,
+    alert: AlertPolicy,
+    spike: Option<SpikeRule>,
+    docs_url: Option<Box<str>>,
+    ws_close: Option<u16>,
+}
+
+struct CompiledField {
+    templates: Vec<Template>,
+}
+
+/// Renders errors of one catalog. Build it once at start-up and share it (it is `Send + Sync`).
+///
+/// ```
+/// use errata::{Catalog, Envelope, RenderContext, Renderer};
+///
+/// let catalog = Catalog::from_toml(r#"
+///     [catalog]
+///     name = "demo"
+///     default_locale = "en"
+///     locales = ["en", "ko"]
+///     [errors.ALREADY_ENROLLED]
+///     status = 409
+///     message.en = "You are already enrolled."
+///     message.ko = "이미 수강 중인 강의입니다."
+/// "#).unwrap();
+/// let renderer = Renderer::new(catalog);
+/// let err = errata::ApiError::from_code("ALREADY_ENROLLED", 409);
+/// let ctx = RenderContext { locale: renderer.negotiate(Some("ko-KR")), ..Default::default() };
+/// let out = renderer.render(&err, &ctx);
+/// assert_eq!(out.status, 409);
+/// assert_eq!(
+///     std::str::from_utf8(&out.body).unwrap(),
+///     r#"{"error":{"code":"ALREADY_ENROLLED","message":"이미 수강 중인 강의입니다."},"status":409}"#
+/// );
+/// ```
+pub struct Renderer {
+    catalog: Arc<Catalog>,
+    envelope: Envelope,
+    entries: HashMap<Box<str>, usize>,
+    compiled: Vec<CompiledEntry>,
+    fields: HashMap<Box<str>, CompiledField>,
+    server_error: usize,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer")
+            .field("catalog", &self.catalog.info.name)
+            .field("envelope", &self.envelope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Templates per catalog locale; a locale without a message falls back to the default, then `en`.
+fn compile_templates(messages: &std::collections::BTreeMap<String, String>, locales: &[String]) -> Vec<Template> {
+    locales
+        .iter()
+        .map(|l| {
+            messages
+                .get(l)
+                .or_else(|| locales.first().and_then(|d| messages.get(d)))
+                .or_else(|| messages.get("en"))
+                .or_else(|| messages.values().next())
+                .and_then(|m| Template::parse(m).ok())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+impl Renderer {
+    /// A renderer for `catalog` using the nested envelope.
+    pub fn new(catalog: impl Into<Arc<Catalog>>) -> Self {
+        let catalog: Arc<Catalog> = catalog.into();
+        let locales = &catalog.info.locales;
+        let mut entries = HashMap::new();
+        let mut compiled = Vec::with_capacity(catalog.entries.len());
+        for (i, e) in catalog.entries.iter().enumerate() {
+            entries.insert(e.code.clone().into_boxed_str(), i);
+            for a in &e.aliases {
+                entries.entry(a.clone().into_boxed_str()).or_insert(i);
+            }
+            let docs_url = catalog.docs_link(&e.code);
+            compiled.push(CompiledEntry {
+                code: e.code.clone().into(),
+                status: e.status,
+                title: e.title.clone().unwrap_or_else(|| reason_phrase(e.status).to_owned()).into(),
+                type_uri: docs_url.clone().unwrap_or_else(|| "about:blank".to_owned()).into(),
+                templates: compile_templates(&e.messages, locales),
+                alert: e.alert,
+                spike: e.spike,
+                docs_url: docs_url.map(Into::into),
+                ws_close: e.ws_close,
+            });
+        }
+        let fields = catalog
+            .fields
+            .iter()
+            .map(|f| (f.code.clone().into_boxed_str(), CompiledField { templates: compile_templates(&f.messages, locales) }))
+            .collect();
+        let server_error = entries.get("SERVER_ERROR").copied().unwrap_or(0);
+        Self {
+            catalog,
+            envelope: Envelope::Nested,
+            entries,
+            compiled,
+            fields,
+            server_error,
+        }
+    }
+
+    /// Uses `envelope` for every response (unless a request asks for problem details).
+    #[must_use]
+    pub fn with_envelope(mut self, envelope: Envelope) -> Self {
+        self.envelope = envelope;
+        self
+    }
+
+    /// The catalog being rendered.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The shared catalog.
+    pub fn catalog_arc(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog)
+    }
+
+    /// The configured envelope.
+    pub fn envelope(&self) -> Envelope {
+        self.envelope
+    }
+
+    /// Chooses a locale for an `Accept-Language` header value.
+    pub fn negotiate(&self, accept_language: Option<&str>) -> LocaleId {
+        negotiate_locale(&self.catalog.info.locales, accept_language)
+    }
+
+    /// The tag of a locale (`ko`).
+    pub fn locale_tag(&self, locale: LocaleId) -> &str {
+        self.catalog
+            .info
+            .locales
+            .get(locale.index())
+            .map_or(self.catalog.info.default_locale.as_str(), String::as_str)
+    }
+
+    fn entry(&self, err: &ApiError) -> &CompiledEntry {
+        let i = self.entries.get(err.code()).copied().unwrap_or(self.server_error);
+        &self.compiled[i]
+    }
+
+    /// Whether the renderer's catalog knows `code` (or it is an alias).
+    pub fn knows(&self, code: &str) -> bool {
+        self.entries.contains_key(code)
+    }
+
+    /// The public message of `err` in `locale`.
+    pub fn message(&self, err: &ApiError, locale: LocaleId) -> String {
+        let entry = self.entry(err);
+        let mut out = String::new();
+        render_template(&entry.templates, locale, err.params(), &mut out);
+        out
+    }
+
+    /// The WebSocket close code and reason for `err`, when its entry declares `ws_close`.
+    pub fn ws_close(&self, err: &ApiError, locale: LocaleId) -> Option<(u16, String)> {
+        let code = self.entry(err).ws_close?;
+        let mut reason = self.message(err, locale);
+        // A close frame's reason is at most 123 bytes.
+        let mut end = reason.len().min(123);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        Some((code, reason))
+    }
+
+    /// Renders `err` for a request.
+    pub fn render(&self, err: &ApiError, ctx: &RenderContext<'_>) -> Rendered {
+        let entry = self.entry(err);
+        let envelope = ctx.envelope.unwrap_or(self.envelope);
+        let mut message = String::new();
+        render_template(&entry.templates, ctx.locale, err.params(), &mut message);
+        let field_errors = FieldErrors {
+            renderer: self,
+            locale: ctx.locale,
+            errors: err.field_errors(),
+        };
+        let mut body = Vec::with_capacity(128 + message.len());
+        let result = match envelope {
+            Envelope::Nested => serde_json::to_writer(
+                &mut body,
+                &NestedBody {
+                    error: NestedError {
+                        code: &entry.code,
+                        message: &message,
+                        details: err.details(),
+                        field_errors: &field_errors,
+                    },
+                    status: entry.status,
+                    request_id: ctx.request_id,
+                },
+            ),
+            Envelope::Problem => serde_json::to_writer(
+                &mut body,
+                &ProblemBody {
+                    type_uri: &entry.type_uri,
+                    title: &entry.title,
+                    status: entry.status,
+                    detail: &message,
+                    instance: ctx.instance,
+                    code: &entry.code,
+                    errors: ProblemErrors(&field_errors),
+                    details: err.details(),
+                    request_id: ctx.request_id,
+                },
+            ),
+            Envelope::Flat => serde_json::to_writer(
+                &mut body,
+                &FlatBody {
+                    status: entry.status,
+                    code: &entry.code,
+                    message: &message,
+                    field_errors: &field_errors,
+                    request_id: ctx.request_id,
+                },
+            ),
+        };
+        let (status, content_type) = match result {
+            Ok(()) => (entry.status, envelope.content_type()),
+            Err(_) => {
+                body.clear();
+                body.extend_from_slice(FALLBACK_BODY.as_bytes());
+                (500, "application/json")
+            }
+        };
+        let mut headers = Vec::with_capacity(err.headers().len() + 1);
+        let retry_after = err.retry_after().or_else(|| match err.param("retry_after") {
+            Some(ParamValue::Int(n)) if *n >= 0 => Some(*n as u64),
+            _ => None,
+        });
+        if let Some(secs) = retry_after {
+            headers.push((Cow::Borrowed("retry-after"), secs.to_string()));
+        }
+        headers.extend(err.headers().iter().cloned());
+        Rendered {
+            status,
+            content_type,
+            body,
+            headers,
+        }
+    }
+
+    /// The report that logs and alerts receive for `err`.
+    pub fn report(&self, err: &ApiError, ctx: &RenderContext<'_>) -> ErrorReport {
+        let entry = self.entry(err);
+        let mut cause_chain = err.cause_chain();
+        if !self.knows(err.code()) {
+            cause_chain.insert(0, format!("error code `{}` is not in the catalog", err.code()));
+        }
+        ErrorReport {
+            code: entry.code.to_string(),
+            status: entry.status,
+            message: self.message(err, ctx.locale),
+            locale: self.locale_tag(ctx.locale).to_owned(),
+            request_id: ctx.request_id.map(str::to_owned),
+            cause_chain,
+            upstream: err.upstream().cloned(),
+            alert: entry.alert,
+            spike: entry.spike,
+            docs_url: entry.docs_url.as_deref().map(str::to_owned),
+        }
+    }
+
+    fn field_message(&self, fe: &FieldError, locale: LocaleId, out: &mut String) {
+        match (self.fields.get(fe.code.as_ref()), &fe.message) {
+            (_, Some(m)) => out.push_str(m),
+            (Some(f), None) => render_template(&f.templates, locale, &fe.params, out),
+            (None, None) => match self.fields.get("invalid") {
+                Some(f) => render_template(&f.templates, locale, &fe.params, out),
+                None => out.push_str("invalid"),
+            },
+        }
+    }
+}
+
+fn render_template(templates: &[Template], locale: LocaleId, params: &[(Cow<'static, str>, ParamValue)], out: &mut String) {
+    let Some(t) = templates.get(locale.index()).or_else(|| templates.first()) else { return };
+    let mut scratch = String::new();
+    for seg in &t.segments {
+        match seg {
+            errata_catalog::template::Segment::Text(s) => out.push_str(s),
+            errata_catalog::template::Segment::Param(name) => match params.iter().find(|(n, _)| n == name) {
+                Some((_, ParamValue::Str(s))) => out.push_str(s),
+                Some((_, v)) => {
+                    scratch.clear();
+                    v.write_to(&mut scratch);
+                    out.push_str(&scratch);
+                }
+                None => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+            },
+        }
+    }
+}
+
+struct FieldErrors<'a> {
+    renderer: &'a Renderer,
+    locale: LocaleId,
+    errors: &'a [(String, FieldError)],
+}
+
+impl FieldErrors<'_> {
+    fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    fn message(&self, fe: &FieldError) -> String {
+        let mut m = String::new();
+        self.renderer.field_message(fe, self.locale, &mut m);
+        m
+    }
+}
+
+#[derive(Serialize)]
+struct FieldItem<'a> {
+    code: &'a str,
+    message: String,
+}
+
+/// `{"path": [{"code", "message"}, …], …}`, paths in first-seen order.
+impl Serialize for FieldErrors<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (i, (path, _)) in self.errors.iter().enumerate() {
+            if self.errors[..i].iter().any(|(p, _)| p == path) {
+                continue;
+            }
+            let items: Vec<FieldItem<'_>> = self.errors[i..]
+                .iter()
+                .filter(|(p, _)| p == path)
+                .map(|(_, fe)| FieldItem {
+                    code: &fe.code,
+                    message: self.message(fe),
+                })
+                .collect();
+            map.serialize_entry(path, &items)?;
+        }
+        map.end()
+    }
+}
+
+/// RFC 9457 `errors`: `[{"field", "code", "message"}, …]`.
+struct ProblemErrors<'a>(&'a FieldErrors<'a>);
+
+impl Serialize for ProblemErrors<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Item<'a> {
+            field: &'a str,
+            code: &'a str,
+            message: String,
+        }
+        let mut seq = serializer.serialize_seq(Some(self.0.errors.len()))?;
+        for (path, fe) in self.0.errors {
+            seq.serialize_element(&Item {
+                field: path,
+                code: &fe.code,
+                message: self.0.message(fe),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+struct NestedBody<'a> {
+    error: NestedError<'a>,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct NestedError<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "FieldErrors::is_empty")]
+    field_errors: &'a FieldErrors<'a>,
+}
+
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    type_uri: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance: Option<&'a str>,
+    code: &'a str,
+    #[serde(skip_serializing_if = "ProblemErrors::is_empty")]
+    errors: ProblemErrors<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+impl ProblemErrors<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Serialize)]
+struct FlatBody<'a> {
+    status: u16,
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "FieldErrors::is_empty")]
+    field_errors: &'a FieldErrors<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}

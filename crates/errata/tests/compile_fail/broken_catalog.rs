@@ -1,0 +1,5 @@
+mod errors {
+    errata::catalog!("broken.toml");
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+mod errors {
+    errata::catalog!("no_such_catalog.toml");
+}
+
+fn main() {}
