@@ -1,0 +1,730 @@
+//! Grouping and timing: events in, a few alerts out.
+//!
+//! The model is Alertmanager's. A new group (a fingerprint seen for the first time, or again
+//! after `repeat_interval` of quiet) is notified `group_wait` after its first alerting event, so a
+//! burst arrives as one message; later events of the group are summed into at most one digest
+//! per `group_interval`. The windows of a group's notices never overlap, so the counts of its
+//! notices add up to exactly its events.
+//!
+//! Which codes alert is the catalog's `alert` field: `always`, `never` (counted only), or
+//! `spike`: when a code sees more than `count` events within `window_secs`, its groups start
+//! alerting.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use errata_catalog::{AlertPolicy, Catalog, SpikeRule};
+
+use crate::alert::{Alert, AlertKind, RouteCount};
+use crate::event::Event;
+use crate::fingerprint::{self, FingerprintFn};
+use crate::scrub::Scrubber;
+use crate::store::{minute_of, CountRow, SampleRow, UNMATCHED_ROUTE};
+
+/// When alerts of a group go out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Wait after the first event of a new group, so a burst becomes one message (default 5 s).
+    pub group_wait: Duration,
+    /// Least time between two notices of one group (default 5 min).
+    pub group_interval: Duration,
+    /// Quiet time after which a group closes; its next event opens it again with a fresh
+    /// alert (default 4 h).
+    pub repeat_interval: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            group_wait: Duration::from_secs(5),
+            group_interval: Duration::from_secs(300),
+            repeat_interval: Duration::from_secs(4 * 3600),
+        }
+    }
+}
+
+/// Memory bounds of the aggregator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Distinct users remembered per group (counting stops, flagged, beyond).
+    pub max_users: usize,
+    /// Distinct routes remembered per notice window (the rest are summed as "other").
+    pub max_routes: usize,
+    /// Open groups kept at once.
+    pub max_groups: usize,
+    /// Sampled events kept per code and minute.
+    pub samples_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_users: 1000,
+            max_routes: 10,
+            max_groups: 10_000,
+            samples_per_minute: 3,
+        }
+    }
+}
+
+/// What the aggregator needs to know, besides events.
+#[derive(Clone)]
+pub(crate) struct AggConfig {
+    pub timing: Timing,
+    pub limits: Limits,
+    pub default_spike: SpikeRule,
+    pub policies: HashMap<String, (AlertPolicy, Option<SpikeRule>, Option<String>)>,
+    pub scrubber: Scrubber,
+    pub fingerprint: Option<FingerprintFn>,
+    pub service: Option<String>,
+    pub environment: Option<String>,
+    pub release: Option<String>,
+}
+
+impl AggConfig {
+    pub(crate) fn policies_from(
+        catalog: &Catalog,
+    ) -> HashMap<String, (AlertPolicy, Option<SpikeRule>, Option<String>)> {
+        let mut map = HashMap::new();
+        for e in &catalog.entries {
+            let docs = catalog.docs_link(&e.code);
+            map.insert(e.code.clone(), (e.alert, e.spike, docs.clone()));
+            for a in &e.aliases {
+                map.entry(a.clone())
+                    .or_insert((e.alert, e.spike, docs.clone()));
+            }
+        }
+        map
+    }
+}
+
+/// Many events of one fold key, counted as one observation.
+#[derive(Debug, Clone)]
+pub(crate) struct Observation {
+    pub event: Event,
+    pub count: u64,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    pub users: Vec<String>,
+    pub minutes: Vec<(i64, u64)>,
+}
+
+impl Observation {
+    pub(crate) fn single(event: Event) -> Self {
+        let t = event.time;
+        let users = event.user_id.iter().cloned().collect();
+        Observation {
+            event,
+            count: 1,
+            first: t,
+            last: t,
+            users,
+            minutes: vec![(minute_of(t), 1)],
+        }
+    }
+}
+
+struct Group {
+    code: String,
+    status: u16,
+    policy: AlertPolicy,
+    alerting: bool,
+    repeat: bool,
+    opened: DateTime<Utc>,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    last_activity: DateTime<Utc>,
+    total: u64,
+    pending: u64,
+    pending_since: Option<DateTime<Utc>>,
+    pending_users: HashSet<String>,
+    pending_routes: Vec<RouteCount>,
+    users_total: HashSet<String>,
+    users_capped: bool,
+    sample: Event,
+    docs_url: Option<String>,
+    last_notified: Option<DateTime<Utc>>,
+    next_due: Option<DateTime<Utc>>,
+    notices: u32,
+}
+
+struct SpikeWindow {
+    rule: SpikeRule,
+    buckets: VecDeque<(i64, u64)>,
+    sum: u64,
+}
+
+impl SpikeWindow {
+    fn trim(&mut self, now: DateTime<Utc>) {
+        let oldest = now.timestamp() - self.rule.window_secs as i64;
+        while let Some(&(sec, n)) = self.buckets.front() {
+            if sec > oldest {
+                break;
+            }
+            self.sum -= n;
+            self.buckets.pop_front();
+        }
+    }
+
+    fn add(&mut self, now: DateTime<Utc>, n: u64) {
+        let sec = now.timestamp();
+        match self.buckets.back_mut() {
+            Some((s, c)) if *s == sec => *c += n,
+            _ => self.buckets.push_back((sec, n)),
+        }
+        self.sum += n;
+        self.trim(now);
+    }
+
+    fn firing(&self) -> bool {
+        self.sum > u64::from(self.rule.count)
+    }
+}
+
+/// Counters the pipeline reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AggStats {
+    /// Events ingested (folded ones included).
+    pub events: u64,
+    /// Alerts produced.
+    pub alerts: u64,
+    /// Groups open now.
+    pub open_groups: usize,
+}
+
+pub(crate) struct Aggregator {
+    cfg: AggConfig,
+    groups: HashMap<String, Group>,
+    closed: HashSet<String>,
+    closed_order: VecDeque<String>,
+    spikes: HashMap<String, SpikeWindow>,
+    counts: HashMap<(i64, String, u16, String, String), u64>,
+    samples: Vec<SampleRow>,
+    sample_budget: HashMap<(i64, String), u32>,
+    stats: AggStats,
+}
+
+fn chrono_dur(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+impl Aggregator {
+    pub(crate) fn new(cfg: AggConfig) -> Self {
+        Aggregator {
+            cfg,
+            groups: HashMap::new(),
+            closed: HashSet::new(),
+            closed_order: VecDeque::new(),
+            spikes: HashMap::new(),
+            counts: HashMap::new(),
+            samples: Vec::new(),
+            sample_budget: HashMap::new(),
+            stats: AggStats::default(),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> AggStats {
+        AggStats {
+            open_groups: self.groups.len(),
+            ..self.stats
+        }
+    }
+
+    fn policy_of(&self, ev: &Event) -> (AlertPolicy, SpikeRule, Option<String>) {
+        let known = self.cfg.policies.get(&ev.code);
+        let policy = ev
+            .alert
+            .or(known.map(|k| k.0))
+            .unwrap_or_else(|| AlertPolicy::default_for(ev.status));
+        let spike = ev
+            .spike
+            .or(known.and_then(|k| k.1))
+            .unwrap_or(self.cfg.default_spike);
+        let docs = ev
+            .docs_url
+            .clone()
+            .or_else(|| known.and_then(|k| k.2.clone()));
+        (policy, spike, docs)
+    }
+
+    /// Takes in one event, or many folded into one observation.
+    pub(crate) fn ingest(&mut self, mut obs: Observation, now: DateTime<Utc>) {
+        self.cfg.scrubber.scrub_event(&mut obs.event);
+        let ev = &obs.event;
+        self.stats.events += obs.count;
+        let route = ev
+            .route
+            .clone()
+            .unwrap_or_else(|| UNMATCHED_ROUTE.to_string());
+        for &(minute, n) in &obs.minutes {
+            *self
+                .counts
+                .entry((
+                    minute,
+                    ev.code.clone(),
+                    ev.status,
+                    route.clone(),
+                    ev.method.clone(),
+                ))
+                .or_insert(0) += n;
+        }
+        let fp = fingerprint::of_event(ev, self.cfg.fingerprint.as_ref());
+        let minute = minute_of(obs.last);
+        let budget = self
+            .sample_budget
+            .entry((minute, ev.code.clone()))
+            .or_insert(0);
+        if *budget < self.cfg.limits.samples_per_minute {
+            *budget += 1;
+            if let Ok(json) = serde_json::to_string(ev) {
+                self.samples.push(SampleRow {
+                    minute,
+                    code: ev.code.clone(),
+                    fingerprint: fp.clone(),
+                    event: json,
+                });
+            }
+        }
+
+        let (policy, spike, docs) = self.policy_of(ev);
+        if policy == AlertPolicy::Never {
+            return;
+        }
+        let mut spike_started = false;
+        let firing = if policy == AlertPolicy::Spike {
+            let w = self
+                .spikes
+                .entry(ev.code.clone())
+                .or_insert_with(|| SpikeWindow {
+                    rule: spike,
+                    buckets: VecDeque::new(),
+                    sum: 0,
+                });
+            w.rule = spike;
+            let before = w.firing();
+            w.add(now, obs.count);
+            spike_started = !before && w.firing();
+            w.firing()
+        } else {
+            true
+        };
+
+        if !self.groups.contains_key(&fp) {
+            self.make_room();
+            let repeat = self.closed.remove(&fp);
+            self.groups.insert(
+                fp.clone(),
+                Group {
+                    code: ev.code.clone(),
+                    status: ev.status,
+                    policy,
+                    alerting: false,
+                    repeat,
+                    opened: now,
+                    first_seen: obs.first,
+                    last_seen: obs.last,
+                    last_activity: now,
+                    total: 0,
+                    pending: 0,
+                    pending_since: None,
+                    pending_users: HashSet::new(),
+                    pending_routes: Vec::new(),
+                    users_total: HashSet::new(),
+                    users_capped: false,
+                    sample: ev.clone(),
+                    docs_url: docs.clone(),
+                    last_notified: None,
+                    next_due: None,
+                    notices: 0,
+                },
+            );
+        }
+        let limits = self.cfg.limits;
+        let timing = self.cfg.timing;
+        let Some(g) = self.groups.get_mut(&fp) else {
+            return;
+        };
+        g.policy = policy;
+        g.total += obs.count;
+        g.pending += obs.count;
+        g.pending_since.get_or_insert(now);
+        g.first_seen = g.first_seen.min(obs.first);
+        g.last_seen = g.last_seen.max(obs.last);
+        g.last_activity = now;
+        for u in &obs.users {
+            if g.pending_users.len() < limits.max_users {
+                g.pending_users.insert(u.clone());
+            }
+            if g.users_total.len() < limits.max_users {
+                g.users_total.insert(u.clone());
+            } else if !g.users_total.contains(u) {
+                g.users_capped = true;
+            }
+        }
+        let where_ = ev
+            .route
+            .clone()
+            .unwrap_or_else(|| UNMATCHED_ROUTE.to_string());
+        let where_ = if ev.method.is_empty() {
+            where_
+        } else {
+            format!("{} {}", ev.method, where_)
+        };
+        if let Some(r) = g.pending_routes.iter_mut().find(|r| r.route == where_) {
+            r.count += obs.count;
+        } else if g.pending_routes.len() < limits.max_routes {
+            g.pending_routes.push(RouteCount {
+                route: where_,
+                count: obs.count,
+            });
+        } else if let Some(r) = g.pending_routes.iter_mut().find(|r| r.route == "other") {
+            r.count += obs.count;
+        } else if let Some(last) = g.pending_routes.last_mut() {
+            last.route = "other".to_string();
+            last.count += obs.count;
+        }
+        g.sample = obs.event;
+        if docs.is_some() {
+            g.docs_url = docs;
+        }
+        if firing && !g.alerting {
+            g.alerting = true;
+        }
+        if g.alerting && g.next_due.is_none() {
+            g.next_due = Some(due_after(g, now, timing));
+        }
+        if spike_started {
+            let code = g.code.clone();
+            for g in self.groups.values_mut() {
+                if g.code == code && g.policy == AlertPolicy::Spike && !g.alerting && g.pending > 0
+                {
+                    g.alerting = true;
+                    g.next_due = Some(due_after(g, now, timing));
+                }
+            }
+        }
+    }
+
+    /// Frees a slot when the group table is full, dropping the longest-quiet group that has
+    /// nothing left to say.
+    fn make_room(&mut self) {
+        if self.groups.len() < self.cfg.limits.max_groups {
+            return;
+        }
+        let victim = self
+            .groups
+            .iter()
+            .filter(|(_, g)| !g.alerting || g.pending == 0)
+            .min_by_key(|(_, g)| g.last_activity)
+            .map(|(k, _)| k.clone());
+        if let Some(k) = victim {
+            self.groups.remove(&k);
+        }
+    }
+
+    /// When the next notice is due, if any.
+    pub(crate) fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.groups.values().filter_map(|g| g.next_due).min()
+    }
+
+    /// Alerts due at `now`; closes groups that have been quiet long enough.
+    pub(crate) fn tick(&mut self, now: DateTime<Utc>) -> Vec<Alert> {
+        let mut out = Vec::new();
+        let keys: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.alerting && g.pending > 0 && g.next_due.is_some_and(|d| d <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in keys {
+            if let Some(a) = self.notify(&k, now) {
+                out.push(a);
+            }
+        }
+        self.housekeep(now);
+        out
+    }
+
+    /// Every pending notice, due or not (at shutdown).
+    pub(crate) fn flush_all(&mut self, now: DateTime<Utc>) -> Vec<Alert> {
+        let keys: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.alerting && g.pending > 0)
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.iter().filter_map(|k| self.notify(k, now)).collect()
+    }
+
+    fn housekeep(&mut self, now: DateTime<Utc>) {
+        let repeat = chrono_dur(self.cfg.timing.repeat_interval);
+        let spikes = &self.spikes;
+        let default_spike = self.cfg.default_spike;
+        let mut closing = Vec::new();
+        for (k, g) in self.groups.iter_mut() {
+            if !g.alerting && g.pending > 0 {
+                // A spike group below threshold: keep only the current window's events.
+                let window = spikes
+                    .get(&g.code)
+                    .map(|w| w.rule.window_secs)
+                    .unwrap_or(default_spike.window_secs);
+                if g.pending_since
+                    .is_some_and(|s| now - s > chrono::Duration::seconds(window as i64))
+                {
+                    g.pending = 0;
+                    g.pending_since = None;
+                    g.pending_users.clear();
+                    g.pending_routes.clear();
+                }
+            }
+            let quiet_since = g.last_activity.max(g.last_notified.unwrap_or(g.opened));
+            if (g.pending == 0 || !g.alerting) && now - quiet_since >= repeat {
+                closing.push(k.clone());
+            }
+        }
+        for k in closing {
+            let notified = self.groups.remove(&k).is_some_and(|g| g.notices > 0);
+            if notified {
+                self.closed.insert(k.clone());
+                self.closed_order.push_back(k);
+                while self.closed_order.len() > self.cfg.limits.max_groups {
+                    if let Some(old) = self.closed_order.pop_front() {
+                        self.closed.remove(&old);
+                    }
+                }
+            }
+        }
+        for w in self.spikes.values_mut() {
+            w.trim(now);
+        }
+        self.spikes.retain(|_, w| w.sum > 0);
+    }
+
+    fn notify(&mut self, key: &str, now: DateTime<Utc>) -> Option<Alert> {
+        let g = self.groups.get_mut(key)?;
+        let kind = if g.notices > 0 {
+            AlertKind::Digest
+        } else if g.repeat {
+            AlertKind::Repeat
+        } else {
+            AlertKind::New
+        };
+        let window_start = g.last_notified.or(g.pending_since).unwrap_or(g.opened);
+        let window_start = if g.notices == 0 {
+            g.first_seen.min(window_start)
+        } else {
+            window_start
+        };
+        let mut routes = std::mem::take(&mut g.pending_routes);
+        routes.sort_by(|a, b| b.count.cmp(&a.count).then(a.route.cmp(&b.route)));
+        g.notices += 1;
+        let alert = Alert {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind,
+            fingerprint: key.to_string(),
+            code: g.code.clone(),
+            status: g.status,
+            count: g.pending,
+            total: g.total,
+            window_start,
+            window_end: now.max(window_start),
+            first_seen: g.first_seen,
+            last_seen: g.last_seen,
+            users: g.pending_users.len() as u64,
+            users_total: g.users_total.len() as u64,
+            users_capped: g.users_capped,
+            routes,
+            sample: g.sample.clone(),
+            service: self.cfg.service.clone(),
+            environment: self.cfg.environment.clone(),
+            release: self.cfg.release.clone(),
+            docs_url: g.docs_url.clone(),
+            notice: g.notices,
+        };
+        g.pending = 0;
+        g.pending_since = None;
+        g.pending_users.clear();
+        g.last_notified = Some(now);
+        g.next_due = None;
+        self.stats.alerts += 1;
+        Some(alert)
+    }
+
+    /// Counts gathered since the last call.
+    pub(crate) fn take_counts(&mut self) -> Vec<CountRow> {
+        self.counts
+            .drain()
+            .map(|((minute, code, status, route, method), count)| CountRow {
+                minute,
+                code,
+                status,
+                route,
+                method,
+                count,
+            })
+            .collect()
+    }
+
+    /// Samples gathered since the last call.
+    pub(crate) fn take_samples(&mut self, now: DateTime<Utc>) -> Vec<SampleRow> {
+        let current = minute_of(now);
+        self.sample_budget.retain(|(m, _), _| *m >= current - 1);
+        std::mem::take(&mut self.samples)
+    }
+}
+
+fn due_after(g: &Group, now: DateTime<Utc>, timing: Timing) -> DateTime<Utc> {
+    let wait = now + chrono_dur(timing.group_wait);
+    match g.last_notified {
+        None => wait,
+        Some(last) => wait.max(last + chrono_dur(timing.group_interval)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    fn cfg() -> AggConfig {
+        AggConfig {
+            timing: Timing::default(),
+            limits: Limits::default(),
+            default_spike: SpikeRule {
+                count: 10,
+                window_secs: 60,
+            },
+            policies: HashMap::new(),
+            scrubber: Scrubber::default(),
+            fingerprint: None,
+            service: None,
+            environment: None,
+            release: None,
+        }
+    }
+
+    fn ev(code: &str, status: u16, at: i64) -> Observation {
+        Observation::single(
+            Event::new(code, status)
+                .with_route("/r/{id}")
+                .with_message("failed")
+                .with_time(t(at)),
+        )
+    }
+
+    #[test]
+    fn burst_then_digests_add_up() {
+        let mut a = Aggregator::new(cfg());
+        for i in 0..100 {
+            a.ingest(ev("E", 500, i / 50), t(i / 50));
+        }
+        assert!(a.tick(t(4)).is_empty(), "group_wait not over");
+        let first = a.tick(t(5));
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].kind, AlertKind::New);
+        assert_eq!(first[0].count, 100);
+        // A storm for ten minutes: at most one digest per group_interval.
+        let mut sent = vec![first[0].count];
+        for s in 6..600 {
+            a.ingest(ev("E", 500, s), t(s));
+            for al in a.tick(t(s)) {
+                assert_eq!(al.kind, AlertKind::Digest);
+                sent.push(al.count);
+            }
+        }
+        assert_eq!(sent.len(), 2, "one digest at 305 s: {sent:?}");
+        sent.extend(a.flush_all(t(600)).iter().map(|a| a.count));
+        assert_eq!(sent.iter().sum::<u64>(), 100 + 594);
+    }
+
+    #[test]
+    fn client_errors_are_counted_not_alerted() {
+        let mut a = Aggregator::new(cfg());
+        a.ingest(ev("NOT_FOUND", 404, 0), t(0));
+        assert!(a.tick(t(3600)).is_empty());
+        assert!(a.flush_all(t(3600)).is_empty());
+        let counts = a.take_counts();
+        assert_eq!(counts.len(), 1);
+        assert_eq!(counts[0].count, 1);
+        assert_eq!(counts[0].route, "/r/{id}");
+    }
+
+    #[test]
+    fn spike_fires_above_threshold_within_window() {
+        let mut c = cfg();
+        c.policies.insert(
+            "LOGIN".into(),
+            (
+                AlertPolicy::Spike,
+                Some(SpikeRule {
+                    count: 5,
+                    window_secs: 60,
+                }),
+                None,
+            ),
+        );
+        let mut a = Aggregator::new(c);
+        // Five in a minute, spread out: not above 5.
+        for i in 0..5 {
+            a.ingest(ev("LOGIN", 401, i * 10), t(i * 10));
+        }
+        assert!(a.tick(t(100)).is_empty());
+        // Old ones leave the window; six quick ones exceed it.
+        for i in 0..6 {
+            a.ingest(ev("LOGIN", 401, 200 + i), t(200 + i));
+        }
+        let out = a.tick(t(220));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].count, 6);
+    }
+
+    #[test]
+    fn quiet_group_closes_and_reopens_as_repeat() {
+        let mut a = Aggregator::new(cfg());
+        a.ingest(ev("E", 500, 0), t(0));
+        assert_eq!(a.tick(t(5))[0].kind, AlertKind::New);
+        assert!(a.tick(t(4 * 3600 + 10)).is_empty());
+        assert_eq!(a.stats().open_groups, 0);
+        a.ingest(ev("E", 500, 5 * 3600), t(5 * 3600));
+        let out = a.tick(t(5 * 3600 + 5));
+        assert_eq!(out[0].kind, AlertKind::Repeat);
+    }
+
+    #[test]
+    fn users_and_routes_are_capped() {
+        let mut c = cfg();
+        c.limits.max_users = 3;
+        c.limits.max_routes = 2;
+        let mut a = Aggregator::new(c);
+        for i in 0..10 {
+            let mut o = ev("E", 500, 0);
+            o.event.user_id = Some(format!("u{i}"));
+            o.users = vec![format!("u{i}")];
+            o.event.method = ["GET", "POST", "PUT"][i % 3].to_string();
+            o.event.fingerprint = Some("same".into());
+            a.ingest(o, t(0));
+        }
+        let al = &a.tick(t(5))[0];
+        assert_eq!(al.users, 3);
+        assert!(al.users_capped);
+        assert_eq!(al.routes.len(), 2);
+        assert_eq!(al.routes.iter().map(|r| r.count).sum::<u64>(), 10);
+    }
+
+    #[test]
+    fn events_are_scrubbed_before_sampling() {
+        let mut a = Aggregator::new(cfg());
+        let mut o = ev("E", 500, 0);
+        o.event.path = "/x?token=SECRET".into();
+        o.event.cause_chain = vec![r#"{"password":"SECRET"}"#.into()];
+        a.ingest(o, t(0));
+        let samples = a.take_samples(t(0));
+        assert_eq!(samples.len(), 1);
+        assert!(!samples[0].event.contains("SECRET"));
+        assert!(!format!("{:?}", a.tick(t(5))).contains("SECRET"));
+    }
+}

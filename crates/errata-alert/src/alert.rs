@@ -1,0 +1,171 @@
+//! The alert: what a group of events tells a sink.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::Event;
+
+/// Why an alert was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum AlertKind {
+    /// The first notice of a new group.
+    New,
+    /// More events of a group already notified.
+    Digest,
+    /// A group seen again after it had been quiet for `repeat_interval`.
+    Repeat,
+}
+
+impl AlertKind {
+    /// `new`, `digest` or `repeat`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::New => "new",
+            AlertKind::Digest => "digest",
+            AlertKind::Repeat => "repeat",
+        }
+    }
+}
+
+/// A route (template, or path when no route matched) and how many events it saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteCount {
+    /// `GET /users/{id}`.
+    pub route: String,
+    /// Events in this alert's window.
+    pub count: u64,
+}
+
+/// One notice about a group of events, as spooled and handed to every sink.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Unique id (UUID v7).
+    pub id: String,
+    /// New group, digest or repeat.
+    pub kind: AlertKind,
+    /// The group's fingerprint.
+    pub fingerprint: String,
+    /// Catalog code.
+    pub code: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Events in this notice's window; the windows of a group's notices do not overlap, so the
+    /// counts of its notices add up to its events.
+    pub count: u64,
+    /// Events since the group opened.
+    pub total: u64,
+    /// Start of this notice's window.
+    pub window_start: DateTime<Utc>,
+    /// End of this notice's window.
+    pub window_end: DateTime<Utc>,
+    /// First event of the group.
+    pub first_seen: DateTime<Utc>,
+    /// Latest event of the group.
+    pub last_seen: DateTime<Utc>,
+    /// Distinct users in this window.
+    pub users: u64,
+    /// Distinct users since the group opened (a lower bound when `users_capped`).
+    pub users_total: u64,
+    /// Whether distinct-user counting hit its cap.
+    #[serde(default)]
+    pub users_capped: bool,
+    /// Routes in this window, busiest first.
+    pub routes: Vec<RouteCount>,
+    /// The latest event, scrubbed.
+    pub sample: Event,
+    /// Service name.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Environment (`production`).
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Release.
+    #[serde(default)]
+    pub release: Option<String>,
+    /// Link to the code's documentation.
+    #[serde(default)]
+    pub docs_url: Option<String>,
+    /// Number of this notice within its group, from 1.
+    pub notice: u32,
+}
+
+impl Alert {
+    /// "in 5 s", "in the last 5 min": the window in words.
+    pub fn window_text(&self) -> String {
+        let secs = (self.window_end - self.window_start).num_seconds().max(0);
+        let span = human_duration(secs);
+        match self.kind {
+            AlertKind::Digest => format!("in the last {span}"),
+            _ => format!("in {span}"),
+        }
+    }
+
+    /// "×6,174 in the last 5 min".
+    pub fn count_text(&self) -> String {
+        format!("×{} {}", thousands(self.count), self.window_text())
+    }
+
+    /// `GET /users/{id}`, or the path when no route matched.
+    pub fn where_text(&self) -> String {
+        let target = self
+            .sample
+            .route
+            .clone()
+            .unwrap_or_else(|| self.sample.path.clone());
+        if self.sample.method.is_empty() {
+            target
+        } else {
+            format!("{} {}", self.sample.method, target)
+        }
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    let mut until_comma = s.len() % 3;
+    if until_comma == 0 {
+        until_comma = 3;
+    }
+    for c in s.chars() {
+        if until_comma == 0 {
+            out.push(',');
+            until_comma = 3;
+        }
+        out.push(c);
+        until_comma -= 1;
+    }
+    out
+}
+
+/// `300` → `5 min`, `7200` → `2 h`, `42` → `42 s`.
+pub fn human_duration(secs: i64) -> String {
+    if secs < 120 {
+        format!("{secs} s")
+    } else if secs < 7200 {
+        format!("{} min", (secs + 30) / 60)
+    } else if secs < 172_800 {
+        format!("{} h", (secs + 1800) / 3600)
+    } else {
+        format!("{} d", (secs + 43_200) / 86_400)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(6174), "6,174");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(human_duration(5), "5 s");
+        assert_eq!(human_duration(300), "5 min");
+        assert_eq!(human_duration(4 * 3600), "4 h");
+    }
+}

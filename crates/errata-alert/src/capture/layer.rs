@@ -1,0 +1,216 @@
+//! The tower layer: every error response, and every panic, becomes an event.
+
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::MatchedPath;
+use http::{Request, Response};
+use tower::{Layer, Service};
+
+use super::{CaptureContext, Capturer};
+use crate::event::{ErrorReport, Event};
+
+/// Headers kept per event, at most.
+const MAX_HEADERS: usize = 24;
+/// Bytes kept per header value.
+const MAX_HEADER_VALUE: usize = 256;
+
+/// Captures error responses and panics of the services it wraps.
+///
+/// Put it outside the layer that renders error responses, so it sees the
+/// [`ErrorReport`] in their extensions:
+///
+/// ```no_run
+/// # async fn run(layer: errata_alert::AlertLayer) {
+/// use axum::{routing::get, Router};
+///
+/// let app: Router = Router::new()
+///     .route("/users/{id}", get(|| async { "ok" }))
+///     .layer(layer);
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct AlertLayer {
+    capturer: Capturer,
+}
+
+impl AlertLayer {
+    /// A layer capturing into `capturer`.
+    pub fn new(capturer: Capturer) -> Self {
+        AlertLayer { capturer }
+    }
+}
+
+impl<S> Layer<S> for AlertLayer {
+    type Service = AlertService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AlertService {
+            inner,
+            capturer: self.capturer.clone(),
+        }
+    }
+}
+
+/// The service of [`AlertLayer`].
+#[derive(Clone, Debug)]
+pub struct AlertService<S> {
+    inner: S,
+    capturer: Capturer,
+}
+
+/// What the layer remembers of a request until its response.
+struct RequestInfo {
+    method: String,
+    path: String,
+    route: Option<String>,
+    request_id: Option<String>,
+    headers: Vec<(String, String)>,
+    ctx: CaptureContext,
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for AlertService<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
+        let ctx = CaptureContext::default();
+        req.extensions_mut().insert(ctx.clone());
+        let scrub = &self.capturer.scrubber;
+        let headers = req
+            .headers()
+            .iter()
+            .take(MAX_HEADERS)
+            .map(|(k, v)| {
+                let name = k.as_str().to_string();
+                let value = if scrub.is_sensitive_header(&name) {
+                    crate::scrub::FILTERED.to_string()
+                } else {
+                    let s = String::from_utf8_lossy(v.as_bytes());
+                    let end = crate::sink::slack::floor_char_boundary(&s, MAX_HEADER_VALUE);
+                    s[..end].to_string()
+                };
+                (name, value)
+            })
+            .collect();
+        let info = RequestInfo {
+            method: req.method().as_str().to_string(),
+            path: req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| req.uri().path().to_string()),
+            route: req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|m| m.as_str().to_string()),
+            request_id: req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            headers,
+            ctx,
+        };
+        ResponseFuture {
+            inner: self.inner.call(req),
+            info: Some(info),
+            capturer: self.capturer.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`AlertService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        info: Option<RequestInfo>,
+        capturer: Capturer,
+    }
+}
+
+impl<F, ResB, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResB>, E>>,
+{
+    type Output = Result<Response<ResB>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let inner = this.inner;
+        let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(result)) => {
+                if let (Ok(resp), Some(info)) = (&result, this.info.take()) {
+                    let status = resp.status().as_u16();
+                    if status >= 400 {
+                        let report = resp.extensions().get::<ErrorReport>();
+                        let request_id = resp
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string);
+                        let ev = event_for(this.capturer, info, status, report, request_id);
+                        this.capturer.capture(ev);
+                    }
+                }
+                Poll::Ready(result)
+            }
+            Err(payload) => {
+                if let Some(info) = this.info.take() {
+                    let msg = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "panic".to_string());
+                    let mut ev = event_for(this.capturer, info, 500, None, None);
+                    ev.code = "PANIC".to_string();
+                    ev.panic = true;
+                    ev.message = "The server panicked while handling the request.".to_string();
+                    ev.cause_chain = vec![format!("panic: {msg}")];
+                    this.capturer.capture(ev);
+                }
+                resume_unwind(payload)
+            }
+        }
+    }
+}
+
+fn event_for(
+    capturer: &Capturer,
+    info: RequestInfo,
+    status: u16,
+    report: Option<&ErrorReport>,
+    response_request_id: Option<String>,
+) -> Event {
+    let mut ev = match report {
+        Some(r) => Event::from_report(r),
+        None => {
+            let mut ev = Event::new(Event::fallback_code(status), status);
+            ev.message = errata_catalog::reason_phrase(status).to_string();
+            ev
+        }
+    };
+    ev.time = capturer.now();
+    ev.method = info.method;
+    ev.path = info.path;
+    ev.route = info.route;
+    ev.headers = info.headers;
+    ev.user_id = info.ctx.user();
+    if ev.request_id.is_none() {
+        ev.request_id = response_request_id.or(info.request_id);
+    }
+    ev
+}

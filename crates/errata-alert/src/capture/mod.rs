@@ -1,0 +1,268 @@
+//! Capture: errors in, events queued, the request path never waits.
+//!
+//! [`Capturer::capture`] is a non-blocking enqueue into a bounded queue. When the queue is
+//! full, the event is folded into a counter keyed by what makes it distinct (code, status,
+//! method, route, message) instead; the aggregator drains those counters, so every event is
+//! counted exactly even under overload, and memory stays bounded.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use crate::aggregate::Observation;
+use crate::clock::Clock;
+use crate::event::Event;
+use crate::store::minute_of;
+
+mod layer;
+
+pub use layer::{AlertLayer, AlertService, ResponseFuture};
+
+const SHARDS: usize = 16;
+/// Distinct fold keys kept per shard; beyond, events fold into a per-code key.
+const KEYS_PER_SHARD: usize = 256;
+/// Users remembered per fold key.
+const USERS_PER_KEY: usize = 64;
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct FoldKey {
+    code: String,
+    status: u16,
+    method: String,
+    route: Option<String>,
+    message: String,
+}
+
+struct Folded {
+    obs: Observation,
+}
+
+struct Overflow {
+    shards: Vec<Mutex<HashMap<FoldKey, Folded>>>,
+    dirty: AtomicBool,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+/// A user id slot the capture layer puts into request extensions; an auth extractor records
+/// who the request acts for with [`CaptureContext::set_user`].
+///
+/// ```
+/// use errata_alert::CaptureContext;
+///
+/// let ctx = CaptureContext::default();
+/// ctx.set_user("u-42");
+/// assert_eq!(ctx.user().as_deref(), Some("u-42"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CaptureContext {
+    user: Arc<Mutex<Option<String>>>,
+}
+
+impl CaptureContext {
+    /// Records the user of this request.
+    pub fn set_user(&self, id: impl Into<String>) {
+        *self.user.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.into());
+    }
+
+    /// The recorded user.
+    pub fn user(&self) -> Option<String> {
+        self.user.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CaptureContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<CaptureContext>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// Counters of the capture side.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaptureStats {
+    /// Events captured (queued plus folded).
+    pub captured: u64,
+    /// Events folded into counters because the queue was full.
+    pub folded: u64,
+}
+
+/// The handle code uses to capture events. Cheap to clone.
+#[derive(Clone)]
+pub struct Capturer {
+    tx: mpsc::Sender<Event>,
+    overflow: Arc<Overflow>,
+    captured: Arc<AtomicU64>,
+    folded: Arc<AtomicU64>,
+    clock: Arc<dyn Clock>,
+    pub(crate) scrubber: crate::scrub::Scrubber,
+}
+
+impl std::fmt::Debug for Capturer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capturer")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The aggregator's end of the capture queue.
+pub(crate) struct CaptureReceiver {
+    pub(crate) rx: mpsc::Receiver<Event>,
+    overflow: Arc<Overflow>,
+}
+
+impl CaptureReceiver {
+    /// Takes every folded counter.
+    pub(crate) fn drain_overflow(&self) -> Vec<Observation> {
+        if !self.overflow.dirty.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for shard in &self.overflow.shards {
+            let mut m = shard.lock().unwrap_or_else(|e| e.into_inner());
+            out.extend(m.drain().map(|(_, f)| f.obs));
+        }
+        out
+    }
+}
+
+pub(crate) fn channel(
+    capacity: usize,
+    clock: Arc<dyn Clock>,
+    scrubber: crate::scrub::Scrubber,
+) -> (Capturer, CaptureReceiver) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let overflow = Arc::new(Overflow {
+        shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        dirty: AtomicBool::new(false),
+        hasher: Default::default(),
+    });
+    (
+        Capturer {
+            tx,
+            overflow: overflow.clone(),
+            captured: Arc::new(AtomicU64::new(0)),
+            folded: Arc::new(AtomicU64::new(0)),
+            clock,
+            scrubber,
+        },
+        CaptureReceiver { rx, overflow },
+    )
+}
+
+impl Capturer {
+    /// Captures an event: never blocks, never fails.
+    pub fn capture(&self, event: Event) {
+        self.captured.fetch_add(1, Ordering::Relaxed);
+        match self.tx.try_send(event) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(ev)) => self.fold(ev),
+            // The pipeline has stopped: nothing will read the queue any more.
+            Err(mpsc::error::TrySendError::Closed(ev)) => self.fold(ev),
+        }
+    }
+
+    /// Captures an error of non-HTTP code: `code`, `status`, a public message and the cause
+    /// chain of `error` (its `Display`, then each `source()`).
+    pub fn capture_error(
+        &self,
+        code: &str,
+        status: u16,
+        message: &str,
+        error: &(dyn std::error::Error + 'static),
+    ) {
+        let mut ev = Event::new(code, status).with_message(message);
+        ev.time = self.clock.now();
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(e) = cur {
+            ev.cause_chain.push(e.to_string());
+            cur = e.source();
+        }
+        self.capture(ev);
+    }
+
+    /// The time source stamping events.
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Captured and folded so far.
+    pub fn stats(&self) -> CaptureStats {
+        CaptureStats {
+            captured: self.captured.load(Ordering::Relaxed),
+            folded: self.folded.load(Ordering::Relaxed),
+        }
+    }
+
+    fn fold(&self, ev: Event) {
+        self.folded.fetch_add(1, Ordering::Relaxed);
+        let mut key = FoldKey {
+            code: ev.code.clone(),
+            status: ev.status,
+            method: ev.method.clone(),
+            route: ev.route.clone(),
+            message: ev.message.clone(),
+        };
+        let shard_of = |k: &FoldKey| (self.overflow.hasher.hash_one(k) as usize) % SHARDS;
+        let mut idx = shard_of(&key);
+        let mut shard = self.overflow.shards[idx]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if !shard.contains_key(&key) && shard.len() >= KEYS_PER_SHARD {
+            // Too many distinct messages: keep counting per code and status.
+            drop(shard);
+            key.message = String::new();
+            key.route = None;
+            key.method = String::new();
+            idx = shard_of(&key);
+            shard = self.overflow.shards[idx]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        let t = ev.time;
+        let minute = minute_of(t);
+        match shard.get_mut(&key) {
+            Some(f) => {
+                let o = &mut f.obs;
+                o.count += 1;
+                o.first = o.first.min(t);
+                o.last = o.last.max(t);
+                if let Some(u) = &ev.user_id {
+                    if o.users.len() < USERS_PER_KEY && !o.users.contains(u) {
+                        o.users.push(u.clone());
+                    }
+                }
+                match o.minutes.iter_mut().find(|(m, _)| *m == minute) {
+                    Some((_, n)) => *n += 1,
+                    None => o.minutes.push((minute, 1)),
+                }
+            }
+            None => {
+                let mut sample = ev;
+                if key.message.is_empty() && key.route.is_none() {
+                    // The catch-all key: counts stay right per code, the sample is generic.
+                    sample.route = None;
+                    sample.method = String::new();
+                }
+                shard.insert(
+                    key,
+                    Folded {
+                        obs: Observation::single(sample),
+                    },
+                );
+            }
+        }
+        self.overflow.dirty.store(true, Ordering::Release);
+    }
+}

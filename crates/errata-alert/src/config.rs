@@ -1,0 +1,305 @@
+//! Configuration from the environment or from code.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `ERRATA_SLACK_WEBHOOK_URL` | Slack incoming webhook (a secret) |
+//! | `ERRATA_SLACK_BOT_TOKEN` + `ERRATA_SLACK_CHANNEL` | Slack `chat.postMessage` with a bot token |
+//! | `ERRATA_SLACK_API_BASE` | Slack Web API base (default `https://slack.com/api`) |
+//! | `ERRATA_SENTRY_DSN` | Sentry DSN |
+//! | `ERRATA_WEBHOOK_URL` + `ERRATA_WEBHOOK_SECRET` | signed JSON webhook |
+//! | `ERRATA_STORE` | SQLite file (default `errata-alert.sqlite3`) or a `postgres://` URL |
+//! | `ERRATA_SERVICE`, `ERRATA_ENV`, `ERRATA_RELEASE` | stamped on every alert |
+//!
+//! With no sink configured, alerts go to the console. A bad value stops start-up with a message
+//! that names the variable; secrets are never echoed.
+//!
+//! ```
+//! use errata_alert::Config;
+//!
+//! let env = |k: &str| match k {
+//!     "ERRATA_SENTRY_DSN" => Some("https://key@host/".to_string()),
+//!     _ => None,
+//! };
+//! let err = Config::from_lookup(env).unwrap_err();
+//! assert_eq!(err.to_string(), r#"ERRATA_SENTRY_DSN: missing project id in "https://***@host/""#);
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::sink::{ConsoleSink, SentrySink, Sink, SlackSink, WebhookSink};
+
+/// A value that never shows in `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    /// Wraps a secret.
+    pub fn new(value: T) -> Self {
+        Secret(value)
+    }
+
+    /// The secret itself; keep it out of logs.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<T> fmt::Display for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The variable (or the builder setting of that name) is invalid.
+    #[error("{var}: {reason}")]
+    Invalid {
+        /// The environment variable concerned.
+        var: &'static str,
+        /// What is wrong, and what would be right.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(var: &'static str, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            var,
+            reason: reason.into(),
+        }
+    }
+
+    /// The variable concerned.
+    pub fn var(&self) -> &'static str {
+        match self {
+            ConfigError::Invalid { var, .. } => var,
+        }
+    }
+}
+
+/// Checks an http(s) URL; with `secret`, error messages never quote it.
+pub(crate) fn parse_url(
+    var: &'static str,
+    value: &str,
+    secret: bool,
+) -> Result<String, ConfigError> {
+    let v = value.trim();
+    let shown = |why: &str| {
+        if secret {
+            format!("{why} (the value is not shown: it holds a secret)")
+        } else {
+            format!("{why} in {v:?}")
+        }
+    };
+    let url = reqwest::Url::parse(v).map_err(|_| ConfigError::invalid(var, shown("not a URL")))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(ConfigError::invalid(
+            var,
+            shown("the scheme must be http or https"),
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(ConfigError::invalid(var, shown("missing host")));
+    }
+    Ok(v.to_string())
+}
+
+/// `https://public:secret@host/1` → `https://***@host/1`.
+pub(crate) fn redact_userinfo(s: &str) -> String {
+    if let Some(scheme_end) = s.find("://") {
+        let rest = &s[scheme_end + 3..];
+        let auth_end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..auth_end].rfind('@') {
+            return format!("{}***{}", &s[..scheme_end + 3], &rest[at..]);
+        }
+    }
+    s.to_string()
+}
+
+/// Settings read from `ERRATA_*` variables.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Config {
+    /// `ERRATA_SERVICE`.
+    pub service: Option<String>,
+    /// `ERRATA_ENV`.
+    pub environment: Option<String>,
+    /// `ERRATA_RELEASE`.
+    pub release: Option<String>,
+    /// `ERRATA_STORE`: a SQLite path or a `postgres://` URL.
+    pub store: Option<Secret<String>>,
+    /// `ERRATA_SLACK_WEBHOOK_URL`.
+    pub slack_webhook_url: Option<Secret<String>>,
+    /// `ERRATA_SLACK_BOT_TOKEN`.
+    pub slack_bot_token: Option<Secret<String>>,
+    /// `ERRATA_SLACK_CHANNEL`.
+    pub slack_channel: Option<String>,
+    /// `ERRATA_SLACK_API_BASE`.
+    pub slack_api_base: Option<String>,
+    /// `ERRATA_SENTRY_DSN`.
+    pub sentry_dsn: Option<Secret<String>>,
+    /// `ERRATA_WEBHOOK_URL`.
+    pub webhook_url: Option<Secret<String>>,
+    /// `ERRATA_WEBHOOK_SECRET`.
+    pub webhook_secret: Option<Secret<String>>,
+}
+
+impl Config {
+    /// Reads and checks the `ERRATA_*` variables of the process.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads and checks variables through `lookup` (empty values count as unset).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let cfg = Config {
+            service: get("ERRATA_SERVICE"),
+            environment: get("ERRATA_ENV"),
+            release: get("ERRATA_RELEASE"),
+            store: get("ERRATA_STORE").map(Secret::new),
+            slack_webhook_url: get("ERRATA_SLACK_WEBHOOK_URL").map(Secret::new),
+            slack_bot_token: get("ERRATA_SLACK_BOT_TOKEN").map(Secret::new),
+            slack_channel: get("ERRATA_SLACK_CHANNEL"),
+            slack_api_base: get("ERRATA_SLACK_API_BASE"),
+            sentry_dsn: get("ERRATA_SENTRY_DSN").map(Secret::new),
+            webhook_url: get("ERRATA_WEBHOOK_URL").map(Secret::new),
+            webhook_secret: get("ERRATA_WEBHOOK_SECRET").map(Secret::new),
+        };
+        cfg.sinks()?;
+        Ok(cfg)
+    }
+
+    /// The sinks these settings describe; the console when there is none.
+    pub fn sinks(&self) -> Result<Vec<Arc<dyn Sink>>, ConfigError> {
+        let mut out: Vec<Arc<dyn Sink>> = Vec::new();
+        if let Some(url) = &self.slack_webhook_url {
+            out.push(Arc::new(SlackSink::webhook(url.expose())?));
+        }
+        match (&self.slack_bot_token, &self.slack_channel) {
+            (Some(token), Some(channel)) => {
+                let mut s = SlackSink::bot(token.expose(), channel)?.name(
+                    if self.slack_webhook_url.is_some() {
+                        "slack-bot"
+                    } else {
+                        "slack"
+                    },
+                );
+                if let Some(base) = &self.slack_api_base {
+                    s = s.api_base(base)?;
+                }
+                out.push(Arc::new(s));
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::invalid(
+                    "ERRATA_SLACK_CHANNEL",
+                    "missing: ERRATA_SLACK_BOT_TOKEN needs a channel to post to",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::invalid(
+                    "ERRATA_SLACK_BOT_TOKEN",
+                    "missing: ERRATA_SLACK_CHANNEL is set but there is no bot token to post with",
+                ))
+            }
+            (None, None) => {
+                if let Some(base) = &self.slack_api_base {
+                    parse_url("ERRATA_SLACK_API_BASE", base, false)?;
+                }
+            }
+        }
+        if let Some(dsn) = &self.sentry_dsn {
+            out.push(Arc::new(SentrySink::new(dsn.expose())?));
+        }
+        match (&self.webhook_url, &self.webhook_secret) {
+            (Some(url), Some(secret)) => {
+                out.push(Arc::new(WebhookSink::new(url.expose(), secret.expose())?));
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::invalid(
+                    "ERRATA_WEBHOOK_SECRET",
+                    "missing: ERRATA_WEBHOOK_URL needs a shared secret to sign with",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::invalid(
+                    "ERRATA_WEBHOOK_URL",
+                    "missing: ERRATA_WEBHOOK_SECRET is set but there is no URL to send to",
+                ))
+            }
+            (None, None) => {}
+        }
+        if out.is_empty() {
+            out.push(Arc::new(ConsoleSink::stdout()));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_hide_secrets() {
+        let e = with(&[("ERRATA_SLACK_WEBHOOK_URL", "ftp://hooks/T0/B0/SECRET")]).unwrap_err();
+        assert_eq!(e.var(), "ERRATA_SLACK_WEBHOOK_URL");
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+        let e = with(&[("ERRATA_SENTRY_DSN", "https://pub:priv@host")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("ERRATA_SENTRY_DSN: missing project id"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("pub"), "{e}");
+        let e = with(&[("ERRATA_SLACK_BOT_TOKEN", "xoxb-1")]).unwrap_err();
+        assert_eq!(e.var(), "ERRATA_SLACK_CHANNEL");
+        let e = with(&[("ERRATA_WEBHOOK_URL", "https://x/y")]).unwrap_err();
+        assert_eq!(e.var(), "ERRATA_WEBHOOK_SECRET");
+        let e = with(&[("ERRATA_SLACK_API_BASE", "nope")]).unwrap_err();
+        assert_eq!(e.var(), "ERRATA_SLACK_API_BASE");
+    }
+
+    #[test]
+    fn sinks_and_debug() {
+        let c = with(&[
+            (
+                "ERRATA_SLACK_WEBHOOK_URL",
+                "https://hooks.example/T0/B0/SECRETHOOK",
+            ),
+            ("ERRATA_SENTRY_DSN", "https://PUBKEY@sentry.example/42"),
+            ("ERRATA_WEBHOOK_URL", "https://hook.example/in"),
+            ("ERRATA_WEBHOOK_SECRET", "SHAREDSECRET"),
+            ("ERRATA_SLACK_BOT_TOKEN", "xoxb-BOTTOKEN"),
+            ("ERRATA_SLACK_CHANNEL", "C123"),
+            ("ERRATA_STORE", "postgres://u:DBPASS@localhost/x"),
+        ])
+        .unwrap();
+        let sinks = c.sinks().unwrap();
+        let names: Vec<&str> = sinks.iter().map(|s| s.name()).collect();
+        assert_eq!(names, ["slack", "slack-bot", "sentry", "webhook"]);
+        let dbg = format!("{c:?}");
+        for secret in ["SECRETHOOK", "PUBKEY", "SHAREDSECRET", "BOTTOKEN", "DBPASS"] {
+            assert!(!dbg.contains(secret), "{secret} in {dbg}");
+        }
+        assert_eq!(with(&[]).unwrap().sinks().unwrap()[0].name(), "console");
+    }
+}

@@ -1,0 +1,198 @@
+//! Per-sink workers: lease from the spool, pace, send, retry with backoff and jitter, honor
+//! rate limits, dead-letter what a sink refuses.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
+
+use crate::sink::{SendOutcome, Sink};
+use crate::Backend;
+
+/// How deliveries are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryOptions {
+    /// First retry delay (doubles per attempt; default 1 s).
+    pub backoff_base: Duration,
+    /// Longest retry delay (default 5 min).
+    pub backoff_max: Duration,
+    /// Age after which a delivery that keeps failing becomes a dead letter (default 24 h).
+    pub max_age: Duration,
+    /// How long a worker owns a leased delivery before another may take it (default 2 min).
+    pub lease: Duration,
+    /// Upper bound on one send, whatever the sink's own timeout (default 60 s).
+    pub send_timeout: Duration,
+    /// How long [`shutdown`](crate::AlertingHandle::shutdown) waits for pending deliveries
+    /// (default 10 s); what is left stays spooled for the next start.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        DeliveryOptions {
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            max_age: Duration::from_secs(24 * 3600),
+            lease: Duration::from_secs(120),
+            send_timeout: Duration::from_secs(60),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Delay before retry number `attempt` (from 1): exponential, capped, with "equal jitter"
+/// (between half and all of the exponential delay), given a random `unit` in `[0, 1)`.
+///
+/// ```
+/// use errata_alert::delivery::backoff;
+/// use std::time::Duration;
+///
+/// let base = Duration::from_secs(1);
+/// let max = Duration::from_secs(60);
+/// assert_eq!(backoff(1, base, max, 0.0), Duration::from_millis(500));
+/// assert_eq!(backoff(3, base, max, 0.999_999), Duration::from_micros(3_999_998));
+/// assert_eq!(backoff(30, base, max, 0.0), Duration::from_secs(30));
+/// ```
+pub fn backoff(attempt: u32, base: Duration, max: Duration, unit: f64) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+    let capped = exp.min(max);
+    let half = capped / 2;
+    half + half.mul_f64(unit.clamp(0.0, 1.0))
+}
+
+pub(crate) struct Worker {
+    pub sink: Arc<dyn Sink>,
+    pub backend: Arc<dyn Backend>,
+    pub wake: Arc<Notify>,
+    pub stop: watch::Receiver<bool>,
+    pub opts: DeliveryOptions,
+}
+
+impl Worker {
+    pub(crate) async fn run(mut self) {
+        let name = self.sink.name().to_string();
+        let mut hold_until: Option<Instant> = None;
+        let mut last_send: Option<Instant> = None;
+        loop {
+            if *self.stop.borrow() {
+                break;
+            }
+            if let Some(h) = hold_until {
+                if h > Instant::now() {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(h) => {}
+                        _ = self.stop.changed() => continue,
+                    }
+                }
+                hold_until = None;
+            }
+            if let Some(l) = last_send {
+                let ready = l + self.sink.min_interval();
+                if ready > Instant::now() {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(ready) => {}
+                        _ = self.stop.changed() => continue,
+                    }
+                }
+            }
+            let leased = match self
+                .backend
+                .lease(&name, Utc::now(), self.opts.lease, 1)
+                .await
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(sink = %name, error = %e, "errata: cannot read the spool");
+                    self.idle(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let Some(d) = leased.into_iter().next() else {
+                let wait = match self.backend.next_due(&name).await {
+                    Ok(Some(t)) => (t - Utc::now())
+                        .to_std()
+                        .unwrap_or(Duration::from_millis(10))
+                        .min(Duration::from_secs(5)),
+                    _ => Duration::from_secs(5),
+                };
+                self.idle(wait).await;
+                continue;
+            };
+            last_send = Some(Instant::now());
+            let outcome = match tokio::time::timeout(
+                self.opts.send_timeout,
+                self.sink.send(&d.alert),
+            )
+            .await
+            {
+                Ok(o) => o,
+                Err(_) => SendOutcome::Retry {
+                    retry_after: None,
+                    reason: "timed out".to_string(),
+                },
+            };
+            let attempts = d.attempts.saturating_add(1);
+            let now = Utc::now();
+            let result = match outcome {
+                SendOutcome::Delivered { hold } => {
+                    tracing::debug!(sink = %name, delivery = d.id, code = %d.alert.code, "errata: alert delivered");
+                    if let Some(h) = hold {
+                        tracing::info!(sink = %name, hold_secs = h.as_secs_f64(), "errata: sink announced a rate limit; holding");
+                        hold_until = Some(Instant::now() + h);
+                    }
+                    self.backend.ack(d.id).await
+                }
+                SendOutcome::RateLimited {
+                    retry_after,
+                    reason,
+                } => {
+                    tracing::info!(sink = %name, retry_after_secs = retry_after.as_secs_f64(), "errata: sink rate limited; holding");
+                    hold_until = Some(Instant::now() + retry_after);
+                    let at = now + chrono::Duration::from_std(retry_after).unwrap_or_default();
+                    self.backend.retry(d.id, at, attempts, &reason).await
+                }
+                SendOutcome::Retry {
+                    retry_after,
+                    reason,
+                } => {
+                    let age = (now - d.created_at).to_std().unwrap_or_default();
+                    if age > self.opts.max_age {
+                        tracing::warn!(sink = %name, delivery = d.id, attempts, "errata: giving up on an alert (too old); kept as a dead letter");
+                        let why = format!("expired after {attempts} attempts; last: {reason}");
+                        self.backend.kill(d.id, attempts, &why).await
+                    } else {
+                        let delay = retry_after.unwrap_or_else(|| {
+                            backoff(
+                                attempts,
+                                self.opts.backoff_base,
+                                self.opts.backoff_max,
+                                rand::thread_rng().gen::<f64>(),
+                            )
+                        });
+                        tracing::info!(sink = %name, delivery = d.id, attempts, retry_in_secs = delay.as_secs_f64(), reason = %reason, "errata: send failed; will retry");
+                        let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                        self.backend.retry(d.id, at, attempts, &reason).await
+                    }
+                }
+                SendOutcome::Rejected { reason } => {
+                    tracing::warn!(sink = %name, delivery = d.id, reason = %reason, "errata: sink rejected an alert; kept as a dead letter");
+                    self.backend.kill(d.id, attempts, &reason).await
+                }
+            };
+            if let Err(e) = result {
+                tracing::warn!(sink = %name, error = %e, "errata: cannot update the spool");
+            }
+        }
+    }
+
+    async fn idle(&mut self, wait: Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = self.wake.notified() => {}
+            _ = self.stop.changed() => {}
+        }
+    }
+}

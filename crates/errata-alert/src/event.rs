@@ -1,0 +1,194 @@
+//! The event: one error that left the server, as captured.
+
+use chrono::{DateTime, Utc};
+use errata_catalog::{AlertPolicy, SpikeRule};
+use serde::{Deserialize, Serialize};
+
+/// What the edge layer knows about an error response it rendered.
+///
+/// The rendering layer inserts one into the extensions of every error response; the capture
+/// layer reads it from there. A response without one is still captured, under a fallback code
+/// `UNKNOWN_<status>`.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    /// Canonical catalog code.
+    pub code: String,
+    /// HTTP status of the response.
+    pub status: u16,
+    /// Public message, in the response's locale.
+    pub message: String,
+    /// Locale of the message.
+    pub locale: String,
+    /// Request id, when the service assigns one.
+    pub request_id: Option<String>,
+    /// Internal causes, outermost first; never part of the response body.
+    pub cause_chain: Vec<String>,
+    /// What an upstream API answered, when the error came from one.
+    pub upstream: Option<UpstreamDetail>,
+    /// Monitoring policy of the code.
+    pub alert: AlertPolicy,
+    /// Spike threshold of the code, when the catalog sets one.
+    pub spike: Option<SpikeRule>,
+    /// Link to the code's documentation.
+    pub docs_url: Option<String>,
+}
+
+/// What an upstream API answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamDetail {
+    /// Name of the upstream (`kakao`).
+    pub name: String,
+    /// Its HTTP status, when it answered.
+    pub status: Option<u16>,
+    /// Its body (scrubbed before it is stored or sent).
+    pub body: String,
+    /// Whether the call timed out.
+    pub timed_out: bool,
+}
+
+/// One captured error.
+///
+/// Build one with [`Event::new`] and the `with_*` methods for non-HTTP code, then hand it to
+/// [`Capturer::capture`](crate::Capturer::capture). Secrets are scrubbed before anything is
+/// stored or sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Catalog code (or `UNKNOWN_<status>`, `PANIC`).
+    pub code: String,
+    /// HTTP status (500 for errors outside HTTP).
+    pub status: u16,
+    /// HTTP method, empty outside HTTP.
+    #[serde(default)]
+    pub method: String,
+    /// Route template (`/users/{id}`), when the router matched one.
+    #[serde(default)]
+    pub route: Option<String>,
+    /// Path and query as requested (scrubbed).
+    #[serde(default)]
+    pub path: String,
+    /// Request id.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// Id of the user the request acted for.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Locale of the public message.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Public message.
+    #[serde(default)]
+    pub message: String,
+    /// Internal causes, outermost first.
+    #[serde(default)]
+    pub cause_chain: Vec<String>,
+    /// Upstream answer, when there was one.
+    #[serde(default)]
+    pub upstream: Option<UpstreamDetail>,
+    /// Selected request headers (sensitive ones are filtered at capture).
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// When it happened.
+    pub time: DateTime<Utc>,
+    /// Whether the error was a panic.
+    #[serde(default)]
+    pub panic: bool,
+    /// Link to the code's documentation.
+    #[serde(default)]
+    pub docs_url: Option<String>,
+    /// Explicit fingerprint, overriding the computed one.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// Alert policy carried by the report; `None` looks the code up in the catalog.
+    #[serde(skip)]
+    pub alert: Option<AlertPolicy>,
+    /// Spike rule carried by the report; `None` looks the code up in the catalog.
+    #[serde(skip)]
+    pub spike: Option<SpikeRule>,
+}
+
+impl Event {
+    /// An event for `code` with `status`, happening now.
+    pub fn new(code: impl Into<String>, status: u16) -> Self {
+        Event {
+            code: code.into(),
+            status,
+            method: String::new(),
+            route: None,
+            path: String::new(),
+            request_id: None,
+            user_id: None,
+            locale: None,
+            message: String::new(),
+            cause_chain: Vec::new(),
+            upstream: None,
+            headers: Vec::new(),
+            time: Utc::now(),
+            panic: false,
+            docs_url: None,
+            fingerprint: None,
+            alert: None,
+            spike: None,
+        }
+    }
+
+    /// An event from an edge layer's [`ErrorReport`].
+    pub fn from_report(report: &ErrorReport) -> Self {
+        let mut ev = Event::new(report.code.clone(), report.status);
+        ev.message.clone_from(&report.message);
+        ev.locale = Some(report.locale.clone());
+        ev.request_id.clone_from(&report.request_id);
+        ev.cause_chain.clone_from(&report.cause_chain);
+        ev.upstream.clone_from(&report.upstream);
+        ev.alert = Some(report.alert);
+        ev.spike = report.spike;
+        ev.docs_url.clone_from(&report.docs_url);
+        ev
+    }
+
+    /// Sets the public message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// Appends an internal cause.
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause_chain.push(cause.into());
+        self
+    }
+
+    /// Sets the route template (or, outside HTTP, the operation's name).
+    pub fn with_route(mut self, route: impl Into<String>) -> Self {
+        self.route = Some(route.into());
+        self
+    }
+
+    /// Sets the user id.
+    pub fn with_user(mut self, user: impl Into<String>) -> Self {
+        self.user_id = Some(user.into());
+        self
+    }
+
+    /// Sets the time.
+    pub fn with_time(mut self, time: DateTime<Utc>) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// Sets the alert policy, overriding the catalog's.
+    pub fn with_alert(mut self, alert: AlertPolicy) -> Self {
+        self.alert = Some(alert);
+        self
+    }
+
+    /// Sets an explicit fingerprint.
+    pub fn with_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.fingerprint = Some(fingerprint.into());
+        self
+    }
+
+    /// The fallback code of a response nobody rendered: `UNKNOWN_<status>`.
+    pub fn fallback_code(status: u16) -> String {
+        format!("UNKNOWN_{status}")
+    }
+}

@@ -1,0 +1,642 @@
+//! The pipeline: builder, aggregator task, delivery workers, handle.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use errata_catalog::{AlertPolicy, Catalog, SpikeRule};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::aggregate::{AggConfig, AggStats, Aggregator, Limits, Observation, Timing};
+use crate::alert::Alert;
+use crate::capture::{self, AlertLayer, CaptureReceiver, CaptureStats, Capturer};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError};
+use crate::delivery::{DeliveryOptions, Worker};
+use crate::fingerprint::FingerprintFn;
+use crate::scrub::Scrubber;
+use crate::sink::Sink;
+use crate::spool::{Delivery, ListFilter, MemoryStore, PostgresStore, SqliteStore, StoreError};
+use crate::store::minute_of;
+use crate::Backend;
+
+/// The SQLite file used when neither `ERRATA_STORE` nor the builder names one.
+pub const DEFAULT_STORE: &str = "errata-alert.sqlite3";
+
+/// Why the pipeline could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A setting is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store could not be opened.
+    #[error("ERRATA_STORE: {0}")]
+    Store(#[from] StoreError),
+}
+
+enum StoreChoice {
+    Default,
+    Location(String),
+    Memory,
+    Custom(Arc<dyn Backend>),
+}
+
+/// Builds the alerting pipeline.
+///
+/// See the [crate docs](crate) for a complete example.
+pub struct Alerting {
+    config: Config,
+    sinks: Vec<Arc<dyn Sink>>,
+    policies: HashMap<String, (AlertPolicy, Option<SpikeRule>, Option<String>)>,
+    timing: Timing,
+    limits: Limits,
+    default_spike: SpikeRule,
+    queue_capacity: usize,
+    scrubber: Scrubber,
+    fingerprint: Option<FingerprintFn>,
+    clock: Arc<dyn Clock>,
+    store: StoreChoice,
+    delivery: DeliveryOptions,
+    retention: Duration,
+    flush_interval: Duration,
+}
+
+impl std::fmt::Debug for Alerting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Alerting")
+            .field("config", &self.config)
+            .field(
+                "sinks",
+                &self.sinks.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            )
+            .field("timing", &self.timing)
+            .field("queue_capacity", &self.queue_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Alerting {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Alerting {
+    /// A pipeline with defaults: console sink, SQLite store [`DEFAULT_STORE`], 5 s
+    /// `group_wait`, 5 min `group_interval`, 4 h `repeat_interval`.
+    pub fn new() -> Self {
+        Alerting {
+            config: Config::default(),
+            sinks: Vec::new(),
+            policies: HashMap::new(),
+            timing: Timing::default(),
+            limits: Limits::default(),
+            default_spike: SpikeRule {
+                count: 100,
+                window_secs: 300,
+            },
+            queue_capacity: 10_000,
+            scrubber: Scrubber::default(),
+            fingerprint: None,
+            clock: Arc::new(SystemClock),
+            store: StoreChoice::Default,
+            delivery: DeliveryOptions::default(),
+            retention: Duration::from_secs(30 * 86_400),
+            flush_interval: Duration::from_secs(10),
+        }
+    }
+
+    /// A pipeline configured from `ERRATA_*` variables (see [`Config`]).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self::from_config(Config::from_env()?))
+    }
+
+    /// A pipeline configured from `config`.
+    pub fn from_config(config: Config) -> Self {
+        let mut a = Self::new();
+        if let Some(s) = &config.store {
+            a.store = StoreChoice::Location(s.expose().clone());
+        }
+        a.config = config;
+        a
+    }
+
+    /// Takes alert policies, spike rules and docs links from the catalog.
+    pub fn catalog(mut self, catalog: &Catalog) -> Self {
+        self.policies = AggConfig::policies_from(catalog);
+        self
+    }
+
+    /// Adds a sink. Once any sink is added, the ones from the environment are not used.
+    pub fn sink(mut self, sink: impl Sink) -> Self {
+        self.sinks.push(Arc::new(sink));
+        self
+    }
+
+    /// Adds a shared sink.
+    pub fn sink_arc(mut self, sink: Arc<dyn Sink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
+    /// Service name stamped on alerts (`ERRATA_SERVICE`).
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.config.service = Some(name.into());
+        self
+    }
+
+    /// Environment stamped on alerts (`ERRATA_ENV`).
+    pub fn environment(mut self, env: impl Into<String>) -> Self {
+        self.config.environment = Some(env.into());
+        self
+    }
+
+    /// Release stamped on alerts (`ERRATA_RELEASE`).
+    pub fn release(mut self, release: impl Into<String>) -> Self {
+        self.config.release = Some(release.into());
+        self
+    }
+
+    /// Keeps the spool and counts in the SQLite file at `path`.
+    pub fn store_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.store = StoreChoice::Location(path.into().to_string_lossy().into_owned());
+        self
+    }
+
+    /// Keeps the spool and counts in PostgreSQL (`postgres://…`), for several replicas.
+    pub fn store_postgres(mut self, url: impl Into<String>) -> Self {
+        self.store = StoreChoice::Location(url.into());
+        self
+    }
+
+    /// Keeps everything in memory: pending alerts are lost when the process stops.
+    pub fn store_memory(mut self) -> Self {
+        self.store = StoreChoice::Memory;
+        self
+    }
+
+    /// Uses a store of your own.
+    pub fn store(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.store = StoreChoice::Custom(backend);
+        self
+    }
+
+    /// Grouping timing.
+    pub fn timing(mut self, timing: Timing) -> Self {
+        self.timing = timing;
+        self
+    }
+
+    /// Memory bounds of the aggregator.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Spike rule for `spike` codes whose catalog entry sets none (default 100 in 5 min).
+    pub fn default_spike(mut self, rule: SpikeRule) -> Self {
+        self.default_spike = rule;
+        self
+    }
+
+    /// Capacity of the capture queue (default 10,000); beyond, events are folded into
+    /// counters.
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity;
+        self
+    }
+
+    /// Replaces the scrubber.
+    pub fn scrubber(mut self, scrubber: Scrubber) -> Self {
+        self.scrubber = scrubber;
+        self
+    }
+
+    /// Overrides fingerprints: return `Some` to decide an event's group.
+    pub fn fingerprint(
+        mut self,
+        f: impl Fn(&crate::Event) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.fingerprint = Some(Arc::new(f));
+        self
+    }
+
+    /// The clock grouping decisions run on (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Retry and shutdown behaviour of deliveries.
+    pub fn delivery(mut self, options: DeliveryOptions) -> Self {
+        self.delivery = options;
+        self
+    }
+
+    /// How long counts and samples are kept (default 30 days).
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// How often counts are written to the store (default 10 s).
+    pub fn flush_interval(mut self, every: Duration) -> Self {
+        self.flush_interval = every;
+        self
+    }
+
+    /// Opens the store, starts the aggregator and one worker per sink.
+    ///
+    /// Call inside a tokio runtime. Deliveries left pending by an earlier run (even one killed
+    /// with `kill -9`) are sent again.
+    pub async fn start(self) -> Result<(AlertLayer, AlertingHandle), StartError> {
+        let sinks = if self.sinks.is_empty() {
+            self.config.sinks()?
+        } else {
+            self.sinks
+        };
+        let backend: Arc<dyn Backend> = match self.store {
+            StoreChoice::Memory => Arc::new(MemoryStore::new()),
+            StoreChoice::Custom(b) => b,
+            StoreChoice::Default => Arc::new(SqliteStore::open(DEFAULT_STORE).await?),
+            StoreChoice::Location(loc) => {
+                if loc.starts_with("postgres://") || loc.starts_with("postgresql://") {
+                    Arc::new(PostgresStore::connect(&loc).await?)
+                } else {
+                    let path = loc.strip_prefix("sqlite://").unwrap_or(&loc).to_string();
+                    let s = SqliteStore::open(&path).await?;
+                    // One process owns a SQLite spool: leases of a dead run are void.
+                    s.release_leases().await?;
+                    Arc::new(s)
+                }
+            }
+        };
+        let (capturer, receiver) = capture::channel(
+            self.queue_capacity,
+            self.clock.clone(),
+            self.scrubber.clone(),
+        );
+        let agg = Aggregator::new(AggConfig {
+            timing: self.timing,
+            limits: self.limits,
+            default_spike: self.default_spike,
+            policies: self.policies,
+            scrubber: self.scrubber,
+            fingerprint: self.fingerprint,
+            service: self.config.service.clone(),
+            environment: self.config.environment.clone(),
+            release: self.config.release.clone(),
+        });
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut wakes = Vec::new();
+        let mut workers = Vec::new();
+        for sink in &sinks {
+            let wake = Arc::new(Notify::new());
+            wakes.push(wake.clone());
+            workers.push(tokio::spawn(
+                Worker {
+                    sink: sink.clone(),
+                    backend: backend.clone(),
+                    wake,
+                    stop: stop_rx.clone(),
+                    opts: self.delivery,
+                }
+                .run(),
+            ));
+        }
+        let (cmd_tx, cmd_rx) = mpsc::channel(16);
+        let task = AggTask {
+            agg,
+            receiver,
+            cmds: cmd_rx,
+            clock: self.clock,
+            backend: backend.clone(),
+            sink_names: sinks.iter().map(|s| s.name().to_string()).collect(),
+            wakes,
+            flush_interval: self.flush_interval,
+            retention: self.retention,
+            unspooled: Vec::new(),
+            unsaved: Vec::new(),
+        };
+        let agg_task = tokio::spawn(task.run());
+        let handle = AlertingHandle {
+            capturer: capturer.clone(),
+            cmds: cmd_tx,
+            backend,
+            stop: stop_tx,
+            tasks: Arc::new(Mutex::new(Some((agg_task, workers)))),
+            delivery: self.delivery,
+            sinks: sinks.iter().map(|s| s.name().to_string()).collect(),
+        };
+        Ok((AlertLayer::new(capturer), handle))
+    }
+}
+
+enum Command {
+    Flush(oneshot::Sender<()>),
+    Stats(oneshot::Sender<AggStats>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+struct AggTask {
+    agg: Aggregator,
+    receiver: CaptureReceiver,
+    cmds: mpsc::Receiver<Command>,
+    clock: Arc<dyn Clock>,
+    backend: Arc<dyn Backend>,
+    sink_names: Vec<String>,
+    wakes: Vec<Arc<Notify>>,
+    flush_interval: Duration,
+    retention: Duration,
+    unspooled: Vec<Alert>,
+    unsaved: Vec<crate::store::CountRow>,
+}
+
+/// Events taken from the queue per turn, so commands and deadlines are not starved.
+const BATCH: usize = 4096;
+
+impl AggTask {
+    async fn run(mut self) {
+        let mut flush_tick = tokio::time::interval(self.flush_interval);
+        flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_prune: Option<tokio::time::Instant> = None;
+        let mut queue_open = true;
+        loop {
+            let deadline = self.agg.next_due();
+            let sleep = match deadline {
+                Some(d) => self.clock.sleep_until(d),
+                None => Box::pin(std::future::pending()),
+            };
+            tokio::select! {
+                biased;
+                cmd = self.cmds.recv() => match cmd {
+                    Some(Command::Flush(done)) => {
+                        self.drain_all();
+                        self.emit_due().await;
+                        self.persist().await;
+                        let _ = done.send(());
+                    }
+                    Some(Command::Stats(reply)) => {
+                        let _ = reply.send(self.agg.stats());
+                    }
+                    Some(Command::Shutdown(done)) => {
+                        self.drain_all();
+                        self.emit_due().await;
+                        let now = self.clock.now();
+                        let rest = self.agg.flush_all(now);
+                        self.emit(rest).await;
+                        self.persist().await;
+                        let _ = done.send(());
+                        return;
+                    }
+                    None => {
+                        // Every handle is gone: finish like a shutdown.
+                        self.drain_all();
+                        let now = self.clock.now();
+                        let rest = self.agg.flush_all(now);
+                        self.emit(rest).await;
+                        self.persist().await;
+                        return;
+                    }
+                },
+                ev = self.receiver.rx.recv(), if queue_open => match ev {
+                    Some(ev) => {
+                        let now = self.clock.now();
+                        self.agg.ingest(Observation::single(ev), now);
+                        for _ in 0..BATCH {
+                            match self.receiver.rx.try_recv() {
+                                Ok(ev) => self.agg.ingest(Observation::single(ev), now),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => queue_open = false,
+                },
+                _ = sleep => {}
+                _ = flush_tick.tick() => {
+                    self.persist().await;
+                    if last_prune.is_none_or(|p| p.elapsed() > Duration::from_secs(3600)) {
+                        last_prune = Some(tokio::time::Instant::now());
+                        let cutoff = self.clock.now()
+                            - chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
+                        if let Err(e) = self.backend.prune(minute_of(cutoff)).await {
+                            tracing::warn!(error = %e, "errata: cannot prune the store");
+                        }
+                    }
+                }
+            }
+            let now = self.clock.now();
+            for obs in self.receiver.drain_overflow() {
+                self.agg.ingest(obs, now);
+            }
+            self.emit_due().await;
+        }
+    }
+
+    fn drain_all(&mut self) {
+        let now = self.clock.now();
+        while let Ok(ev) = self.receiver.rx.try_recv() {
+            self.agg.ingest(Observation::single(ev), now);
+        }
+        for obs in self.receiver.drain_overflow() {
+            self.agg.ingest(obs, now);
+        }
+    }
+
+    async fn emit_due(&mut self) {
+        let now = self.clock.now();
+        let alerts = self.agg.tick(now);
+        self.emit(alerts).await;
+    }
+
+    async fn emit(&mut self, alerts: Vec<Alert>) {
+        self.unspooled.extend(alerts);
+        if self.unspooled.is_empty() {
+            return;
+        }
+        match self
+            .backend
+            .enqueue(&self.unspooled, &self.sink_names)
+            .await
+        {
+            Ok(()) => {
+                tracing::debug!(alerts = self.unspooled.len(), "errata: alerts spooled");
+                self.unspooled.clear();
+                for w in &self.wakes {
+                    w.notify_one();
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, pending = self.unspooled.len(), "errata: cannot spool alerts; keeping them in memory");
+                // Bounded: keep the newest when the store stays down.
+                let excess = self.unspooled.len().saturating_sub(10_000);
+                self.unspooled.drain(..excess);
+            }
+        }
+    }
+
+    async fn persist(&mut self) {
+        let now = self.clock.now();
+        self.unsaved.extend(self.agg.take_counts());
+        if !self.unsaved.is_empty() {
+            match self.backend.add_counts(&self.unsaved).await {
+                Ok(()) => self.unsaved.clear(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "errata: cannot write counts; will retry");
+                    let excess = self.unsaved.len().saturating_sub(100_000);
+                    self.unsaved.drain(..excess);
+                }
+            }
+        }
+        let samples = self.agg.take_samples(now);
+        if !samples.is_empty() {
+            if let Err(e) = self.backend.add_samples(&samples).await {
+                tracing::warn!(error = %e, "errata: cannot write samples");
+            }
+        }
+        if !self.unspooled.is_empty() {
+            self.emit(Vec::new()).await;
+        }
+    }
+}
+
+/// Counters of a running pipeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PipelineStats {
+    /// Capture side.
+    pub capture: CaptureStats,
+    /// Events the aggregator has taken in.
+    pub aggregated: u64,
+    /// Alerts produced.
+    pub alerts: u64,
+    /// Groups open now.
+    pub open_groups: usize,
+}
+
+type Tasks = (JoinHandle<()>, Vec<JoinHandle<()>>);
+
+/// Controls a running pipeline. Cheap to clone.
+#[derive(Clone)]
+pub struct AlertingHandle {
+    capturer: Capturer,
+    cmds: mpsc::Sender<Command>,
+    backend: Arc<dyn Backend>,
+    stop: watch::Sender<bool>,
+    tasks: Arc<Mutex<Option<Tasks>>>,
+    delivery: DeliveryOptions,
+    sinks: Vec<String>,
+}
+
+impl std::fmt::Debug for AlertingHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertingHandle")
+            .field("sinks", &self.sinks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AlertingHandle {
+    /// The capture handle, for errors outside HTTP.
+    pub fn capturer(&self) -> Capturer {
+        self.capturer.clone()
+    }
+
+    /// Another layer capturing into this pipeline.
+    pub fn layer(&self) -> AlertLayer {
+        AlertLayer::new(self.capturer.clone())
+    }
+
+    /// The spool and store.
+    pub fn backend(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
+    }
+
+    /// Names of the sinks.
+    pub fn sinks(&self) -> &[String] {
+        &self.sinks
+    }
+
+    /// Takes in every event captured so far, spools the alerts now due and writes counts.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.cmds.send(Command::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Counters.
+    pub async fn stats(&self) -> PipelineStats {
+        let (tx, rx) = oneshot::channel();
+        let agg = if self.cmds.send(Command::Stats(tx)).await.is_ok() {
+            rx.await.unwrap_or_default()
+        } else {
+            AggStats::default()
+        };
+        PipelineStats {
+            capture: self.capturer.stats(),
+            aggregated: agg.events,
+            alerts: agg.alerts,
+            open_groups: agg.open_groups,
+        }
+    }
+
+    /// Pending deliveries (all sinks).
+    pub async fn pending(&self) -> Result<u64, StoreError> {
+        self.backend.pending(None).await
+    }
+
+    /// Dead letters.
+    pub async fn dead_letters(&self) -> Result<Vec<Delivery>, StoreError> {
+        self.backend.list(ListFilter::Dead).await
+    }
+
+    /// Waits until no delivery is pending, or `timeout` passes; returns whether the spool
+    /// emptied.
+    pub async fn wait_delivered(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if matches!(self.backend.pending(None).await, Ok(0)) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops: every event captured so far is aggregated, every group with events not yet
+    /// notified gets its notice now, and deliveries are given up to
+    /// [`DeliveryOptions::shutdown_timeout`]; what is left stays spooled for the next start.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.cmds.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+        let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Some((agg, workers)) = tasks else {
+            return;
+        };
+        let _ = agg.await;
+        let drained = self.wait_delivered(self.delivery.shutdown_timeout).await;
+        if !drained {
+            tracing::warn!(
+                "errata: stopping with alerts still spooled; they are sent at the next start"
+            );
+        }
+        let _ = self.stop.send(true);
+        for w in workers {
+            let abort = w.abort_handle();
+            if tokio::time::timeout(self.delivery.send_timeout, w)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
