@@ -1,1 +1,5 @@
-fn main() {}
+//! The `errata` command. Everything lives in the `errata_cli` library; see `errata --help`.
+
+fn main() -> std::process::ExitCode {
+    errata_cli::main()
+}
