@@ -1,1 +1,59 @@
-//! placeholder
+//! axum and tower integration for errata: every error that leaves the server is in the contract.
+//!
+//! - [`ErrataLayer`]: the edge layer. Renders handler errors with the request's locale, request
+//!   id and path; re-wraps the framework's own 404/405/408/413/415/429/5xx; turns panics into
+//!   `SERVER_ERROR`; attaches an [`errata::ErrorReport`] for monitoring.
+//! - [`Json`], [`Query`], [`Form`], [`Path`]: extractors whose rejections are catalog errors;
+//!   `Valid<E>` adds `validator` rules as field errors.
+//! - [`fallback`]: `ROUTE_NOT_FOUND` for the API router.
+//! - [`ratelimit`], [`upstream`], [`db`], [`openapi`], [`test`]: rate limits, upstream
+//!   mapping, database constraint violations, OpenAPI, assertions for tests.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use axum::{routing::post, Router};
+//! use errata_axum::{ErrataLayer, Json};
+//!
+//! mod errors {
+//!     errata::catalog!("../../../examples/classroom/errors.toml");
+//! }
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Enroll { lecture_id: u64 }
+//!
+//! async fn enroll(Json(body): Json<Enroll>) -> Result<&'static str, errata::ApiError> {
+//!     if body.lecture_id == 0 {
+//!         return Err(errors::lecture_not_found());
+//!     }
+//!     Err(errors::already_enrolled())
+//! }
+//!
+//! let renderer = Arc::new(errata::Renderer::new(errors::catalog().clone()));
+//! let app: Router = Router::new()
+//!     .route("/v1/enrollments", post(enroll))
+//!     .fallback(errata_axum::fallback)
+//!     .layer(ErrataLayer::new(renderer));
+//! ```
+
+mod context;
+#[cfg(feature = "sqlx")]
+pub mod db;
+mod extract;
+mod fallback;
+mod layer;
+#[cfg(feature = "openapi")]
+pub mod openapi;
+#[cfg(feature = "ratelimit")]
+pub mod ratelimit;
+pub mod test;
+#[cfg(feature = "upstream")]
+pub mod upstream;
+#[cfg(feature = "validator")]
+mod validation;
+
+pub use context::RequestContext;
+pub use extract::{body_error, parse_json, parse_urlencoded, Form, Json, Path, Query};
+pub use fallback::fallback;
+pub use layer::{Errata, ErrataLayer, ResponseFuture, X_REQUEST_ID};
+#[cfg(feature = "validator")]
+pub use validation::{field_error as validator_field_error, validation_error, Valid, Validatable};

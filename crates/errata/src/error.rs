@@ -145,7 +145,7 @@ pub struct FieldError {
     pub code: Cow<'static, str>,
     /// Parameters of the field code's message.
     pub params: Vec<(Cow<'static, str>, ParamValue)>,
-    /// A message that replaces the catalog's, for codes the catalog does not know.
+    /// The message to show when the catalog has none for the code.
     pub message: Option<String>,
 }
 
@@ -166,7 +166,7 @@ impl FieldError {
         self
     }
 
-    /// Sets a literal message, used when the catalog has no message for the code.
+    /// Sets the message shown when the catalog has none for the code.
     #[must_use]
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = Some(message.into());

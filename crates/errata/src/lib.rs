@@ -26,6 +26,8 @@
 //! assert!(String::from_utf8(out.body).unwrap().contains("Try again in 30 seconds."));
 //! ```
 
+#[cfg(feature = "axum")]
+mod axum;
 pub mod builtin;
 mod error;
 mod locale;
@@ -45,6 +47,8 @@ pub use errata_catalog::{AlertPolicy, Catalog, CatalogError, Entry, SpikeRule};
 /// A catalog with errors fails the build with its diagnostics.
 pub use errata_macros::catalog;
 
+#[cfg(feature = "axum")]
+pub use axum::PendingError;
 pub use error::{ApiError, Code, FieldError, ParamValue, UpstreamDetail, UPSTREAM_BODY_LIMIT};
 pub use locale::{negotiate_locale, LocaleId};
 pub use render::{Envelope, RenderContext, Rendered, Renderer, FALLBACK_BODY};

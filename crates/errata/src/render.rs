@@ -360,8 +360,8 @@ impl Renderer {
 
     fn field_message(&self, fe: &FieldError, locale: LocaleId, out: &mut String) {
         match (self.fields.get(fe.code.as_ref()), &fe.message) {
-            (_, Some(m)) => out.push_str(m),
-            (Some(f), None) => render_template(&f.templates, locale, &fe.params, out),
+            (Some(f), _) => render_template(&f.templates, locale, &fe.params, out),
+            (None, Some(m)) => out.push_str(m),
             (None, None) => match self.fields.get("invalid") {
                 Some(f) => render_template(&f.templates, locale, &fe.params, out),
                 None => out.push_str("invalid"),

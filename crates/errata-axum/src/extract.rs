@@ -1,0 +1,267 @@
+//! Extractors whose rejections are catalog errors.
+//!
+//! | failure | code |
+//! |---|---|
+//! | body is not JSON at all (syntax, truncated, invalid UTF-8, nested too deep) | `MALFORMED_JSON` |
+//! | JSON of the wrong shape: missing, unknown or mistyped fields, numbers out of range | `VALIDATION_ERROR` with the field path |
+//! | wrong `Content-Type` | `UNSUPPORTED_MEDIA_TYPE` |
+//! | body over the limit, sized or chunked | `PAYLOAD_TOO_LARGE` |
+//! | body arriving too slowly (`RequestBodyTimeoutLayer`) | `REQUEST_TIMEOUT` |
+//! | query string, form or path parameter that does not parse | `VALIDATION_ERROR` with the field |
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::{header, request::Parts, HeaderMap, Request};
+use errata::{builtin, ApiError, FieldError};
+use serde::de::DeserializeOwned;
+
+/// A JSON body. Rejections are catalog errors (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+/// A query string.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+/// A URL-encoded form body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Form<T>(pub T);
+
+/// Path parameters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
+        if !has_content_type(req.headers(), is_json) {
+            return Err(builtin::unsupported_media_type());
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+impl<T, S> FromRequest<S> for Form<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
+        if !has_content_type(req.headers(), |m| m == "application/x-www-form-urlencoded") {
+            return Err(builtin::unsupported_media_type());
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
+        parse_urlencoded(&bytes).map(Form)
+    }
+}
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes()).map(Query)
+    }
+}
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(rejection) => Err(path_error(rejection)),
+        }
+    }
+}
+
+fn has_content_type(headers: &HeaderMap, accept: impl Fn(&str) -> bool) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| accept(&m))
+}
+
+fn is_json(mime: &str) -> bool {
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Maps a failure to read the body.
+pub fn body_error(rejection: BytesRejection) -> ApiError {
+    match rejection {
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(e)) => {
+            builtin::payload_too_large().with_cause(e)
+        }
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::UnknownBodyError(e)) => {
+            if source_chain_has::<tower_http::timeout::TimeoutError>(&e) {
+                builtin::request_timeout().with_cause(e)
+            } else if source_chain_has::<http_body_util::LengthLimitError>(&e) {
+                builtin::payload_too_large().with_cause(e)
+            } else {
+                // The client went away or sent a broken body: its fault, not ours.
+                builtin::malformed_json().with_cause(e)
+            }
+        }
+        other => builtin::malformed_json().with_cause(other),
+    }
+}
+
+fn source_chain_has<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if err.is::<T>() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
+/// Parses a JSON body into `T`: `MALFORMED_JSON` when it is not JSON, `VALIDATION_ERROR` with
+/// the failing field's path when it does not fit `T`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|err| (err.path().to_string(), err.into_inner()))
+        .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
+    value.map_err(|(path, inner)| {
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let (field, error) = field_error(&path, &inner.to_string());
+                builtin::validation_error().with_field_error(field, error).with_cause(inner)
+            }
+            _ => builtin::malformed_json().with_cause(inner),
+        }
+    })
+}
+
+/// Parses `a=1&b=x` into `T`; failures are `VALIDATION_ERROR` on the field.
+pub fn parse_urlencoded<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let (field, error) = field_error(&path, &inner.to_string());
+        builtin::validation_error().with_field_error(field, error).with_cause(inner)
+    })
+}
+
+/// Turns a serde message at `path` into a field path and a field error. Only the shape of the
+/// message is used: user input quoted in it never reaches the response.
+fn field_error(path: &str, message: &str) -> (String, FieldError) {
+    let parent = if path == "." { "" } else { path };
+    // serde_path_to_error's path ends at the unknown key itself, but before a missing one.
+    let join = |name: &str| {
+        if parent.is_empty() {
+            name.to_owned()
+        } else if parent == name || parent.ends_with(&format!(".{name}")) {
+            parent.to_owned()
+        } else {
+            format!("{parent}.{name}")
+        }
+    };
+    let quoted = |m: &str| m.split('`').nth(1).map(str::to_owned);
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        let name = quoted(rest).unwrap_or_default();
+        return (join(&name), FieldError::new("required"));
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let name = quoted(rest).unwrap_or_default();
+        return (join(&name), FieldError::new("unknown_field"));
+    }
+    let field = if parent.is_empty() { "body".to_owned() } else { parent.to_owned() };
+    if message.starts_with("invalid type:") {
+        let expected = expected_of(message);
+        return (field, FieldError::new("invalid_type").with_param("expected", expected));
+    }
+    if message.starts_with("invalid value:") && message.contains("integer") {
+        return (field, FieldError::new("out_of_range"));
+    }
+    if message.starts_with("invalid digit") || message.starts_with("cannot parse") {
+        let expected = expected_of(message);
+        return (field, FieldError::new("invalid_type").with_param("expected", expected));
+    }
+    (field, FieldError::new("invalid"))
+}
+
+/// The `expected …` part of a serde message, reduced to a type name.
+fn expected_of(message: &str) -> String {
+    let expected = message
+        .rsplit_once("expected ")
+        .map(|(_, e)| e)
+        .unwrap_or("a valid value");
+    let expected = expected.split(" at line ").next().unwrap_or(expected);
+    let clean: String = expected
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '_' | '-'))
+        .take(64)
+        .collect();
+    let clean = clean.trim();
+    match clean {
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => "an integer".to_owned(),
+        "f32" | "f64" => "a number".to_owned(),
+        "" => "a valid value".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn path_error(rejection: PathRejection) -> ApiError {
+    use axum::extract::path::ErrorKind;
+    match rejection {
+        PathRejection::FailedToDeserializePathParams(e) => {
+            let (field, error) = match e.kind() {
+                ErrorKind::ParseErrorAtKey { key, expected_type, .. } => {
+                    (key.clone(), FieldError::new("invalid_type").with_param("expected", expected_of(&format!("expected {expected_type}"))))
+                }
+                ErrorKind::ParseErrorAtIndex { index, expected_type, .. } => (
+                    format!("path[{index}]"),
+                    FieldError::new("invalid_type").with_param("expected", expected_of(&format!("expected {expected_type}"))),
+                ),
+                ErrorKind::ParseError { expected_type, .. } => {
+                    ("path".to_owned(), FieldError::new("invalid_type").with_param("expected", expected_of(&format!("expected {expected_type}"))))
+                }
+                ErrorKind::InvalidUtf8InPathParam { key } => (key.clone(), FieldError::new("invalid")),
+                _ => ("path".to_owned(), FieldError::new("invalid")),
+            };
+            builtin::validation_error().with_field_error(field, error).with_cause(e)
+        }
+        // The route and the extractor disagree: a bug in the service.
+        other => ApiError::internal(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_become_field_errors() {
+        let (f, e) = field_error(".", "missing field `email` at line 1 column 2");
+        assert_eq!((f.as_str(), e.code.as_ref()), ("email", "required"));
+        let (f, e) = field_error("user.nmae", "unknown field `nmae`, expected `name`");
+        assert_eq!((f.as_str(), e.code.as_ref()), ("user.nmae", "unknown_field"));
+        let (f, e) = field_error("age", "invalid type: string \"<script>\", expected u32 at line 1 column 9");
+        assert_eq!((f.as_str(), e.code.as_ref()), ("age", "invalid_type"));
+        assert_eq!(e.params[0].1, errata::ParamValue::from("an integer".to_owned()));
+        let (_, e) = field_error("age", "invalid value: integer `-1`, expected u32");
+        assert_eq!(e.code, "out_of_range");
+    }
+}

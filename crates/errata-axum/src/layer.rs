@@ -1,0 +1,269 @@
+//! The edge layer: every error that leaves the service is rendered here, with the request's
+//! context, in the catalog's envelope.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use axum::{routing::get, Router};
+//! use errata_axum::ErrataLayer;
+//!
+//! mod errors {
+//!     errata::catalog!("../../../examples/classroom/errors.toml");
+//! }
+//!
+//! async fn lecture() -> Result<String, errata::ApiError> {
+//!     Err(errors::lecture_not_found())
+//! }
+//!
+//! let renderer = Arc::new(errata::Renderer::new(errors::catalog().clone()));
+//! let app: Router = Router::new()
+//!     .route("/lectures/{id}", get(lecture))
+//!     .fallback(errata_axum::fallback)
+//!     .layer(ErrataLayer::new(renderer));
+//! ```
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
+use errata::{builtin, ApiError, Envelope, PendingError, RenderContext, Renderer};
+use futures_util::FutureExt;
+use tower::{Layer, Service};
+
+use crate::context::RequestContext;
+
+/// The request id header, read from the request and echoed on every response.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest request id accepted from a client; longer or non-visible ones are replaced.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Renders every error response of the wrapped service in the catalog's envelope.
+///
+/// For each request it negotiates the locale (`Accept-Language`), takes the request id from
+/// `x-request-id` or generates one, and stores both in a [`RequestContext`] extension. For each
+/// response it:
+/// - renders an [`ApiError`] returned by a handler or an extractor;
+/// - re-wraps any other 4xx/5xx response (the router's 405, tower-http's 413 and 408, a rate
+///   limiter's 429, …) as the built-in code of its status, keeping `Allow` and `Retry-After`;
+/// - turns a panic into `SERVER_ERROR` with nothing of the panic in the body;
+/// - echoes `x-request-id`, attaches an [`errata::ErrorReport`] to the response extensions for
+///   monitoring, and logs the internal cause once (5xx at error level, 4xx at debug).
+#[derive(Clone, Debug)]
+pub struct ErrataLayer {
+    renderer: Arc<Renderer>,
+}
+
+impl ErrataLayer {
+    /// An edge layer rendering with `renderer`.
+    pub fn new(renderer: Arc<Renderer>) -> Self {
+        Self { renderer }
+    }
+}
+
+impl<S> Layer<S> for ErrataLayer {
+    type Service = Errata<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Errata {
+            inner,
+            renderer: Arc::clone(&self.renderer),
+        }
+    }
+}
+
+/// The service produced by [`ErrataLayer`].
+#[derive(Clone, Debug)]
+pub struct Errata<S> {
+    inner: S,
+    renderer: Arc<Renderer>,
+}
+
+/// Response future of [`Errata`].
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+impl<S, E> Service<Request<Body>> for Errata<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = E> + Send + 'static,
+    S::Future: Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // An inner service that cannot become ready is reported per request, in `call`.
+        match self.inner.poll_ready(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(_) => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let ctx = RequestContext::from_request(&self.renderer, &req);
+        req.extensions_mut().insert(ctx.clone());
+        let renderer = Arc::clone(&self.renderer);
+        let called = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req)));
+        Box::pin(async move {
+            let outcome = match called {
+                Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,
+                Err(panic) => Err(panic),
+            };
+            let response = match outcome {
+                Ok(Ok(response)) => response,
+                Ok(Err(err)) => pending(ApiError::internal(Boxed(err.into()))),
+                Err(panic) => pending(builtin::server_error().with_cause(Panicked(panic_message(&*panic)))),
+            };
+            Ok(finish(&renderer, &ctx, response))
+        })
+    }
+}
+
+fn pending(err: ApiError) -> Response<Body> {
+    axum::response::IntoResponse::into_response(err)
+}
+
+/// Renders the response's error (pending or re-wrapped), echoes the request id.
+fn finish(renderer: &Renderer, ctx: &RequestContext, mut response: Response<Body>) -> Response<Body> {
+    let request_id = HeaderValue::from_str(ctx.request_id()).ok();
+    let err = match response.extensions_mut().remove::<PendingError>() {
+        Some(PendingError(err)) => Some(err),
+        None if response.status().as_u16() >= 400 && response.extensions().get::<errata::ErrorReport>().is_none() => {
+            Some(Arc::new(rewrap(&response)))
+        }
+        None => None,
+    };
+    let Some(err) = err else {
+        if let Some(id) = request_id {
+            response.headers_mut().insert(X_REQUEST_ID.clone(), id);
+        }
+        return response;
+    };
+    let render_ctx = RenderContext {
+        locale: ctx.locale(),
+        request_id: Some(ctx.request_id()),
+        instance: Some(ctx.path()),
+        envelope: ctx.wants_problem().then_some(Envelope::Problem),
+    };
+    let rendered = renderer.render(&err, &render_ctx);
+    let report = renderer.report(&err, &render_ctx);
+    log(&report);
+
+    let (mut parts, _old_body) = response.into_parts();
+    parts.status = StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(rendered.content_type));
+    for (name, value) in &rendered.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_ref()), HeaderValue::from_str(value)) {
+            parts.headers.insert(name, value);
+        }
+    }
+    if let Some(id) = request_id {
+        parts.headers.insert(X_REQUEST_ID.clone(), id);
+    }
+    parts.extensions.insert(report);
+    Response::from_parts(parts, Body::from(rendered.body))
+}
+
+/// The built-in error for a response that did not come from an [`ApiError`].
+fn rewrap(response: &Response<Body>) -> ApiError {
+    let status = response.status();
+    let header = |name: header::HeaderName| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let err = match status.as_u16() {
+        404 => builtin::route_not_found(),
+        405 => match header(header::ALLOW) {
+            Some(allow) => builtin::method_not_allowed().with_header("allow", allow),
+            None => builtin::method_not_allowed(),
+        },
+        408 => builtin::request_timeout(),
+        413 => builtin::payload_too_large(),
+        415 => builtin::unsupported_media_type(),
+        429 => {
+            let secs = header(header::RETRY_AFTER)
+                .or_else(|| header(HeaderName::from_static("x-ratelimit-after")))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(60);
+            builtin::rate_limit_exceeded(secs)
+        }
+        400 | 422 => builtin::validation_error(),
+        502 => builtin::upstream_error(),
+        503 => builtin::service_unavailable(),
+        504 => builtin::upstream_timeout(),
+        s if s >= 500 => builtin::server_error(),
+        _ => builtin::validation_error(),
+    };
+    err.with_cause(Rewrapped(status))
+}
+
+fn log(report: &errata::ErrorReport) {
+    let request_id = report.request_id.as_deref().unwrap_or("-");
+    let cause = report.cause_chain.join(": ");
+    if report.status >= 500 {
+        tracing::error!(target: "errata", code = %report.code, status = report.status, request_id, cause = %cause, "request failed");
+    } else {
+        tracing::debug!(target: "errata", code = %report.code, status = report.status, request_id, cause = %cause, "request rejected");
+    }
+}
+
+/// Accepts a client request id only when it is short, visible ASCII.
+pub(crate) fn valid_request_id(value: &HeaderValue) -> Option<&str> {
+    let s = value.to_str().ok()?;
+    (!s.is_empty() && s.len() <= MAX_REQUEST_ID && s.bytes().all(|b| b.is_ascii_graphic())).then_some(s)
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}
+
+/// A handler panicked; the message goes to logs and alerts only.
+#[derive(Debug)]
+struct Panicked(String);
+
+impl std::fmt::Display for Panicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "handler panicked: {}", self.0)
+    }
+}
+
+impl std::error::Error for Panicked {}
+
+/// A response of this status came from a layer or handler that does not speak the catalog.
+#[derive(Debug)]
+struct Rewrapped(StatusCode);
+
+impl std::fmt::Display for Rewrapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a {} response outside the catalog was re-wrapped", self.0)
+    }
+}
+
+impl std::error::Error for Rewrapped {}
+
+/// A boxed error of the inner service.
+#[derive(Debug)]
+struct Boxed(Box<dyn std::error::Error + Send + Sync>);
+
+impl std::fmt::Display for Boxed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Boxed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}

@@ -1,0 +1,1 @@
+//! Error responses in a utoipa OpenAPI document.
