@@ -470,6 +470,9 @@ impl Differ<'_> {
     }
 
     /// Compares the messages of one entry or field code; `kinds` is (removed, added, changed).
+    ///
+    /// Only locales the catalog serves count: a built-in entry ships messages in other locales
+    /// that no client ever sees.
     fn messages(
         &mut self,
         code: &str,
@@ -477,9 +480,13 @@ impl Differ<'_> {
         new: &BTreeMap<String, String>,
         [removed, added, changed]: [ChangeKind; 3],
     ) {
-        for (locale, old_text) in old {
+        let (old_locales, new_locales) = (&self.old.info.locales, &self.new.info.locales);
+        for locale in old_locales {
+            let Some(old_text) = old.get(locale) else {
+                continue;
+            };
             match new.get(locale) {
-                None if self.dropped_locales.contains(locale) => {}
+                _ if self.dropped_locales.contains(locale) => {}
                 None => self.push(
                     removed,
                     code,
@@ -493,8 +500,11 @@ impl Differ<'_> {
                 Some(_) => {}
             }
         }
-        for locale in new.keys() {
-            if !old.contains_key(locale) && !self.added_locales.contains(locale) {
+        for locale in new_locales {
+            if new.contains_key(locale)
+                && !old.contains_key(locale)
+                && !self.added_locales.contains(locale)
+            {
                 self.push(added, code, format!("`{code}`: got a `{locale}` message"));
             }
         }
