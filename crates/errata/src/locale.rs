@@ -29,8 +29,9 @@ impl LocaleId {
 /// ```
 pub fn negotiate_locale<S: AsRef<str>>(locales: &[S], header: Option<&str>) -> LocaleId {
     let Some(header) = header else { return LocaleId::DEFAULT };
-    let mut ranges: Vec<(u16, usize, &str)> = Vec::new();
-    for (pos, part) in header.split(',').enumerate().take(32) {
+    // One pass, no allocation: keep the matching range with the highest q (first one on ties).
+    let mut best: Option<(u16, LocaleId)> = None;
+    for part in header.split(',').take(32) {
         let mut pieces = part.split(';');
         let tag = pieces.next().unwrap_or("").trim();
         if tag.is_empty() {
@@ -38,31 +39,34 @@ pub fn negotiate_locale<S: AsRef<str>>(locales: &[S], header: Option<&str>) -> L
         }
         let mut q = 1000u16;
         for p in pieces {
-            if let Some(v) = p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")) {
+            let p = p.trim();
+            if let Some(v) = p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")) {
                 q = parse_qvalue(v.trim()).unwrap_or(0);
             }
         }
-        if q > 0 {
-            ranges.push((q, pos, tag));
+        if q == 0 || best.is_some_and(|(best_q, _)| best_q >= q) {
+            continue;
+        }
+        if let Some(locale) = match_range(locales, tag) {
+            best = Some((q, locale));
         }
     }
-    ranges.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, _, tag) in ranges {
-        if tag == "*" {
-            return LocaleId::DEFAULT;
-        }
-        if let Some(i) = locales.iter().position(|l| l.as_ref().eq_ignore_ascii_case(tag)) {
-            return LocaleId(i as u16);
-        }
-        let primary = tag.split('-').next().unwrap_or(tag);
-        if let Some(i) = locales
-            .iter()
-            .position(|l| l.as_ref().split('-').next().is_some_and(|p| p.eq_ignore_ascii_case(primary)))
-        {
-            return LocaleId(i as u16);
-        }
+    best.map_or(LocaleId::DEFAULT, |(_, locale)| locale)
+}
+
+/// The locale a language range selects: `*`, exact (case-insensitive), then primary subtag.
+fn match_range<S: AsRef<str>>(locales: &[S], tag: &str) -> Option<LocaleId> {
+    if tag == "*" {
+        return Some(LocaleId::DEFAULT);
     }
-    LocaleId::DEFAULT
+    if let Some(i) = locales.iter().position(|l| l.as_ref().eq_ignore_ascii_case(tag)) {
+        return Some(LocaleId(i as u16));
+    }
+    let primary = tag.split('-').next().unwrap_or(tag);
+    locales
+        .iter()
+        .position(|l| l.as_ref().split('-').next().is_some_and(|p| p.eq_ignore_ascii_case(primary)))
+        .map(|i| LocaleId(i as u16))
 }
 
 /// Parses a q-value (`0`, `0.5`, `1.000`) into thousandths.

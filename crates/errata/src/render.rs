@@ -320,7 +320,7 @@ impl Renderer {
                 (500, "application/json")
             }
         };
-        let mut headers = Vec::with_capacity(err.headers().len() + 1);
+        let mut headers = Vec::new();
         let retry_after = err.retry_after().or_else(|| match err.param("retry_after") {
             Some(ParamValue::Int(n)) if *n >= 0 => Some(*n as u64),
             _ => None,
@@ -372,17 +372,11 @@ impl Renderer {
 
 fn render_template(templates: &[Template], locale: LocaleId, params: &[(Cow<'static, str>, ParamValue)], out: &mut String) {
     let Some(t) = templates.get(locale.index()).or_else(|| templates.first()) else { return };
-    let mut scratch = String::new();
     for seg in &t.segments {
         match seg {
             errata_catalog::template::Segment::Text(s) => out.push_str(s),
             errata_catalog::template::Segment::Param(name) => match params.iter().find(|(n, _)| n == name) {
-                Some((_, ParamValue::Str(s))) => out.push_str(s),
-                Some((_, v)) => {
-                    scratch.clear();
-                    v.write_to(&mut scratch);
-                    out.push_str(&scratch);
-                }
+                Some((_, v)) => v.write_to(out),
                 None => {
                     out.push('{');
                     out.push_str(name);
