@@ -32,7 +32,10 @@ async fn fail(Path((k, rest)): Path<(u32, String)>, ctx: CaptureContext) -> Resp
         locale: "en".into(),
         request_id: Some(format!("req-{}", rest.len())),
         cause_chain: vec![
-            format!("db error: <https://evil.example|click here> row {}", rest.len()),
+            format!(
+                "db error: <https://evil.example|click here> row {}",
+                rest.len()
+            ),
             long_cause,
         ],
         upstream: Some(UpstreamDetail {
@@ -104,7 +107,10 @@ async fn storm_of_ten_thousand_becomes_a_few_exact_messages() {
 
     let stats = handle.stats().await;
     assert_eq!(stats.capture.captured, 10_000);
-    assert!(stats.capture.folded > 0, "the small queue overflowed into counters");
+    assert!(
+        stats.capture.folded > 0,
+        "the small queue overflowed into counters"
+    );
     assert_eq!(stats.aggregated, 10_000);
     handle.shutdown().await;
 

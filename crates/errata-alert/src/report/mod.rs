@@ -316,7 +316,12 @@ pub async fn compute_stats(
 
 fn fmt_change(r: &StatsRow) -> String {
     match (r.vs_count, r.change_pct) {
-        (Some(b), Some(p)) => format!("{} → {}  {}", thousands(b), thousands(r.count), format_pct(p)),
+        (Some(b), Some(p)) => format!(
+            "{} → {}  {}",
+            thousands(b),
+            thousands(r.count),
+            format_pct(p)
+        ),
         (Some(b), None) => format!("{} → {}  new", thousands(b), thousands(r.count)),
         _ => String::new(),
     }
@@ -547,7 +552,16 @@ pub fn render_deliveries(list: &[Delivery], format: Format) -> Result<String, Re
                 })
                 .collect();
             Ok(table(
-                &["id", "sink", "state", "attempts", "code", "count", "created", "last error"],
+                &[
+                    "id",
+                    "sink",
+                    "state",
+                    "attempts",
+                    "code",
+                    "count",
+                    "created",
+                    "last error",
+                ],
                 &rows,
             ))
         }
@@ -604,4 +618,3 @@ pub fn run_alerts_replay(args: &AlertsReplayArgs) -> Result<String, ReportError>
         ))
     })
 }
-

@@ -131,7 +131,11 @@ async fn handle(
         s.all.push(rec.clone());
         if s.hold_until.is_some_and(|h| now < h) {
             s.violations += 1;
-            Some(Reply::Status(429, vec![], "inside the announced window".into()))
+            Some(Reply::Status(
+                429,
+                vec![],
+                "inside the announced window".into(),
+            ))
         } else if let Some(r) = s.script.pop_front() {
             if let Reply::Status(code, hs, _) = &r {
                 for (k, v) in hs {
@@ -250,7 +254,10 @@ pub fn assert_slack_limits(v: &serde_json::Value) -> usize {
             other => panic!("unexpected block {other}"),
         }
     }
-    assert!(total <= 12_000, "block text {total} too close to Slack's ~13,000");
+    assert!(
+        total <= 12_000,
+        "block text {total} too close to Slack's ~13,000"
+    );
     total
 }
 
