@@ -3,6 +3,8 @@
 //! Inline CSS and JavaScript, no external request. A search box filters the entries in the
 //! browser (press `/` to focus it, `Esc` to clear); every code has an anchor (`#ALREADY_ENROLLED`,
 //! aliases too), every status group one (`#status-409`), every field code one (`#field-required`).
+//! `?q=text` in the URL pre-fills the search, and typing keeps it there, so a filtered view can be
+//! shared.
 //! All catalog text is escaped; descriptions go through [`super::rich_text`].
 
 use std::fmt::Write as _;

@@ -23,7 +23,23 @@
     empty.hidden = terms.length === 0 || document.querySelector("article.entry:not([hidden])") !== null;
   }
 
-  input.addEventListener("input", apply);
+  function remember() {
+    if (window.history && window.history.replaceState) {
+      var query = input.value === "" ? "" : "?q=" + encodeURIComponent(input.value);
+      window.history.replaceState(null, "", window.location.pathname + query + window.location.hash);
+    }
+  }
+
+  var initial = /[?&]q=([^&#]*)/.exec(window.location.search);
+  if (initial) {
+    try {
+      input.value = decodeURIComponent(initial[1].replace(/\+/g, " "));
+    } catch (e) {
+      input.value = "";
+    }
+    apply();
+  }
+  input.addEventListener("input", function () { apply(); remember(); });
   document.addEventListener("keydown", function (event) {
     if (event.key === "/" && document.activeElement !== input) {
       event.preventDefault();
@@ -34,6 +50,6 @@
     }
   });
   window.addEventListener("hashchange", function () {
-    if (input.value !== "") { input.value = ""; apply(); }
+    if (input.value !== "") { input.value = ""; apply(); remember(); }
   });
 })();

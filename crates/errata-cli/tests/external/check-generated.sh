@@ -4,19 +4,24 @@
 #     program compiled with it parses known, unknown, problem, flat and garbage bodies (node);
 #   - Kotlin: compiles with kotlinc, and a test program parses the same bodies (java);
 #   - OpenAPI: every envelope's document passes openapi-spec-validator, and every example
-#     matches the schema its response references (jsonschema).
+#     matches the schema its response references (jsonschema);
+#   - HTML docs: the page's search box filters entries in headless Chromium (when installed).
 #
 # Usage: check-generated.sh PATH/TO/errata
 # Needs: node, tsc (TSC, default .ci/tools/node_modules/.bin/tsc, installed with
 # `npm install --prefix .ci/tools typescript@5`), kotlinc and java, python3 with
-# openapi-spec-validator. Exits non-zero on the first failure.
+# openapi-spec-validator; optionally chromium (CHROMIUM). Exits non-zero on the first failure.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
     echo "usage: $0 PATH/TO/errata" >&2
     exit 2
 fi
-ERRATA=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+ERRATA=$1
+case "$ERRATA" in
+    /*) ;;
+    *) ERRATA="$PWD/$ERRATA" ;;
+esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)
 CATALOG="$ROOT/examples/classroom/errors.toml"
 HERE="$ROOT/crates/errata-cli/tests/external"
@@ -88,5 +93,15 @@ for envelope in nested problem flat; do
     summary=$(python3 "$HERE/check_examples.py" "$doc") || fail "examples of --envelope $envelope"
     ok "openapi --envelope $envelope: $summary"
 done
+
+# ── HTML docs ────────────────────────────────────────────────────────────────────────────────
+"$ERRATA" docs "$CATALOG" --format html -o "$WORK/errors.html" || fail "errata docs --format html"
+CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+if [ -n "$CHROMIUM" ]; then
+    summary=$(python3 "$HERE/check_search.py" "$CHROMIUM" "$WORK/errors.html") || fail "search box of the HTML docs"
+    ok "docs --format html in $("$CHROMIUM" --version 2>/dev/null | head -1): $summary"
+else
+    echo "SKIPPED: the HTML search check needs Chromium (Debian package chromium, or set CHROMIUM)"
+fi
 
 echo "check-generated: $passed passed, 0 failed"
