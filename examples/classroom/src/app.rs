@@ -8,7 +8,8 @@
 //! 2. [`ErrataLayer`]: locale, request id, the envelope for every error (handler errors,
 //!    rejections, the framework's 404/405/413, the rate limiter's 429, panics).
 //! 3. Request tracing (method, path and request id only: query strings may carry tokens).
-//! 4. Body limits: 10 MB, with or without `Content-Length`.
+//! 4. Body limits: 10 MB, with or without `Content-Length`; a body that takes longer than
+//!    [`Config::body_timeout`] to arrive is `REQUEST_TIMEOUT`.
 //! 5. Rate limits, on `/v1` only.
 //! 6. The routes, with [`errata_axum::fallback`] for unknown paths.
 
@@ -24,6 +25,7 @@ use errata_axum::ratelimit::{Applies, RateLimitLayer, Rule};
 use errata_axum::{ErrataLayer, RequestContext};
 use sqlx::SqlitePool;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::jwt::{TokenKeys, TokenKind};
@@ -163,6 +165,7 @@ fn router(config: &Config, state: AppState, renderer: Arc<Renderer>) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
             let request_id = req.extensions().get::<RequestContext>().map(|c| c.request_id().to_owned()).unwrap_or_default();
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)

@@ -56,6 +56,9 @@ pub struct Config {
     pub rate_burst: Option<Rate>,
     /// Cost of password hashing. Not read from the environment: tests lower it.
     pub password_hashing: PasswordHashing,
+    /// How long a client may take to send its body (`REQUEST_TIMEOUT` after). Not read from
+    /// the environment: 30 seconds.
+    pub body_timeout: Duration,
 }
 
 impl fmt::Debug for Config {
@@ -70,6 +73,7 @@ impl fmt::Debug for Config {
             .field("rate_user", &self.rate_user)
             .field("rate_burst", &self.rate_burst)
             .field("password_hashing", &self.password_hashing)
+            .field("body_timeout", &self.body_timeout)
             .finish()
     }
 }
@@ -233,12 +237,14 @@ impl Config {
 
         let jwt_secret = match lookup("JWT_SECRET") {
             Some(secret) if secret.len() >= MIN_SECRET_LEN => JwtSecret::new(secret.into_bytes()),
-            Some(_) => return Err(err(
-                "JWT_SECRET",
-                format!(
+            Some(_) => {
+                return Err(err(
+                    "JWT_SECRET",
+                    format!(
                     "too short: use at least {MIN_SECRET_LEN} bytes (e.g. `openssl rand -hex 32`)"
                 ),
-            )),
+                ))
+            }
             None if cfg!(debug_assertions) => JwtSecret::generate(),
             None => {
                 return Err(err(
@@ -264,6 +270,7 @@ impl Config {
             rate_user: rate("CLASSROOM_RATE_USER", "1000/h")?,
             rate_burst: rate("CLASSROOM_RATE_BURST", "60/min")?,
             password_hashing: PasswordHashing::Standard,
+            body_timeout: Duration::from_secs(30),
         })
     }
 }

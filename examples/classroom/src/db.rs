@@ -47,11 +47,12 @@ CREATE TABLE IF NOT EXISTS enrollments (
     PRIMARY KEY (lecture_id, user_id)
 );
 
--- A lecture with sessions cannot be deleted (RESTRICT): the history of its sessions stays.
+-- A lecture with sessions cannot be deleted: the history of its sessions stays. (NO ACTION,
+-- not RESTRICT: SQLite reports RESTRICT as a trigger failure, NO ACTION as a foreign key one.)
 CREATE TABLE IF NOT EXISTS sessions (
     id           INTEGER PRIMARY KEY,
     code         TEXT NOT NULL UNIQUE,
-    lecture_id   INTEGER NOT NULL REFERENCES lectures (id) ON DELETE RESTRICT,
+    lecture_id   INTEGER NOT NULL REFERENCES lectures (id),
     title        TEXT NOT NULL,
     status       TEXT NOT NULL DEFAULT 'WAITING' CHECK (status IN ('WAITING', 'IN_PROGRESS', 'ENDED')),
     current_step INTEGER NOT NULL DEFAULT 0,
