@@ -1,0 +1,200 @@
+//! Simultaneous requests: the database's constraints keep the counts exact.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use futures_util::future::join_all;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_simultaneous_joins_and_reports_give_exact_counts() {
+    let app = Arc::new(spawn().await);
+    let room = app.classroom().await;
+    let code = room.session.clone();
+    app.post(&format!("/v1/sessions/{code}/start"))
+        .token(&room.instructor.access)
+        .send()
+        .await
+        .ok(200);
+
+    // 100 joins from 50 devices, each device twice, all at once.
+    let joins = (0..100).map(|i| {
+        let (app, code, token) = (Arc::clone(&app), code.clone(), room.student.access.clone());
+        tokio::spawn(async move {
+            let r = app
+                .post(&format!("/v1/sessions/{code}/join"))
+                .token(&token)
+                .json(&json!({"device_id": format!("device-{}", i % 50)}))
+                .send()
+                .await;
+            (r.status.as_u16(), r.json())
+        })
+    });
+    let results: Vec<(u16, serde_json::Value)> = join_all(joins)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    let created = results.iter().filter(|(s, _)| *s == 201).count();
+    let again = results.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!((created, again), (50, 50), "{results:?}");
+    for (status, body) in &results {
+        assert!(body["participant"]["id"].is_i64(), "{body}");
+        assert_eq!(body["created"], json!(*status == 201), "{body}");
+    }
+    // Both requests of a device got the same participant.
+    for i in 0..50 {
+        let device = format!("device-{i}");
+        let ids: Vec<&serde_json::Value> = results
+            .iter()
+            .filter(|(_, b)| b["participant"]["device_id"] == device.as_str())
+            .map(|(_, b)| &b["participant"]["id"])
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0], ids[1]);
+    }
+
+    // 100 reports of the current step from the same 50 devices, all at once.
+    let reports = (0..100).map(|i| {
+        let (app, code, token) = (Arc::clone(&app), code.clone(), room.student.access.clone());
+        tokio::spawn(async move {
+            let r = app
+                .post(&format!("/v1/sessions/{code}/complete"))
+                .token(&token)
+                .json(&json!({"device_id": format!("device-{}", i % 50)}))
+                .send()
+                .await;
+            r.ok(200)
+        })
+    });
+    let reports: Vec<serde_json::Value> = join_all(reports)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(reports.iter().filter(|r| r["created"] == true).count(), 50);
+    assert!(reports.iter().all(|r| r["step"] == 0));
+
+    let session = app
+        .get(&format!("/v1/sessions/{code}"))
+        .token(&room.student.access)
+        .send()
+        .await
+        .ok(200);
+    assert_eq!(session["participant_count"], 50);
+    assert_eq!(session["completed_count"], 50);
+    let (participants,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM participants")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    let (distinct,): (i64,) = sqlx::query_as("SELECT COUNT(DISTINCT device_id) FROM participants")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    let (completions,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM completions")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!((participants, distinct, completions), (50, 50, 50));
+
+    // The next step starts from zero.
+    let next = app
+        .post(&format!("/v1/sessions/{code}/next-step"))
+        .token(&room.instructor.access)
+        .send()
+        .await
+        .ok(200);
+    assert_eq!(
+        (
+            next["current_step"].as_i64(),
+            next["completed_count"].as_i64()
+        ),
+        (Some(1), Some(0))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_enrollments_give_one_enrollment_and_already_enrolled_for_the_rest() {
+    let app = Arc::new(spawn().await);
+    let room = app.classroom().await;
+    let newcomer = app.user("new@example.com", "student").await;
+    let tries = (0..20).map(|_| {
+        let (app, token, lecture) = (Arc::clone(&app), newcomer.access.clone(), room.lecture);
+        tokio::spawn(async move {
+            app.post(&format!("/v1/lectures/{lecture}/enroll"))
+                .token(&token)
+                .send()
+                .await
+        })
+    });
+    let results: Vec<Resp> = join_all(tries)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(results.iter().filter(|r| r.status == 201).count(), 1);
+    for r in results.iter().filter(|r| r.status != 201) {
+        r.err(c::ALREADY_ENROLLED);
+    }
+    let lecture = app
+        .get(&format!("/v1/lectures/{}", room.lecture))
+        .token(&newcomer.access)
+        .send()
+        .await
+        .ok(200);
+    assert_eq!(lecture["student_count"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_refreshes_with_one_token_give_one_new_pair() {
+    let app = Arc::new(spawn().await);
+    let user = app.user("kim@example.com", "student").await;
+    let tries = (0..10).map(|_| {
+        let (app, refresh) = (Arc::clone(&app), user.refresh.clone());
+        tokio::spawn(async move {
+            app.post("/v1/auth/refresh")
+                .json(&json!({"refresh": refresh}))
+                .send()
+                .await
+        })
+    });
+    let results: Vec<Resp> = join_all(tries)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(results.iter().filter(|r| r.status == 200).count(), 1);
+    for r in results.iter().filter(|r| r.status != 200) {
+        r.err(c::TOKEN_BLACKLISTED);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_starts_give_one_start() {
+    let app = Arc::new(spawn().await);
+    let room = app.classroom().await;
+    let tries = (0..10).map(|_| {
+        let (app, token, code) = (
+            Arc::clone(&app),
+            room.instructor.access.clone(),
+            room.session.clone(),
+        );
+        tokio::spawn(async move {
+            app.post(&format!("/v1/sessions/{code}/start"))
+                .token(&token)
+                .send()
+                .await
+        })
+    });
+    let results: Vec<Resp> = join_all(tries)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(results.iter().filter(|r| r.status == 200).count(), 1);
+    for r in results.iter().filter(|r| r.status != 200) {
+        r.err(c::SESSION_ALREADY_STARTED);
+    }
+}
