@@ -4,38 +4,11 @@ use chrono::{DateTime, Utc};
 use errata_catalog::{AlertPolicy, SpikeRule};
 use serde::{Deserialize, Serialize};
 
-/// What the edge layer knows about an error response it rendered.
-///
-/// The rendering layer inserts one into the extensions of every error response; the capture
-/// layer reads it from there. A response without one is still captured, under a fallback code
-/// `UNKNOWN_<status>`.
-#[derive(Debug, Clone)]
-pub struct ErrorReport {
-    /// Canonical catalog code.
-    pub code: String,
-    /// HTTP status of the response.
-    pub status: u16,
-    /// Public message, in the response's locale.
-    pub message: String,
-    /// Locale of the message.
-    pub locale: String,
-    /// Request id, when the service assigns one.
-    pub request_id: Option<String>,
-    /// Internal causes, outermost first; never part of the response body.
-    pub cause_chain: Vec<String>,
-    /// What an upstream API answered, when the error came from one.
-    pub upstream: Option<UpstreamDetail>,
-    /// Monitoring policy of the code.
-    pub alert: AlertPolicy,
-    /// Spike threshold of the code, when the catalog sets one.
-    pub spike: Option<SpikeRule>,
-    /// Link to the code's documentation.
-    pub docs_url: Option<String>,
-}
+pub use errata::{ErrorReport, UpstreamDetail};
 
-/// What an upstream API answered.
+/// What an upstream API answered, as kept in an event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UpstreamDetail {
+pub struct Upstream {
     /// Name of the upstream (`kakao`).
     pub name: String,
     /// Its HTTP status, when it answered.
@@ -44,6 +17,17 @@ pub struct UpstreamDetail {
     pub body: String,
     /// Whether the call timed out.
     pub timed_out: bool,
+}
+
+impl From<&UpstreamDetail> for Upstream {
+    fn from(d: &UpstreamDetail) -> Self {
+        Upstream {
+            name: d.name.clone(),
+            status: d.status,
+            body: d.body.clone(),
+            timed_out: d.timed_out,
+        }
+    }
 }
 
 /// One captured error.
@@ -83,7 +67,7 @@ pub struct Event {
     pub cause_chain: Vec<String>,
     /// Upstream answer, when there was one.
     #[serde(default)]
-    pub upstream: Option<UpstreamDetail>,
+    pub upstream: Option<Upstream>,
     /// Selected request headers (sensitive ones are filtered at capture).
     #[serde(default)]
     pub headers: Vec<(String, String)>,
@@ -138,7 +122,7 @@ impl Event {
         ev.locale = Some(report.locale.clone());
         ev.request_id.clone_from(&report.request_id);
         ev.cause_chain.clone_from(&report.cause_chain);
-        ev.upstream.clone_from(&report.upstream);
+        ev.upstream = report.upstream.as_ref().map(Upstream::from);
         ev.alert = Some(report.alert);
         ev.spike = report.spike;
         ev.docs_url.clone_from(&report.docs_url);

@@ -65,7 +65,7 @@ pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use config::{Config, ConfigError, Secret};
 pub use delivery::DeliveryOptions;
 pub use errata_catalog::{AlertPolicy, SpikeRule};
-pub use event::{ErrorReport, Event, UpstreamDetail};
+pub use event::{ErrorReport, Event, Upstream, UpstreamDetail};
 pub use pipeline::{Alerting, AlertingHandle, PipelineStats, StartError};
 pub use scrub::Scrubber;
 pub use sink::{SendOutcome, Sink};

@@ -104,7 +104,7 @@ async fn slack_webhook_answers_are_classified() {
             assert!(
                 retry_after <= Duration::from_secs(30) && retry_after >= Duration::from_secs(28),
                 "{retry_after:?}"
-            )
+            );
         }
         other => panic!("{other:?}"),
     }
