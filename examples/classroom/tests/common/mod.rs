@@ -215,6 +215,13 @@ impl<'a> Req<'a> {
         self
     }
 
+    /// A header whose value need not be text.
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        let value = reqwest::header::HeaderValue::from_bytes(value).expect("header bytes");
+        self.builder = self.builder.header(name, value);
+        self
+    }
+
     pub fn json(mut self, body: &Value) -> Self {
         self.builder = self.builder.json(body);
         self
