@@ -463,4 +463,5 @@ pub fn all_codes() -> Vec<String> {
         .collect()
 }
 
+#[allow(unused_imports)]
 pub use classroom::errors::codes as c;
