@@ -434,7 +434,7 @@ fn the_binary_starts_with_a_generated_secret_and_stops_on_sigterm() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     drop(listener);
-    let mut child = binary(&[("CLASSROOM_ADDR", &addr), ("DATABASE_URL", &db)])
+    let child = binary(&[("CLASSROOM_ADDR", &addr), ("DATABASE_URL", &db)])
         .spawn()
         .expect("spawn");
     let started = Instant::now();
