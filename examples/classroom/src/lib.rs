@@ -5,8 +5,8 @@
 //! ([`errors`]), and the edge layer renders them in the `nested` envelope, Korean by default,
 //! English on `Accept-Language: en`.
 //!
-//! The binary is thin: [`config::Config::from_env`] → [`app::build`] → [`serve`]. Tests build
-//! the same app in-process on `127.0.0.1:0` with [`serve_on`].
+//! The binary is thin: [`config::Config::from_env`] → [`app::build`] → [`serve_on`] with
+//! [`shutdown_signal`]. Tests build the same app in-process on `127.0.0.1:0`.
 
 pub mod app;
 pub mod auth;
@@ -28,27 +28,6 @@ use tokio::net::TcpListener;
 
 pub use app::{build, App, AppState};
 pub use config::Config;
-
-/// Builds the app from `config` and serves it on `config.addr` until `shutdown` completes.
-pub async fn serve(
-    config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    if config.jwt_secret.is_generated() {
-        // Development only (a release build refuses to start without JWT_SECRET). Printed once
-        // so that tokens can be minted by hand; never logged.
-        eprintln!(
-            "JWT_SECRET is not set: using a generated development secret (tokens die with the process): {}",
-            String::from_utf8_lossy(config.jwt_secret.as_bytes())
-        );
-    }
-    let app = app::build(&config).await?;
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("CLASSROOM_ADDR: cannot listen on {}: {e}", config.addr))?;
-    tracing::info!(addr = %listener.local_addr()?, "classroom listening");
-    serve_on(listener, app.router, shutdown).await
-}
 
 /// Serves `router` on `listener` (with the peer address available to the rate limiter) until
 /// `shutdown` completes, then lets requests in flight finish.

@@ -1,25 +1,49 @@
 //! `classroom`: the reference service built on errata (lectures, enrollment, live sessions).
 //!
-//! Configuration comes from the environment (see the README); a bad value stops start-up with a
-//! message naming the variable.
+//! Configuration comes from the environment (see the README); a bad value stops start-up with
+//! exit code 2 and a message naming the variable.
 
 use std::process::ExitCode;
+
+use classroom::Config;
+use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     classroom::telemetry::init();
-    let config = match classroom::config::Config::from_env() {
+    let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
             eprintln!("classroom: {err}");
             return ExitCode::from(2);
         }
     };
-    match classroom::serve(config, classroom::shutdown_signal()).await {
+    if config.jwt_secret.is_generated() {
+        // Debug builds only (a release build refuses to start without JWT_SECRET). Printed once
+        // so that tokens can be minted by hand; never logged.
+        eprintln!(
+            "JWT_SECRET is not set: using a generated development secret (tokens die with the process): {}",
+            String::from_utf8_lossy(config.jwt_secret.as_bytes())
+        );
+    }
+    match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("classroom: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let app = classroom::build(&config).await?;
+    // Monitoring wraps the whole router here, outside errata's edge layer, so that it sees every
+    // error response already rendered, with its `errata::ErrorReport` in the extensions:
+    // `let router = app.router.layer(capture_layer);`
+    let router = app.router;
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("CLASSROOM_ADDR: cannot listen on {}: {e}", config.addr))?;
+    tracing::info!(addr = %listener.local_addr()?, "classroom listening");
+    classroom::serve_on(listener, router, classroom::shutdown_signal()).await
 }
