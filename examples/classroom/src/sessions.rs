@@ -529,6 +529,7 @@ pub async fn complete(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::errors::codes;
 
     #[test]
     fn the_state_machine() {
@@ -536,14 +537,20 @@ mod tests {
         assert_eq!(Waiting.start().unwrap(), InProgress);
         assert_eq!(
             InProgress.start().unwrap_err().code(),
-            "SESSION_ALREADY_STARTED"
+            codes::SESSION_ALREADY_STARTED
         );
-        assert_eq!(Ended.start().unwrap_err().code(), "SESSION_ENDED");
+        assert_eq!(Ended.start().unwrap_err().code(), codes::SESSION_ENDED);
         assert_eq!(InProgress.end().unwrap(), Ended);
-        assert_eq!(Waiting.end().unwrap_err().code(), "SESSION_NOT_STARTED");
-        assert_eq!(Ended.end().unwrap_err().code(), "SESSION_ENDED");
+        assert_eq!(
+            Waiting.end().unwrap_err().code(),
+            codes::SESSION_NOT_STARTED
+        );
+        assert_eq!(Ended.end().unwrap_err().code(), codes::SESSION_ENDED);
         assert!(Waiting.require_open().is_ok() && InProgress.require_open().is_ok());
-        assert_eq!(Ended.require_open().unwrap_err().code(), "SESSION_ENDED");
+        assert_eq!(
+            Ended.require_open().unwrap_err().code(),
+            codes::SESSION_ENDED
+        );
         for s in [Waiting, InProgress, Ended] {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
@@ -564,16 +571,16 @@ mod tests {
         };
         assert_eq!(
             req(None).device_id().unwrap_err().code(),
-            "DEVICE_ID_REQUIRED"
+            codes::DEVICE_ID_REQUIRED
         );
         assert_eq!(
             req(Some("  ")).device_id().unwrap_err().code(),
-            "DEVICE_ID_REQUIRED"
+            codes::DEVICE_ID_REQUIRED
         );
         assert_eq!(req(Some(" phone-1 ")).device_id().unwrap(), "phone-1");
         assert_eq!(
             req(Some(&"x".repeat(129))).device_id().unwrap_err().code(),
-            "VALIDATION_ERROR"
+            codes::VALIDATION_ERROR
         );
     }
 }

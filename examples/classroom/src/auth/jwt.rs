@@ -121,6 +121,7 @@ impl TokenKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::errors::codes;
 
     #[test]
     fn round_trip_kinds_expiry_and_forgery() {
@@ -138,7 +139,7 @@ mod tests {
             keys.verify(&access.token, TokenKind::Refresh)
                 .unwrap_err()
                 .code(),
-            "TOKEN_INVALID"
+            codes::TOKEN_INVALID
         );
 
         let old = keys
@@ -148,7 +149,7 @@ mod tests {
             keys.verify(&old.token, TokenKind::Access)
                 .unwrap_err()
                 .code(),
-            "TOKEN_EXPIRED"
+            codes::TOKEN_EXPIRED
         );
 
         let other = TokenKeys::new(b"another-secret-another-secret-00");
@@ -157,7 +158,7 @@ mod tests {
             keys.verify(&forged.token, TokenKind::Access)
                 .unwrap_err()
                 .code(),
-            "TOKEN_INVALID"
+            codes::TOKEN_INVALID
         );
         // Forged and expired is still forged.
         let forged_old = other
@@ -167,13 +168,13 @@ mod tests {
             keys.verify(&forged_old.token, TokenKind::Access)
                 .unwrap_err()
                 .code(),
-            "TOKEN_INVALID"
+            codes::TOKEN_INVALID
         );
 
         for junk in ["", "abc", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."] {
             assert_eq!(
                 keys.verify(junk, TokenKind::Access).unwrap_err().code(),
-                "TOKEN_INVALID",
+                codes::TOKEN_INVALID,
                 "{junk}"
             );
         }
