@@ -302,8 +302,8 @@ const AUTH_ERRORS: &[Code] = &[
     codes::TOKEN_EXPIRED,
     codes::TOKEN_INVALID,
 ];
-/// Errors of every route.
-const COMMON_ERRORS: &[Code] = &[codes::RATE_LIMIT_EXCEEDED, codes::SERVER_ERROR];
+/// Errors of every rate-limited route (`/v1/*`).
+const RATE_LIMITED: &[Code] = &[codes::RATE_LIMIT_EXCEEDED];
 
 /// Every code a route can answer, in a stable order without repeats.
 pub fn route_errors(route: &RouteDoc) -> Vec<Code> {
@@ -316,7 +316,12 @@ pub fn route_errors(route: &RouteDoc) -> Vec<Code> {
         } else {
             &[]
         },
-        COMMON_ERRORS,
+        if route.path.starts_with("/v1/") {
+            RATE_LIMITED
+        } else {
+            &[]
+        },
+        &[codes::SERVER_ERROR],
     ];
     for code in extra.iter().flat_map(|list| list.iter()) {
         if !all.contains(code) {

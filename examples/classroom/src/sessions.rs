@@ -485,7 +485,8 @@ pub struct Completed {
 }
 
 /// `POST /v1/sessions/{code}/complete`: the device reports the current step complete; a
-/// repeated report is counted once. The device must have joined (`NOT_FOUND` otherwise).
+/// repeated report is counted once. The device must have joined, as this user (`NOT_FOUND`
+/// otherwise).
 pub async fn complete(
     State(state): State<AppState>,
     user: AuthUser,
@@ -496,12 +497,14 @@ pub async fn complete(
     let session = load_for_member(&mut tx, &code, user).await?;
     session.status.0.require_running()?;
     let device_id = body.device_id()?;
-    let participant: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM participants WHERE session_id = ? AND device_id = ?")
-            .bind(session.id)
-            .bind(device_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let participant: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM participants WHERE session_id = ? AND device_id = ? AND user_id = ?",
+    )
+    .bind(session.id)
+    .bind(device_id)
+    .bind(user.id)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some((participant_id,)) = participant else {
         return Err(
             errors::not_found().with_details(serde_json::json!({"resource": "participant"}))

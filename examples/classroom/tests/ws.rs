@@ -192,3 +192,15 @@ async fn a_client_that_leaves_is_forgotten() {
         .ok(200);
     assert_eq!(app.state.hub.watched(), 0);
 }
+
+#[tokio::test]
+async fn a_plain_http_request_to_the_socket_is_an_error_in_the_envelope() {
+    let app = spawn().await;
+    let r = app.get("/ws/sessions/ABCDEF").send().await;
+    assert!(r.status.is_client_error(), "{}", r.text);
+    let body = r.json();
+    assert!(
+        body["error"]["code"].is_string() && body["status"] == r.status.as_u16(),
+        "{body}"
+    );
+}
