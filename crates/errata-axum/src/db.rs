@@ -35,7 +35,11 @@ impl<T> ConstraintViolationExt<T> for Result<T, sqlx::Error> {
     fn on_integrity_violation(self, on_violation: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
         self.map_err(|e| match &e {
             sqlx::Error::Database(db)
-                if db.is_unique_violation() || db.is_foreign_key_violation() || db.is_check_violation() || is_not_null(db.as_ref()) =>
+                if db.is_unique_violation()
+                    || db.is_foreign_key_violation()
+                    || db.is_check_violation()
+                    || is_not_null(db.as_ref())
+                    || is_other_constraint(db.as_ref()) =>
             {
                 on_violation().with_cause(e)
             }
@@ -46,4 +50,12 @@ impl<T> ConstraintViolationExt<T> for Result<T, sqlx::Error> {
 
 fn is_not_null(db: &dyn sqlx::error::DatabaseError) -> bool {
     matches!(db.kind(), sqlx::error::ErrorKind::NotNullViolation)
+}
+
+/// SQLite reports `ON DELETE RESTRICT` as `SQLITE_CONSTRAINT_TRIGGER` (1811), which sqlx does not
+/// classify; every SQLite constraint code is `19 | (n << 8)`.
+fn is_other_constraint(db: &dyn sqlx::error::DatabaseError) -> bool {
+    db.code()
+        .and_then(|c| c.parse::<u32>().ok())
+        .is_some_and(|c| c & 0xff == 19)
 }

@@ -143,12 +143,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .map_err(|err| (err.path().to_string(), err.into_inner()))
         .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
     value.map_err(|(path, inner)| {
+        // A data error is reported before trailing garbage would be: make sure the body is JSON.
+        let is_json = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
         match inner.classify() {
-            serde_json::error::Category::Data => {
+            serde_json::error::Category::Data if is_json() => {
                 let (field, error) = field_error(&path, &inner.to_string());
-                builtin::validation_error().with_field_error(field, error).with_cause(inner)
+                let cause = Rejected(format!("JSON body does not fit at `{field}`: {}", error.code));
+                builtin::validation_error().with_field_error(field, error).with_cause(cause)
             }
-            _ => builtin::malformed_json().with_cause(inner),
+            category => builtin::malformed_json().with_cause(Rejected(format!(
+                "body is not JSON ({category:?} error at line {}, column {})",
+                inner.line(),
+                inner.column()
+            ))),
         }
     })
 }
@@ -158,9 +165,9 @@ pub fn parse_urlencoded<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        let (field, error) = field_error(&path, &inner.to_string());
-        builtin::validation_error().with_field_error(field, error).with_cause(inner)
+        let (field, error) = field_error(&path, &err.into_inner().to_string());
+        let cause = Rejected(format!("parameters do not fit at `{field}`: {}", error.code));
+        builtin::validation_error().with_field_error(field, error).with_cause(cause)
     })
 }
 
@@ -223,6 +230,19 @@ fn expected_of(message: &str) -> String {
     }
 }
 
+/// Why input was rejected, for logs: the place and the kind of problem, never the input's values
+/// (serde's own messages quote them, and a body may hold a password).
+#[derive(Debug)]
+struct Rejected(String);
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Rejected {}
+
 fn path_error(rejection: PathRejection) -> ApiError {
     use axum::extract::path::ErrorKind;
     match rejection {
@@ -241,7 +261,8 @@ fn path_error(rejection: PathRejection) -> ApiError {
                 ErrorKind::InvalidUtf8InPathParam { key } => (key.clone(), FieldError::new("invalid")),
                 _ => ("path".to_owned(), FieldError::new("invalid")),
             };
-            builtin::validation_error().with_field_error(field, error).with_cause(e)
+            let cause = Rejected(format!("path parameter `{field}` does not parse: {}", error.code));
+            builtin::validation_error().with_field_error(field, error).with_cause(cause)
         }
         // The route and the extractor disagree: a bug in the service.
         other => ApiError::internal(other),
@@ -263,5 +284,21 @@ mod tests {
         assert_eq!(e.params[0].1, errata::ParamValue::from("an integer".to_owned()));
         let (_, e) = field_error("age", "invalid value: integer `-1`, expected u32");
         assert_eq!(e.code, "out_of_range");
+    }
+
+    #[test]
+    fn rejections_never_quote_the_input_in_their_cause() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Login {
+            password: String,
+        }
+        for body in [&br#"{"password": 31337999}"#[..], br#"{"password": "hunter2""#, b"password=hunter2"] {
+            let err = parse_json::<Login>(body).unwrap_err();
+            let logged = err.to_string();
+            assert!(!logged.contains("31337999") && !logged.contains("hunter2"), "{logged}");
+        }
+        let err = parse_urlencoded::<Login>(b"password=1&password=hunter2").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }

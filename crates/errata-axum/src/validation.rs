@@ -57,7 +57,7 @@ where
 
     async fn from_request(req: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
         let inner = E::from_request(req, state).await?;
-        inner.payload().validate().map_err(validation_error)?;
+        inner.payload().validate().map_err(|e| validation_error(&e))?;
         Ok(Valid(inner))
     }
 }
@@ -71,15 +71,15 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let inner = E::from_request_parts(parts, state).await?;
-        inner.payload().validate().map_err(validation_error)?;
+        inner.payload().validate().map_err(|e| validation_error(&e))?;
         Ok(Valid(inner))
     }
 }
 
 /// `VALIDATION_ERROR` with every failure of `errors`, nested paths as `a.b` and `items[2].name`.
-pub fn validation_error(errors: ValidationErrors) -> ApiError {
+pub fn validation_error(errors: &ValidationErrors) -> ApiError {
     let mut out = Vec::new();
-    collect("", &errors, &mut out);
+    collect("", errors, &mut out);
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out.into_iter()
         .fold(builtin::validation_error(), |err, (path, fe)| err.with_field_error(path, fe))

@@ -214,6 +214,11 @@ async fn json_body_failures_each_have_their_code() {
     let e = assert_error(r.status, &r.body, codes::VALIDATION_ERROR);
     assert_eq!(e.field_codes("admin"), ["unknown_field"]);
 
+    for trailing in [&br#"{} trailing"#[..], br#"{"email":"a@b.c","age":1} x"#] {
+        let r = send(post(trailing.to_vec(), "application/json")).await;
+        assert_error(r.status, &r.body, codes::MALFORMED_JSON);
+    }
+
     let r = send(post(br#"{"email":"a@b.c","age":1}"#.to_vec(), "application/json")).await;
     assert_eq!(r.status, 200);
 }

@@ -85,6 +85,17 @@ async fn unique_violations_map_to_the_chosen_code() {
     let null = sqlx::query("INSERT INTO enrollments (user_id, lecture_id) VALUES (NULL, 2)").execute(&pool).await;
     assert_eq!(null.on_integrity_violation(errors::integrity_error).unwrap_err().code(), "INTEGRITY_ERROR");
 
+    sqlx::query("PRAGMA foreign_keys = ON").execute(&pool).await.unwrap();
+    sqlx::query("CREATE TABLE lectures (id INTEGER PRIMARY KEY)").execute(&pool).await.unwrap();
+    sqlx::query("CREATE TABLE sessions (lecture_id INTEGER REFERENCES lectures(id) ON DELETE RESTRICT)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO lectures (id) VALUES (1)").execute(&pool).await.unwrap();
+    sqlx::query("INSERT INTO sessions (lecture_id) VALUES (1)").execute(&pool).await.unwrap();
+    let restricted = sqlx::query("DELETE FROM lectures WHERE id = 1").execute(&pool).await;
+    assert_eq!(restricted.on_integrity_violation(errors::integrity_error).unwrap_err().code(), "INTEGRITY_ERROR");
+
     let other = sqlx::query("SELECT * FROM no_such_table").execute(&pool).await;
     assert_eq!(other.on_unique_violation(errors::already_enrolled).unwrap_err().code(), "SERVER_ERROR");
 }

@@ -3,6 +3,9 @@
 //! Both sides produce the same bytes (checked before measuring) for the nested envelope of
 //! `ALREADY_ENROLLED` and for `RATE_LIMIT_EXCEEDED` with a parameter, in Korean.
 
+// criterion_group! and criterion_main! generate undocumented public items.
+#![allow(missing_docs)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use errata::{RenderContext, Renderer};
 

@@ -2,6 +2,9 @@
 //! vs the naive loop a hand-written handler does (`body.contains(..)` per rule, JSON parsed per
 //! JSON rule).
 
+// criterion_group! and criterion_main! generate undocumented public items.
+#![allow(missing_docs)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use errata::{Catalog, UpstreamMapper};
 
