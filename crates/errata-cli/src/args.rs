@@ -22,6 +22,9 @@ pub struct Cli {
 }
 
 /// The subcommands of `errata`.
+///
+/// Each variant takes its own `Args` struct and is dispatched in [`crate::run`]; the event
+/// commands (`stats`, `alerts`) join here the same way.
 #[derive(Debug, Subcommand)]
 #[non_exhaustive]
 pub enum Command {

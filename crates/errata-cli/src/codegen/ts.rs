@@ -97,9 +97,18 @@ pub fn render(catalog: &Catalog) -> String {
 
     out.push_str("/** The codes as constants: `ErrorCodes.ALREADY_ENROLLED`. */\nexport const ErrorCodes: { readonly [C in ErrorCode]: C } = {\n");
     for entry in &catalog.entries {
-        let _ = writeln!(out, "  /** {} */", doc_line(catalog, entry, locale));
-        if let Some(why) = &entry.deprecated {
-            let _ = writeln!(out, "  /** @deprecated {} */", comment_text(why));
+        match &entry.deprecated {
+            Some(why) => {
+                let _ = writeln!(
+                    out,
+                    "  /**\n   * {}\n   * @deprecated {}\n   */",
+                    doc_line(catalog, entry, locale),
+                    comment_text(why)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  /** {} */", doc_line(catalog, entry, locale));
+            }
         }
         let _ = writeln!(out, "  {code}: {code},", code = literal(&entry.code));
     }

@@ -2,7 +2,9 @@
 # Checks what `errata` generates with the real tools, on the classroom catalog:
 #   - TypeScript: compiles under `tsc --strict` (and stricter flags), has no `any`, and a test
 #     program compiled with it parses known, unknown, problem, flat and garbage bodies (node);
-#   - Kotlin: compiles with kotlinc, and a test program parses the same bodies (java);
+#   - Kotlin: compiles with `kotlinc -Werror`, and a test program parses the same bodies (java);
+#   - both languages also compile the code generated from tricky.toml (names that clash with
+#     the generated types, keywords as parameters, comment terminators, `$`, quotes);
 #   - OpenAPI: every envelope's document passes openapi-spec-validator, and every example
 #     matches the schema its response references (jsonschema);
 #   - HTML docs: the page's search box filters entries in headless Chromium (when installed).
@@ -66,6 +68,10 @@ if grep -nE '\bany\b' "$WORK/ts/errors.ts" | grep -vE '^[0-9]+:[[:space:]]*(//|/
     fail "errors.ts uses \`any\` (lines above)"
 fi
 ok "errors.ts has no \`any\` outside comments"
+"$ERRATA" codegen "$HERE/tricky.toml" --lang ts -o "$WORK/ts/tricky.ts" || fail "errata codegen --lang ts (tricky.toml)"
+"$TSC" --strict --noEmit --noUncheckedIndexedAccess --exactOptionalPropertyTypes --noUnusedLocals \
+    "$WORK/ts/tricky.ts" || fail "tsc --strict on the code generated from tricky.toml"
+ok "code generated from tricky.toml (clashing names, keywords, comment terminators) compiles with tsc"
 cp "$HERE/parse_test.ts" "$WORK/ts/parse_test.ts"
 "$TSC" --strict --target es2019 --module commonjs --outDir "$WORK/ts/out" \
     "$WORK/ts/errors.ts" "$WORK/ts/parse_test.ts" || fail "tsc on parse_test.ts"
@@ -77,10 +83,15 @@ mkdir -p "$WORK/kt"
 "$ERRATA" codegen "$CATALOG" --lang kotlin --package errata.check -o "$WORK/kt/Errors.kt" \
     || fail "errata codegen --lang kotlin"
 cp "$HERE/ParseTest.kt" "$WORK/kt/ParseTest.kt"
-kotlinc "$WORK/kt/Errors.kt" "$WORK/kt/ParseTest.kt" -include-runtime -d "$WORK/kt/parse-test.jar" \
+kotlinc -Werror "$WORK/kt/Errors.kt" "$WORK/kt/ParseTest.kt" -include-runtime -d "$WORK/kt/parse-test.jar" \
     2> >(grep -v 'Options -Xverify:none and -noverify were deprecated' >&2) \
     || fail "kotlinc Errors.kt ParseTest.kt"
-ok "Errors.kt compiles with kotlinc"
+ok "Errors.kt compiles with kotlinc -Werror"
+"$ERRATA" codegen "$HERE/tricky.toml" --lang kotlin -o "$WORK/kt/Tricky.kt" || fail "errata codegen --lang kotlin (tricky.toml)"
+kotlinc -Werror "$WORK/kt/Tricky.kt" -d "$WORK/kt/tricky" \
+    2> >(grep -v 'Options -Xverify:none and -noverify were deprecated' >&2) \
+    || fail "kotlinc -Werror on the code generated from tricky.toml"
+ok "code generated from tricky.toml compiles with kotlinc -Werror"
 java -jar "$WORK/kt/parse-test.jar" || fail "java -jar parse-test.jar"
 ok "Kotlin parser test passes"
 
