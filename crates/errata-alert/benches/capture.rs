@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use errata_alert::{
     Alert, AlertPolicy, Alerting, ErrorReport, Event, SendOutcome, Sink, UpstreamDetail,
 };
@@ -117,32 +117,57 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let report = report();
     let mut g = c.benchmark_group("capture_per_event");
-    g.measurement_time(Duration::from_secs(5)).sample_size(20);
+    g.measurement_time(Duration::from_secs(3)).sample_size(20);
 
-    // Queued: the aggregator drains concurrently, the queue is never full.
-    g.bench_function("errata_queued", |b| {
+    // Queue path: events built beforehand (as `sentry::capture_event` takes a built event);
+    // timed in batches that fit the queue, which the aggregator drains between batches.
+    let (_layer, handle) = rt
+        .block_on(Alerting::new().sink(NoopSink).store_memory().start())
+        .unwrap();
+    let cap = handle.capturer();
+    g.bench_function("errata_capture", |b| {
         b.iter_custom(|iters| {
-            let (_layer, handle) = rt
-                .block_on(
-                    Alerting::new()
-                        .sink(NoopSink)
-                        .store_memory()
-                        .queue_capacity(iters as usize + 16)
-                        .start(),
-                )
-                .unwrap();
-            let cap = handle.capturer();
-            let t = Instant::now();
-            for _ in 0..iters {
-                cap.capture(event(&report));
+            let mut spent = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(4096);
+                left -= n;
+                let batch: Vec<Event> = (0..n).map(|_| event(&report)).collect();
+                let t = Instant::now();
+                for ev in batch {
+                    cap.capture(ev);
+                }
+                spent += t.elapsed();
+                while cap.queued() > 0 {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
             }
-            let spent = t.elapsed();
-            rt.block_on(handle.shutdown());
             spent
         });
     });
+    // The capture layer's whole cost per error response: build the event, then capture it.
+    g.bench_function("errata_build_and_capture", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(4096);
+                left -= n;
+                let t = Instant::now();
+                for _ in 0..n {
+                    cap.capture(event(&report));
+                }
+                spent += t.elapsed();
+                while cap.queued() > 0 {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+            spent
+        });
+    });
+    rt.block_on(handle.shutdown());
 
-    // Folded: the queue is full, every event goes to the overflow counters.
+    // Overload: the queue is full, every event is folded into a counter.
     let (_layer, handle) = rt
         .block_on(
             Alerting::new()
@@ -153,7 +178,13 @@ fn bench(c: &mut Criterion) {
         )
         .unwrap();
     let cap = handle.capturer();
-    g.bench_function("errata_folded", |b| b.iter(|| cap.capture(event(&report))));
+    g.bench_function("errata_capture_folded", |b| {
+        b.iter_batched(
+            || event(&report),
+            |ev| cap.capture(ev),
+            BatchSize::SmallInput,
+        );
+    });
     rt.block_on(handle.shutdown());
 
     // Sentry with a transport that drops every envelope.
@@ -166,6 +197,13 @@ fn bench(c: &mut Criterion) {
     });
     let hub = sentry::Hub::new(Some(Arc::new(client)), Arc::new(Default::default()));
     g.bench_function("sentry_capture_event_noop_transport", |b| {
+        b.iter_batched(
+            || sentry_event(&report),
+            |ev| hub.capture_event(ev),
+            BatchSize::SmallInput,
+        );
+    });
+    g.bench_function("sentry_build_and_capture_event_noop_transport", |b| {
         b.iter(|| hub.capture_event(sentry_event(&report)));
     });
     g.finish();

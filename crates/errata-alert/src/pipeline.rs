@@ -358,6 +358,9 @@ struct AggTask {
 /// Events taken from the queue per turn, so commands and deadlines are not starved.
 const BATCH: usize = 4096;
 
+/// Pause after a batch, so a stream of events costs at most one wake-up per pause.
+const COALESCE: Duration = Duration::from_millis(10);
+
 impl AggTask {
     async fn run(mut self) {
         let mut flush_tick = tokio::time::interval(self.flush_interval);
@@ -412,6 +415,9 @@ impl AggTask {
                                 Err(_) => break,
                             }
                         }
+                        // Let events gather before listening again: while the aggregator is
+                        // not waiting on the queue, capturing never wakes it.
+                        tokio::time::sleep(COALESCE).await;
                     }
                     None => queue_open = false,
                 },

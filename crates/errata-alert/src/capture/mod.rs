@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -27,21 +28,58 @@ const KEYS_PER_SHARD: usize = 256;
 /// Users remembered per fold key.
 const USERS_PER_KEY: usize = 64;
 
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct FoldKey {
-    code: String,
+/// The fold key, borrowed from an event: code, status, method, route, message.
+#[derive(PartialEq, Eq, Hash)]
+struct FoldKey<'a> {
+    code: &'a str,
     status: u16,
-    method: String,
-    route: Option<String>,
-    message: String,
+    method: &'a str,
+    route: Option<&'a str>,
+    message: &'a str,
+}
+
+impl<'a> FoldKey<'a> {
+    fn of(ev: &'a Event) -> Self {
+        FoldKey {
+            code: &ev.code,
+            status: ev.status,
+            method: &ev.method,
+            route: ev.route.as_deref(),
+            message: &ev.message,
+        }
+    }
+
+    fn catch_all(ev: &'a Event) -> Self {
+        FoldKey {
+            code: &ev.code,
+            status: ev.status,
+            method: "",
+            route: None,
+            message: "",
+        }
+    }
 }
 
 struct Folded {
+    /// Whether this is a per-code catch-all (its sample's other fields do not count).
+    catch_all: bool,
     obs: Observation,
 }
 
+impl Folded {
+    fn key(&self) -> FoldKey<'_> {
+        if self.catch_all {
+            FoldKey::catch_all(&self.obs.event)
+        } else {
+            FoldKey::of(&self.obs.event)
+        }
+    }
+}
+
+type Shard = HashMap<u64, Vec<Folded>>;
+
 struct Overflow {
-    shards: Vec<Mutex<HashMap<FoldKey, Folded>>>,
+    shards: Vec<Mutex<Shard>>,
     dirty: AtomicBool,
     hasher: std::collections::hash_map::RandomState,
 }
@@ -131,7 +169,7 @@ impl CaptureReceiver {
         let mut out = Vec::new();
         for shard in &self.overflow.shards {
             let mut m = shard.lock().unwrap_or_else(|e| e.into_inner());
-            out.extend(m.drain().map(|(_, f)| f.obs));
+            out.extend(m.drain().flat_map(|(_, f)| f).map(|f| f.obs));
         }
         out
     }
@@ -205,64 +243,67 @@ impl Capturer {
         }
     }
 
+    /// Events waiting in the queue.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
     fn fold(&self, ev: Event) {
         self.folded.fetch_add(1, Ordering::Relaxed);
-        let mut key = FoldKey {
-            code: ev.code.clone(),
-            status: ev.status,
-            method: ev.method.clone(),
-            route: ev.route.clone(),
-            message: ev.message.clone(),
-        };
-        let shard_of = |k: &FoldKey| (self.overflow.hasher.hash_one(k) as usize) % SHARDS;
-        let mut idx = shard_of(&key);
-        let mut shard = self.overflow.shards[idx]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if !shard.contains_key(&key) && shard.len() >= KEYS_PER_SHARD {
+        let hash = self.overflow.hasher.hash_one(FoldKey::of(&ev));
+        let shard = &self.overflow.shards[(hash as usize) % SHARDS];
+        let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let key = FoldKey::of(&ev);
+        if let Some(f) = map
+            .get_mut(&hash)
+            .and_then(|b| b.iter_mut().find(|f| !f.catch_all && f.key() == key))
+        {
+            add(&mut f.obs, &ev);
+        } else if map.len() < KEYS_PER_SHARD {
+            map.entry(hash).or_default().push(Folded {
+                catch_all: false,
+                obs: Observation::single(ev),
+            });
+        } else {
             // Too many distinct messages: keep counting per code and status.
-            drop(shard);
-            key.message = String::new();
-            key.route = None;
-            key.method = String::new();
-            idx = shard_of(&key);
-            shard = self.overflow.shards[idx]
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-        }
-        let t = ev.time;
-        let minute = minute_of(t);
-        match shard.get_mut(&key) {
-            Some(f) => {
-                let o = &mut f.obs;
-                o.count += 1;
-                o.first = o.first.min(t);
-                o.last = o.last.max(t);
-                if let Some(u) = &ev.user_id {
-                    if o.users.len() < USERS_PER_KEY && !o.users.contains(u) {
-                        o.users.push(u.clone());
-                    }
-                }
-                match o.minutes.iter_mut().find(|(m, _)| *m == minute) {
-                    Some((_, n)) => *n += 1,
-                    None => o.minutes.push((minute, 1)),
-                }
-            }
-            None => {
+            drop(map);
+            let key = FoldKey::catch_all(&ev);
+            let hash = self.overflow.hasher.hash_one(&key);
+            let shard = &self.overflow.shards[(hash as usize) % SHARDS];
+            let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(f) = map
+                .get_mut(&hash)
+                .and_then(|b| b.iter_mut().find(|f| f.catch_all && f.key() == key))
+            {
+                add(&mut f.obs, &ev);
+            } else {
                 let mut sample = ev;
-                if key.message.is_empty() && key.route.is_none() {
-                    // The catch-all key: counts stay right per code, the sample is generic.
-                    sample.route = None;
-                    sample.method = String::new();
-                }
-                shard.insert(
-                    key,
-                    Folded {
-                        obs: Observation::single(sample),
-                    },
-                );
+                sample.route = None;
+                sample.method = String::new();
+                map.entry(hash).or_default().push(Folded {
+                    catch_all: true,
+                    obs: Observation::single(sample),
+                });
             }
         }
         self.overflow.dirty.store(true, Ordering::Release);
+    }
+}
+
+/// Counts one more event into a folded observation.
+fn add(o: &mut Observation, ev: &Event) {
+    let t = ev.time;
+    let minute = minute_of(t);
+    o.count += 1;
+    o.first = o.first.min(t);
+    o.last = o.last.max(t);
+    if let Some(u) = &ev.user_id {
+        if o.users.len() < USERS_PER_KEY && !o.users.contains(u) {
+            o.users.push(u.clone());
+        }
+    }
+    match o.minutes.iter_mut().find(|(m, _)| *m == minute) {
+        Some((_, n)) => *n += 1,
+        None => o.minutes.push((minute, 1)),
     }
 }
