@@ -15,8 +15,6 @@ use crate::alert::Alert;
 mod memory;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
-#[cfg(test)]
-mod tests;
 
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
