@@ -95,9 +95,9 @@ impl Diagnostic {
     /// ```
     pub fn render(&self, path: &str, source: &str) -> String {
         let loc = self.location(source);
-        let line_text = source.lines().nth(loc.line - 1).unwrap_or("");
         let line_start = line_start(source, self.span.start);
-        let line_end = line_start + line_text.len();
+        let line_end = source[line_start..].find('\n').map_or(source.len(), |i| line_start + i);
+        let line_text = source[line_start..line_end].trim_end_matches('\r');
         let end = self
             .span
             .end
@@ -141,7 +141,7 @@ fn floor_char_boundary(source: &str, offset: usize) -> usize {
 pub fn location_of(source: &str, offset: usize) -> Location {
     let offset = floor_char_boundary(source, offset);
     let before = &source[..offset];
-    let line = before.matches('\n').count() + 1;
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
     let start = line_start(source, offset);
     let column = source[start..offset].chars().count() + 1;
     Location { line, column }

@@ -31,6 +31,7 @@ mod axum;
 pub mod builtin;
 mod error;
 mod locale;
+pub mod openapi;
 mod render;
 mod report;
 mod upstream;

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use errata::{ApiError, Code, RenderContext, Renderer};
+use errata::{Code, Renderer};
+use errata_axum::openapi::{add_error_schemas, error_responses};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
@@ -55,6 +56,8 @@ pub struct RouteDoc {
     pub body: Option<&'static str>,
     /// Status of a success.
     pub success: u16,
+    /// A second success status (e.g. 200 when a join already existed, 201 when it was created).
+    pub also: Option<u16>,
     /// Errors of the route itself (auth, body and rate-limit errors are added).
     pub errors: &'static [Code],
 }
@@ -73,8 +76,14 @@ const fn route(
         auth: true,
         body: None,
         success,
+        also: None,
         errors,
     }
+}
+
+const fn also(mut r: RouteDoc, status: u16) -> RouteDoc {
+    r.also = Some(status);
+    r
 }
 
 const fn public(mut r: RouteDoc) -> RouteDoc {
@@ -243,15 +252,18 @@ pub const ROUTES: &[RouteDoc] = &[
         200,
         sessions::END_ERRORS,
     ),
-    body(
-        route(
-            Method::Post,
-            "/v1/sessions/{code}/join",
-            "Join with a device",
-            201,
-            sessions::JOIN_ERRORS,
+    also(
+        body(
+            route(
+                Method::Post,
+                "/v1/sessions/{code}/join",
+                "Join with a device (201 when new, 200 when the device had joined)",
+                201,
+                sessions::JOIN_ERRORS,
+            ),
+            "DeviceRequest",
         ),
-        "DeviceRequest",
+        200,
     ),
     body(
         route(
@@ -331,19 +343,6 @@ pub fn route_errors(route: &RouteDoc) -> Vec<Code> {
     all
 }
 
-fn example_error(renderer: &Renderer, code: Code) -> ApiError {
-    let status = renderer
-        .catalog()
-        .get(code.as_str())
-        .map_or(500, |e| e.status);
-    let err = ApiError::from_code(code.as_str(), status);
-    if code == codes::RATE_LIMIT_EXCEEDED {
-        err.with_param("retry_after", 60)
-    } else {
-        err
-    }
-}
-
 fn schema(value: serde_json::Value) -> Schema {
     serde_json::from_value(value).unwrap_or_default()
 }
@@ -351,61 +350,28 @@ fn schema(value: serde_json::Value) -> Schema {
 /// The OpenAPI document of the service.
 pub fn document(renderer: &Renderer) -> OpenApi {
     let catalog = renderer.catalog();
-    let locale = renderer.negotiate(None);
     let mut paths = PathsBuilder::new();
     let mut items: BTreeMap<&str, Vec<(HttpMethod, utoipa::openapi::path::Operation)>> =
         BTreeMap::new();
     for r in ROUTES {
-        let mut by_status: BTreeMap<u16, Vec<Code>> = BTreeMap::new();
-        for code in route_errors(r) {
-            let status = catalog.get(code.as_str()).map_or(500, |e| e.status);
-            by_status.entry(status).or_default().push(code);
-        }
-        let success = match r.success {
+        let success = |status: u16| match status {
             101 => "Switching Protocols",
+            200 => "OK",
             201 => "Created",
-            204 => "No Content",
-            _ => "OK",
+            _ => "No Content",
         };
         let mut responses = ResponsesBuilder::new().response(
             r.success.to_string(),
-            ResponseBuilder::new().description(success).build(),
+            ResponseBuilder::new().description(success(r.success)).build(),
         );
-        for (status, codes) in &by_status {
-            let list: Vec<String> = codes.iter().map(|c| format!("`{c}`")).collect();
-            let examples = codes.iter().map(|code| {
-                let out = renderer.render(
-                    &example_error(renderer, *code),
-                    &RenderContext {
-                        locale,
-                        ..Default::default()
-                    },
-                );
-                let value: serde_json::Value =
-                    serde_json::from_slice(&out.body).unwrap_or_default();
-                (
-                    code.to_string(),
-                    utoipa::openapi::example::ExampleBuilder::new()
-                        .value(Some(value))
-                        .build(),
-                )
-            });
-            let content = ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
-                .examples_from_iter(examples)
-                .build();
-            let mut response = ResponseBuilder::new()
-                .description(list.join(", "))
-                .content("application/json", content);
-            if *status == 429 {
-                response = response.header(
-                    "Retry-After",
-                    utoipa::openapi::HeaderBuilder::new()
-                        .description(Some("Seconds to wait."))
-                        .build(),
-                );
-            }
-            responses = responses.response(status.to_string(), response.build());
+        if let Some(also) = r.also {
+            responses = responses.response(
+                also.to_string(),
+                ResponseBuilder::new().description(success(also)).build(),
+            );
+        }
+        for (status, response) in error_responses(renderer, &route_errors(r)) {
+            responses = responses.response(status, response);
         }
         let mut op = OperationBuilder::new()
             .summary(Some(r.summary))
@@ -470,44 +436,8 @@ pub fn document(renderer: &Renderer) -> OpenApi {
         }
     }
 
-    let all_codes: Vec<&str> = catalog.entries.iter().map(|e| e.code.as_str()).collect();
-    let envelope = serde_json::json!({
-        "type": "object",
-        "required": ["error", "status"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {
-                    "code": {"$ref": "#/components/schemas/ErrorCode"},
-                    "message": {"type": "string", "description": "For people, in the negotiated language (ko by default, en on `Accept-Language: en`)."},
-                    "details": {"type": "object"},
-                    "field_errors": {
-                        "type": "object",
-                        "description": "Field path → problems.",
-                        "additionalProperties": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
-                    }
-                }
-            },
-            "status": {"type": "integer"},
-            "request_id": {"type": "string"}
-        }
-    });
-    let field_codes: Vec<&str> = catalog.fields.iter().map(|f| f.code.as_str()).collect();
     let components = ComponentsBuilder::new()
-        .schema("ErrorEnvelope", schema(envelope))
-        .schema(
-            "ErrorCode",
-            schema(serde_json::json!({"type": "string", "enum": all_codes, "description": "Clients must accept codes they do not know."})),
-        )
-        .schema(
-            "FieldError",
-            schema(serde_json::json!({
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {"code": {"type": "string", "examples": field_codes}, "message": {"type": "string"}}
-            })),
-        )
+        .schema_from::<auth::Role>()
         .schema_from::<auth::SignupRequest>()
         .schema_from::<auth::LoginRequest>()
         .schema_from::<auth::RefreshRequest>()
@@ -519,7 +449,7 @@ pub fn document(renderer: &Renderer) -> OpenApi {
         .security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
         .build();
 
-    OpenApiBuilder::new()
+    let mut doc = OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
                 .title("classroom")
@@ -528,5 +458,7 @@ pub fn document(renderer: &Renderer) -> OpenApi {
         )
         .paths(paths.build())
         .components(Some(components))
-        .build()
+        .build();
+    add_error_schemas(&mut doc, renderer);
+    doc
 }

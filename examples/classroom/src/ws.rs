@@ -25,6 +25,8 @@ use crate::sessions::{self, SessionCode, SessionView, Status};
 
 /// Errors that close the socket (with their `ws_close` codes).
 pub const WS_ERRORS: &[Code] = &[
+    // A plain GET without the WebSocket upgrade headers.
+    codes::VALIDATION_ERROR,
     codes::AUTH_REQUIRED,
     codes::TOKEN_EXPIRED,
     codes::TOKEN_INVALID,

@@ -1,0 +1,229 @@
+//! OpenAPI 3.1 pieces for a catalog, as JSON: envelope schemas, the code enum, and per-status
+//! error responses whose named examples are rendered by the [`Renderer`] itself, so the
+//! documented bodies are byte for byte what the server sends.
+//!
+//! ```
+//! mod errors {
+//!     errata::catalog!("../../../examples/classroom/errors.toml");
+//! }
+//! let renderer = errata::Renderer::new(errors::catalog().clone());
+//! let responses = errata::openapi::responses(&renderer, &["LECTURE_NOT_FOUND", "NOT_FOUND", "ALREADY_ENROLLED"]);
+//! let not_found = &responses[&404];
+//! assert_eq!(not_found["content"]["application/json"]["examples"]["LECTURE_NOT_FOUND"]["value"]["error"]["code"], "LECTURE_NOT_FOUND");
+//! assert!(responses.contains_key(&409));
+//! ```
+
+use std::collections::BTreeMap;
+
+use errata_catalog::{reason_phrase, Catalog, Entry, ParamType};
+use serde_json::{json, Map, Value};
+
+use crate::{ApiError, Envelope, RenderContext, Renderer};
+
+/// Name of the schema of the renderer's envelope in `components.schemas`.
+pub fn envelope_schema_name(envelope: Envelope) -> &'static str {
+    match envelope {
+        Envelope::Nested => "ErrorEnvelope",
+        Envelope::Problem => "ProblemDetails",
+        Envelope::Flat => "FlatError",
+    }
+}
+
+/// `components.schemas` entries: `ErrorCode` (every code), `FieldError`, and the three envelopes
+/// `ErrorEnvelope` (nested), `ProblemDetails` (RFC 9457) and `FlatError`.
+pub fn schemas(catalog: &Catalog) -> Map<String, Value> {
+    let codes: Vec<&str> = catalog.entries.iter().map(|e| e.code.as_str()).collect();
+    let field_codes: Vec<&str> = catalog.fields.iter().map(|f| f.code.as_str()).collect();
+    let code_ref = json!({"$ref": "#/components/schemas/ErrorCode"});
+    let field_errors = json!({
+        "type": "object",
+        "description": "Field path → its problems.",
+        "additionalProperties": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
+    });
+    let mut out = Map::new();
+    out.insert(
+        "ErrorCode".into(),
+        json!({
+            "type": "string",
+            "enum": codes,
+            "description": "Stable error code. Clients must keep codes they do not know (new codes are not breaking)."
+        }),
+    );
+    out.insert(
+        "FieldError".into(),
+        json!({
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Field code.", "examples": field_codes},
+                "message": {"type": "string"}
+            }
+        }),
+    );
+    out.insert(
+        "ErrorEnvelope".into(),
+        json!({
+            "type": "object",
+            "required": ["error", "status"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": code_ref,
+                        "message": {"type": "string", "description": "For people, in the negotiated language."},
+                        "details": {"type": "object"},
+                        "field_errors": field_errors
+                    }
+                },
+                "status": {"type": "integer"},
+                "request_id": {"type": "string"}
+            }
+        }),
+    );
+    out.insert(
+        "ProblemDetails".into(),
+        json!({
+            "type": "object",
+            "required": ["type", "title", "status", "detail", "code"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "instance": {"type": "string"},
+                "code": code_ref,
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "code", "message"],
+                        "properties": {"field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}
+                    }
+                },
+                "details": {"type": "object"},
+                "request_id": {"type": "string"}
+            }
+        }),
+    );
+    out.insert(
+        "FlatError".into(),
+        json!({
+            "type": "object",
+            "required": ["status", "code", "message"],
+            "properties": {
+                "status": {"type": "integer"},
+                "code": code_ref,
+                "message": {"type": "string"},
+                "field_errors": field_errors,
+                "request_id": {"type": "string"}
+            }
+        }),
+    );
+    out
+}
+
+/// A sample value for a parameter of type `ty` (`retry_after` gets a realistic 60).
+pub fn sample_param(name: &str, ty: ParamType) -> Value {
+    match ty {
+        ParamType::Integer if name == "retry_after" => json!(60),
+        ParamType::Integer => json!(3),
+        ParamType::Number => json!(1.5),
+        ParamType::Boolean => json!(true),
+        ParamType::String => json!(name),
+    }
+}
+
+/// `entry` as an error with sample parameters.
+pub fn sample_error(entry: &Entry) -> ApiError {
+    entry.params.iter().fold(ApiError::from_code(entry.code.clone(), entry.status), |err, p| {
+        match sample_param(&p.name, p.ty) {
+            Value::Number(n) if n.is_i64() => err.with_param(p.name.clone(), n.as_i64().unwrap_or_default()),
+            Value::Number(n) => err.with_param(p.name.clone(), n.as_f64().unwrap_or_default()),
+            Value::Bool(b) => err.with_param(p.name.clone(), b),
+            other => err.with_param(p.name.clone(), other.as_str().unwrap_or_default().to_owned()),
+        }
+    })
+}
+
+/// The body the server sends for `entry` (sample parameters, default locale), as JSON.
+pub fn example(renderer: &Renderer, entry: &Entry, envelope: Envelope) -> Value {
+    let ctx = RenderContext {
+        envelope: Some(envelope),
+        ..Default::default()
+    };
+    let out = renderer.render(&sample_error(entry), &ctx);
+    serde_json::from_slice(&out.body).unwrap_or(Value::Null)
+}
+
+/// One OpenAPI response object per status for `codes` (unknown codes are skipped), each with a
+/// named example per code, in the renderer's envelope. A 429 documents `Retry-After`, a 405
+/// documents `Allow`.
+pub fn responses(renderer: &Renderer, codes: &[&str]) -> BTreeMap<u16, Value> {
+    let catalog = renderer.catalog();
+    let envelope = renderer.envelope();
+    let mut by_status: BTreeMap<u16, Vec<&Entry>> = BTreeMap::new();
+    for code in codes {
+        if let Some(entry) = catalog.get(code) {
+            let list = by_status.entry(entry.status).or_default();
+            if !list.iter().any(|e| e.code == entry.code) {
+                list.push(entry);
+            }
+        }
+    }
+    by_status
+        .into_iter()
+        .map(|(status, entries)| (status, response(renderer, status, &entries, envelope)))
+        .collect()
+}
+
+/// Responses for every code of the catalog, one per status.
+pub fn all_responses(renderer: &Renderer) -> BTreeMap<u16, Value> {
+    let codes: Vec<&str> = renderer.catalog().entries.iter().map(|e| e.code.as_str()).collect();
+    responses(renderer, &codes)
+}
+
+fn response(renderer: &Renderer, status: u16, entries: &[&Entry], envelope: Envelope) -> Value {
+    let listed: Vec<String> = entries.iter().map(|e| format!("`{}`", e.code)).collect();
+    let examples: Map<String, Value> = entries
+        .iter()
+        .map(|e| {
+            let mut ex = Map::new();
+            let summary = e.message(&renderer.catalog().info.default_locale).unwrap_or_default();
+            ex.insert("summary".into(), Value::String(summary.to_owned()));
+            if let Some(d) = &e.description {
+                ex.insert("description".into(), Value::String(d.clone()));
+            }
+            ex.insert("value".into(), example(renderer, e, envelope));
+            (e.code.clone(), Value::Object(ex))
+        })
+        .collect();
+    let mut response = json!({
+        "description": format!("{}: {}", reason_phrase(status), listed.join(", ")),
+        "content": {
+            envelope.content_type(): {
+                "schema": {"$ref": format!("#/components/schemas/{}", envelope_schema_name(envelope))},
+                "examples": examples
+            }
+        }
+    });
+    let mut headers = Map::new();
+    headers.insert(
+        "x-request-id".into(),
+        json!({"description": "The request id, echoed or generated.", "schema": {"type": "string"}}),
+    );
+    if status == 429 {
+        headers.insert(
+            "Retry-After".into(),
+            json!({"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}),
+        );
+    }
+    if status == 405 {
+        headers.insert(
+            "Allow".into(),
+            json!({"description": "The methods the path accepts.", "schema": {"type": "string"}}),
+        );
+    }
+    response["headers"] = Value::Object(headers);
+    response
+}
