@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use errata_catalog::{AlertPolicy, Catalog, SpikeRule};
 
 use crate::alert::{Alert, AlertKind, RouteCount};
+use crate::clock::add_std;
 use crate::event::Event;
 use crate::fingerprint::{self, FingerprintFn};
 use crate::scrub::Scrubber;
@@ -575,10 +576,10 @@ impl Aggregator {
 }
 
 fn due_after(g: &Group, now: DateTime<Utc>, timing: Timing) -> DateTime<Utc> {
-    let wait = now + chrono_dur(timing.group_wait);
+    let wait = add_std(now, timing.group_wait);
     match g.last_notified {
         None => wait,
-        Some(last) => wait.max(last + chrono_dur(timing.group_interval)),
+        Some(last) => wait.max(add_std(last, timing.group_interval)),
     }
 }
 

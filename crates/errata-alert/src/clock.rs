@@ -67,7 +67,10 @@ impl Clock for TokioClock {
 
     fn sleep_until(&self, deadline: DateTime<Utc>) -> BoxFuture<'static, ()> {
         let offset = (deadline - self.base_wall).to_std().unwrap_or_default();
-        Box::pin(tokio::time::sleep_until(self.base + offset))
+        let at = self.base.checked_add(offset).unwrap_or_else(|| {
+            tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365)
+        });
+        Box::pin(tokio::time::sleep_until(at))
     }
 }
 
@@ -131,4 +134,20 @@ impl Clock for ManualClock {
             }
         })
     }
+}
+
+/// `t + d`, saturating at the end of time instead of overflowing.
+pub(crate) fn add_std(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|c| t.checked_add_signed(c))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `t - d`, saturating at the start of time.
+pub(crate) fn sub_std(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|c| t.checked_sub_signed(c))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }

@@ -63,6 +63,14 @@ pub fn backoff(attempt: u32, base: Duration, max: Duration, unit: f64) -> Durati
     half + half.mul_f64(unit.clamp(0.0, 1.0))
 }
 
+const YEAR: Duration = Duration::from_secs(365 * 86_400);
+
+/// `now + d`, without overflowing on absurd durations.
+fn after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d.min(YEAR)).unwrap_or(now)
+}
+
 pub(crate) struct Worker {
     pub sink: Arc<dyn Sink>,
     pub backend: Arc<dyn Backend>,
@@ -90,7 +98,9 @@ impl Worker {
                 hold_until = None;
             }
             if let Some(l) = last_send {
-                let ready = l + self.sink.min_interval();
+                let ready = l
+                    .checked_add(self.sink.min_interval())
+                    .unwrap_or_else(|| after(YEAR));
                 if ready > Instant::now() {
                     tokio::select! {
                         _ = tokio::time::sleep_until(ready) => {}
@@ -141,7 +151,7 @@ impl Worker {
                     tracing::debug!(sink = %name, delivery = d.id, code = %d.alert.code, "errata: alert delivered");
                     if let Some(h) = hold {
                         tracing::info!(sink = %name, hold_secs = h.as_secs_f64(), "errata: sink announced a rate limit; holding");
-                        hold_until = Some(Instant::now() + h);
+                        hold_until = Some(after(h));
                     }
                     self.backend.ack(d.id).await
                 }
@@ -150,8 +160,8 @@ impl Worker {
                     reason,
                 } => {
                     tracing::info!(sink = %name, retry_after_secs = retry_after.as_secs_f64(), "errata: sink rate limited; holding");
-                    hold_until = Some(Instant::now() + retry_after);
-                    let at = now + chrono::Duration::from_std(retry_after).unwrap_or_default();
+                    hold_until = Some(after(retry_after));
+                    let at = crate::clock::add_std(now, retry_after);
                     self.backend.retry(d.id, at, attempts, &reason).await
                 }
                 SendOutcome::Retry {
@@ -173,7 +183,7 @@ impl Worker {
                             )
                         });
                         tracing::info!(sink = %name, delivery = d.id, attempts, retry_in_secs = delay.as_secs_f64(), reason = %reason, "errata: send failed; will retry");
-                        let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                        let at = crate::clock::add_std(now, delay);
                         self.backend.retry(d.id, at, attempts, &reason).await
                     }
                 }

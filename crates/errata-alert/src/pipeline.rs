@@ -426,8 +426,7 @@ impl AggTask {
                     self.persist().await;
                     if last_prune.is_none_or(|p| p.elapsed() > Duration::from_secs(3600)) {
                         last_prune = Some(tokio::time::Instant::now());
-                        let cutoff = self.clock.now()
-                            - chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
+                        let cutoff = crate::clock::sub_std(self.clock.now(), self.retention);
                         if let Err(e) = self.backend.prune(minute_of(cutoff)).await {
                             tracing::warn!(error = %e, "errata: cannot prune the store");
                         }

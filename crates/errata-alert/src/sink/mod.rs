@@ -73,7 +73,10 @@ pub trait Sink: Send + Sync + 'static {
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, SendOutcome>;
 }
 
-/// Parses `Retry-After`: delay-seconds or an HTTP date.
+/// The longest wait a sink can ask for (a day); longer hints are capped.
+pub const MAX_RETRY_AFTER_SECS: u64 = 86_400;
+
+/// Parses `Retry-After`: delay-seconds or an HTTP date (capped at a day).
 ///
 /// ```
 /// use errata_alert::sink::parse_retry_after;
@@ -90,15 +93,18 @@ pub trait Sink: Send + Sync + 'static {
 pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECS)));
     }
     if let Ok(secs) = v.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
-            return Some(Duration::from_secs_f64(secs.min(86_400.0)));
+            return Some(Duration::from_secs_f64(
+                secs.min(MAX_RETRY_AFTER_SECS as f64),
+            ));
         }
     }
     let at = httpdate::parse_http_date(v).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = at.duration_since(now).unwrap_or(Duration::ZERO);
+    Some(wait.min(Duration::from_secs(MAX_RETRY_AFTER_SECS)))
 }
 
 pub(crate) fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {

@@ -83,7 +83,7 @@ impl Spool for MemoryStore {
         lease: Duration,
         limit: u32,
     ) -> BoxFuture<'a, Result<Vec<Delivery>, StoreError>> {
-        let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+        let until = crate::clock::add_std(now, lease);
         let out = self.with(|s| {
             let mut due: Vec<&mut (Delivery, Option<DateTime<Utc>>)> = s
                 .deliveries

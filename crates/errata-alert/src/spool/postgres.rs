@@ -162,7 +162,7 @@ impl Spool for PostgresStore {
                  RETURNING {COLUMNS}"
             );
             let rows = sqlx::query(&sql)
-                .bind(now_ms + lease.as_millis() as i64)
+                .bind(now_ms.saturating_add(lease.as_millis().min(i64::MAX as u128) as i64))
                 .bind(sink)
                 .bind(now_ms)
                 .bind(i64::from(limit))

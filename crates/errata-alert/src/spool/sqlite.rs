@@ -174,7 +174,7 @@ impl Spool for SqliteStore {
     ) -> BoxFuture<'a, Result<Vec<Delivery>, StoreError>> {
         Box::pin(async move {
             let now_ms = ms(now);
-            let until = now_ms + lease.as_millis() as i64;
+            let until = now_ms.saturating_add(lease.as_millis().min(i64::MAX as u128) as i64);
             let rows = sqlx::query(
                 "UPDATE deliveries SET lease_until = ?
                  WHERE id IN (SELECT id FROM deliveries
