@@ -152,7 +152,7 @@ fn explain_entry(catalog: &Catalog, entry: &Entry) -> String {
         }
     }
     let locale = &catalog.info.default_locale;
-    let body = Envelope::Nested.example(catalog, entry, locale);
+    let body = Envelope::Nested.example(&errata::Renderer::new(catalog.clone()), entry);
     let _ = writeln!(out, "\nexample response ({locale})");
     for line in crate::pretty(&body).lines() {
         let _ = writeln!(out, "  {line}");

@@ -412,7 +412,7 @@ fn openapi_has_envelopes_codes_and_one_response_per_status() {
         ["examples"]["RATE_LIMIT_EXCEEDED"]["value"]["error"]["message"];
     assert_eq!(
         limited,
-        "요청 한도를 초과했습니다. 30초 후에 다시 시도해주세요."
+        "요청 한도를 초과했습니다. 60초 후에 다시 시도해주세요."
     );
     let validation = &doc["components"]["responses"]["Error400"]["content"]["application/json"]
         ["examples"]["VALIDATION_ERROR"]["value"]["error"]["field_errors"];

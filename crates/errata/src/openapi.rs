@@ -29,17 +29,14 @@ pub fn envelope_schema_name(envelope: Envelope) -> &'static str {
     }
 }
 
-/// `components.schemas` entries: `ErrorCode` (every code), `FieldError`, and the three envelopes
+/// `components.schemas` entries: `ErrorCode` (every code), `FieldError`, `FieldErrors`, and the
+/// three envelopes
 /// `ErrorEnvelope` (nested), `ProblemDetails` (RFC 9457) and `FlatError`.
 pub fn schemas(catalog: &Catalog) -> Map<String, Value> {
     let codes: Vec<&str> = catalog.entries.iter().map(|e| e.code.as_str()).collect();
     let field_codes: Vec<&str> = catalog.fields.iter().map(|f| f.code.as_str()).collect();
     let code_ref = json!({"$ref": "#/components/schemas/ErrorCode"});
-    let field_errors = json!({
-        "type": "object",
-        "description": "Field path → its problems.",
-        "additionalProperties": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
-    });
+    let field_errors = json!({"$ref": "#/components/schemas/FieldErrors"});
     let mut out = Map::new();
     out.insert(
         "ErrorCode".into(),
@@ -58,6 +55,14 @@ pub fn schemas(catalog: &Catalog) -> Map<String, Value> {
                 "code": {"type": "string", "description": "Field code.", "examples": field_codes},
                 "message": {"type": "string"}
             }
+        }),
+    );
+    out.insert(
+        "FieldErrors".into(),
+        json!({
+            "type": "object",
+            "description": "Field path → its problems.",
+            "additionalProperties": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
         }),
     );
     out.insert(
@@ -134,9 +139,16 @@ pub fn sample_param(name: &str, ty: ParamType) -> Value {
     }
 }
 
-/// `entry` as an error with sample parameters.
+/// `entry` as an error with sample parameters (and, for `VALIDATION_ERROR`, a sample field
+/// error).
 pub fn sample_error(entry: &Entry) -> ApiError {
-    entry.params.iter().fold(ApiError::from_code(entry.code.clone(), entry.status), |err, p| {
+    let base = ApiError::from_code(entry.code.clone(), entry.status);
+    let base = if entry.code == "VALIDATION_ERROR" {
+        base.with_field_error("email", crate::FieldError::new("required"))
+    } else {
+        base
+    };
+    entry.params.iter().fold(base, |err, p| {
         match sample_param(&p.name, p.ty) {
             Value::Number(n) if n.is_i64() => err.with_param(p.name.clone(), n.as_i64().unwrap_or_default()),
             Value::Number(n) => err.with_param(p.name.clone(), n.as_f64().unwrap_or_default()),

@@ -20,6 +20,7 @@ const SCRIPT: &str = include_str!("page.js");
 
 /// Renders the HTML page of `catalog`.
 pub fn render(catalog: &Catalog) -> String {
+    let renderer = errata::Renderer::new(catalog.clone());
     let mut out = String::with_capacity(4096 + catalog.entries.len() * 2000);
     let info = &catalog.info;
     let title = format!("{} errors", info.name);
@@ -62,7 +63,7 @@ pub fn render(catalog: &Catalog) -> String {
 
     out.push_str("<section class=\"intro\">\n<p>Every error response carries a stable <code>code</code> to branch on, a <code>message</code> in the client's locale (<code>Accept-Language</code>) and the HTTP status. Treat a code you do not know as a generic error of its status: new codes are added without notice.</p>\n");
     if let Some(first) = catalog.entries.first() {
-        let body = Envelope::Nested.example(catalog, first, &info.default_locale);
+        let body = Envelope::Nested.example(&renderer, first);
         let _ = writeln!(
             out,
             "<pre><code>{}</code></pre>",
@@ -79,7 +80,7 @@ pub fn render(catalog: &Catalog) -> String {
             reason_phrase(*status)
         );
         for entry in entries {
-            render_entry(&mut out, catalog, entry);
+            render_entry(&mut out, catalog, &renderer, entry);
         }
         out.push_str("</section>\n");
     }
@@ -134,7 +135,7 @@ fn search_text(entry: &Entry) -> String {
     s.to_lowercase()
 }
 
-fn render_entry(out: &mut String, catalog: &Catalog, entry: &Entry) {
+fn render_entry(out: &mut String, catalog: &Catalog, renderer: &errata::Renderer, entry: &Entry) {
     let code = escape(&entry.code);
     let _ = write!(
         out,
@@ -250,7 +251,7 @@ fn render_entry(out: &mut String, catalog: &Catalog, entry: &Entry) {
     }
     out.push_str("</dl>\n");
 
-    let body = Envelope::Nested.example(catalog, entry, &catalog.info.default_locale);
+    let body = Envelope::Nested.example(renderer, entry);
     let _ = writeln!(
         out,
         "<details><summary>Example response</summary><pre><code>{}</code></pre></details>\n</article>",

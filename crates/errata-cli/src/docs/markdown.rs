@@ -24,7 +24,7 @@ pub fn render(catalog: &Catalog) -> String {
          client's locale (`Accept-Language`) and the HTTP status:\n\n",
     );
     if let Some(example) = catalog.entries.first() {
-        let body = Envelope::Nested.example(catalog, example, &info.default_locale);
+        let body = Envelope::Nested.example(&errata::Renderer::new(catalog.clone()), example);
         let _ = writeln!(out, "```json\n{}\n```\n", crate::pretty(&body));
     }
     out.push_str(
