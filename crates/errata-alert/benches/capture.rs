@@ -167,6 +167,9 @@ fn bench(c: &mut Criterion) {
     });
     rt.block_on(handle.shutdown());
 
+    g.bench_function("errata_build_only", |b| b.iter(|| event(&report)));
+    g.bench_function("sentry_build_only", |b| b.iter(|| sentry_event(&report)));
+
     // Overload: the queue is full, every event is folded into a counter.
     let (_layer, handle) = rt
         .block_on(
