@@ -23,7 +23,9 @@ async fn with_errata(Path(_id): Path<u64>) -> Result<String, ApiError> {
     Err(errors::lecture_not_found())
 }
 
-async fn by_hand(axum::extract::Path(_id): axum::extract::Path<u64>) -> (StatusCode, axum::Json<serde_json::Value>) {
+async fn by_hand(
+    axum::extract::Path(_id): axum::extract::Path<u64>,
+) -> (StatusCode, axum::Json<serde_json::Value>) {
     (
         StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({
@@ -35,12 +37,16 @@ async fn by_hand(axum::extract::Path(_id): axum::extract::Path<u64>) -> (StatusC
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:3999".to_owned());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:3999".to_owned());
     let renderer = Arc::new(Renderer::new(errors::catalog().clone()));
     let errata_routes = Router::new()
         .route("/errata/lectures/{id}", get(with_errata))
         .layer(ErrataLayer::new(renderer));
-    let app = Router::new().route("/hand/lectures/{id}", get(by_hand)).merge(errata_routes);
+    let app = Router::new()
+        .route("/hand/lectures/{id}", get(by_hand))
+        .merge(errata_routes);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!("listening on {addr}");
     axum::serve(listener, app).await

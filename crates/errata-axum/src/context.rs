@@ -29,7 +29,9 @@ struct Inner {
 impl RequestContext {
     pub(crate) fn from_request(renderer: &Renderer, req: &Request<Body>) -> Self {
         let headers = req.headers();
-        let accept_language = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        let accept_language = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
         let request_id = headers
             .get(&X_REQUEST_ID)
             .and_then(valid_request_id)

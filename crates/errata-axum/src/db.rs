@@ -21,7 +21,8 @@ pub trait ConstraintViolationExt<T> {
     fn on_unique_violation(self, on_violation: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
 
     /// Any integrity violation (unique, foreign key, check, not null) becomes `on_violation()`.
-    fn on_integrity_violation(self, on_violation: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
+    fn on_integrity_violation(self, on_violation: impl FnOnce() -> ApiError)
+        -> Result<T, ApiError>;
 }
 
 impl<T> ConstraintViolationExt<T> for Result<T, sqlx::Error> {
@@ -32,7 +33,10 @@ impl<T> ConstraintViolationExt<T> for Result<T, sqlx::Error> {
         })
     }
 
-    fn on_integrity_violation(self, on_violation: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+    fn on_integrity_violation(
+        self,
+        on_violation: impl FnOnce() -> ApiError,
+    ) -> Result<T, ApiError> {
         self.map_err(|e| match &e {
             sqlx::Error::Database(db)
                 if db.is_unique_violation()

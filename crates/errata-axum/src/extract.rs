@@ -148,8 +148,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         match inner.classify() {
             serde_json::error::Category::Data if is_json() => {
                 let (field, error) = field_error(&path, &inner.to_string());
-                let cause = Rejected(format!("JSON body does not fit at `{field}`: {}", error.code));
-                builtin::validation_error().with_field_error(field, error).with_cause(cause)
+                let cause = Rejected(format!(
+                    "JSON body does not fit at `{field}`: {}",
+                    error.code
+                ));
+                builtin::validation_error()
+                    .with_field_error(field, error)
+                    .with_cause(cause)
             }
             category => builtin::malformed_json().with_cause(Rejected(format!(
                 "body is not JSON ({category:?} error at line {}, column {})",
@@ -166,8 +171,13 @@ pub fn parse_urlencoded<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
         let (field, error) = field_error(&path, &err.into_inner().to_string());
-        let cause = Rejected(format!("parameters do not fit at `{field}`: {}", error.code));
-        builtin::validation_error().with_field_error(field, error).with_cause(cause)
+        let cause = Rejected(format!(
+            "parameters do not fit at `{field}`: {}",
+            error.code
+        ));
+        builtin::validation_error()
+            .with_field_error(field, error)
+            .with_cause(cause)
     })
 }
 
@@ -194,17 +204,27 @@ fn field_error(path: &str, message: &str) -> (String, FieldError) {
         let name = quoted(rest).unwrap_or_default();
         return (join(&name), FieldError::new("unknown_field"));
     }
-    let field = if parent.is_empty() { "body".to_owned() } else { parent.to_owned() };
+    let field = if parent.is_empty() {
+        "body".to_owned()
+    } else {
+        parent.to_owned()
+    };
     if message.starts_with("invalid type:") {
         let expected = expected_of(message);
-        return (field, FieldError::new("invalid_type").with_param("expected", expected));
+        return (
+            field,
+            FieldError::new("invalid_type").with_param("expected", expected),
+        );
     }
     if message.starts_with("invalid value:") && message.contains("integer") {
         return (field, FieldError::new("out_of_range"));
     }
     if message.starts_with("invalid digit") || message.starts_with("cannot parse") {
         let expected = expected_of(message);
-        return (field, FieldError::new("invalid_type").with_param("expected", expected));
+        return (
+            field,
+            FieldError::new("invalid_type").with_param("expected", expected),
+        );
     }
     (field, FieldError::new("invalid"))
 }
@@ -223,7 +243,9 @@ fn expected_of(message: &str) -> String {
         .collect();
     let clean = clean.trim();
     match clean {
-        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => "an integer".to_owned(),
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => {
+            "an integer".to_owned()
+        }
         "f32" | "f64" => "a number".to_owned(),
         "" => "a valid value".to_owned(),
         other => other.to_owned(),
@@ -248,21 +270,45 @@ fn path_error(rejection: PathRejection) -> ApiError {
     match rejection {
         PathRejection::FailedToDeserializePathParams(e) => {
             let (field, error) = match e.kind() {
-                ErrorKind::ParseErrorAtKey { key, expected_type, .. } => {
-                    (key.clone(), FieldError::new("invalid_type").with_param("expected", expected_of(&format!("expected {expected_type}"))))
-                }
-                ErrorKind::ParseErrorAtIndex { index, expected_type, .. } => (
-                    format!("path[{index}]"),
-                    FieldError::new("invalid_type").with_param("expected", expected_of(&format!("expected {expected_type}"))),
+                ErrorKind::ParseErrorAtKey {
+                    key, expected_type, ..
+                } => (
+                    key.clone(),
+                    FieldError::new("invalid_type").with_param(
+                        "expected",
+                        expected_of(&format!("expected {expected_type}")),
+                    ),
                 ),
-                ErrorKind::ParseError { expected_type, .. } => {
-                    ("path".to_owned(), FieldError::new("invalid_type").with_param("expected", expected_of(&format!("expected {expected_type}"))))
+                ErrorKind::ParseErrorAtIndex {
+                    index,
+                    expected_type,
+                    ..
+                } => (
+                    format!("path[{index}]"),
+                    FieldError::new("invalid_type").with_param(
+                        "expected",
+                        expected_of(&format!("expected {expected_type}")),
+                    ),
+                ),
+                ErrorKind::ParseError { expected_type, .. } => (
+                    "path".to_owned(),
+                    FieldError::new("invalid_type").with_param(
+                        "expected",
+                        expected_of(&format!("expected {expected_type}")),
+                    ),
+                ),
+                ErrorKind::InvalidUtf8InPathParam { key } => {
+                    (key.clone(), FieldError::new("invalid"))
                 }
-                ErrorKind::InvalidUtf8InPathParam { key } => (key.clone(), FieldError::new("invalid")),
                 _ => ("path".to_owned(), FieldError::new("invalid")),
             };
-            let cause = Rejected(format!("path parameter `{field}` does not parse: {}", error.code));
-            builtin::validation_error().with_field_error(field, error).with_cause(cause)
+            let cause = Rejected(format!(
+                "path parameter `{field}` does not parse: {}",
+                error.code
+            ));
+            builtin::validation_error()
+                .with_field_error(field, error)
+                .with_cause(cause)
         }
         // The route and the extractor disagree: a bug in the service.
         other => ApiError::internal(other),
@@ -278,10 +324,19 @@ mod tests {
         let (f, e) = field_error(".", "missing field `email` at line 1 column 2");
         assert_eq!((f.as_str(), e.code.as_ref()), ("email", "required"));
         let (f, e) = field_error("user.nmae", "unknown field `nmae`, expected `name`");
-        assert_eq!((f.as_str(), e.code.as_ref()), ("user.nmae", "unknown_field"));
-        let (f, e) = field_error("age", "invalid type: string \"<script>\", expected u32 at line 1 column 9");
+        assert_eq!(
+            (f.as_str(), e.code.as_ref()),
+            ("user.nmae", "unknown_field")
+        );
+        let (f, e) = field_error(
+            "age",
+            "invalid type: string \"<script>\", expected u32 at line 1 column 9",
+        );
         assert_eq!((f.as_str(), e.code.as_ref()), ("age", "invalid_type"));
-        assert_eq!(e.params[0].1, errata::ParamValue::from("an integer".to_owned()));
+        assert_eq!(
+            e.params[0].1,
+            errata::ParamValue::from("an integer".to_owned())
+        );
         let (_, e) = field_error("age", "invalid value: integer `-1`, expected u32");
         assert_eq!(e.code, "out_of_range");
     }
@@ -293,10 +348,17 @@ mod tests {
         struct Login {
             password: String,
         }
-        for body in [&br#"{"password": 31337999}"#[..], br#"{"password": "hunter2""#, b"password=hunter2"] {
+        for body in [
+            &br#"{"password": 31337999}"#[..],
+            br#"{"password": "hunter2""#,
+            b"password=hunter2",
+        ] {
             let err = parse_json::<Login>(body).unwrap_err();
             let logged = err.to_string();
-            assert!(!logged.contains("31337999") && !logged.contains("hunter2"), "{logged}");
+            assert!(
+                !logged.contains("31337999") && !logged.contains("hunter2"),
+                "{logged}"
+            );
         }
         let err = parse_urlencoded::<Login>(b"password=1&password=hunter2").unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");

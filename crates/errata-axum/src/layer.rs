@@ -118,7 +118,9 @@ where
             let response = match outcome {
                 Ok(Ok(response)) => response,
                 Ok(Err(err)) => pending(ApiError::internal(Boxed(err.into()))),
-                Err(panic) => pending(builtin::server_error().with_cause(Panicked(panic_message(&*panic)))),
+                Err(panic) => {
+                    pending(builtin::server_error().with_cause(Panicked(panic_message(&*panic))))
+                }
             };
             Ok(finish(&renderer, &ctx, response))
         })
@@ -130,11 +132,17 @@ fn pending(err: ApiError) -> Response<Body> {
 }
 
 /// Renders the response's error (pending or re-wrapped), echoes the request id.
-fn finish(renderer: &Renderer, ctx: &RequestContext, mut response: Response<Body>) -> Response<Body> {
+fn finish(
+    renderer: &Renderer,
+    ctx: &RequestContext,
+    mut response: Response<Body>,
+) -> Response<Body> {
     let request_id = HeaderValue::from_str(ctx.request_id()).ok();
     let err = match response.extensions_mut().remove::<PendingError>() {
         Some(PendingError(err)) => Some(err),
-        None if response.status().as_u16() >= 400 && response.extensions().get::<errata::ErrorReport>().is_none() => {
+        None if response.status().as_u16() >= 400
+            && response.extensions().get::<errata::ErrorReport>().is_none() =>
+        {
             Some(Arc::new(rewrap(&response)))
         }
         None => None,
@@ -156,12 +164,19 @@ fn finish(renderer: &Renderer, ctx: &RequestContext, mut response: Response<Body
     log(&report);
 
     let (mut parts, _old_body) = response.into_parts();
-    parts.status = StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    parts.status =
+        StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::TRANSFER_ENCODING);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(rendered.content_type));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(rendered.content_type),
+    );
     for (name, value) in &rendered.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_ref()), HeaderValue::from_str(value)) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_ref()),
+            HeaderValue::from_str(value),
+        ) {
             parts.headers.insert(name, value);
         }
     }
@@ -175,7 +190,13 @@ fn finish(renderer: &Renderer, ctx: &RequestContext, mut response: Response<Body
 /// The built-in error for a response that did not come from an [`ApiError`].
 fn rewrap(response: &Response<Body>) -> ApiError {
     let status = response.status();
-    let header = |name: header::HeaderName| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let err = match status.as_u16() {
         404 => builtin::route_not_found(),
         405 => match header(header::ALLOW) {
@@ -215,7 +236,8 @@ fn log(report: &errata::ErrorReport) {
 /// Accepts a client request id only when it is short, visible ASCII.
 pub(crate) fn valid_request_id(value: &HeaderValue) -> Option<&str> {
     let s = value.to_str().ok()?;
-    (!s.is_empty() && s.len() <= MAX_REQUEST_ID && s.bytes().all(|b| b.is_ascii_graphic())).then_some(s)
+    (!s.is_empty() && s.len() <= MAX_REQUEST_ID && s.bytes().all(|b| b.is_ascii_graphic()))
+        .then_some(s)
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {
@@ -246,7 +268,11 @@ struct Rewrapped(StatusCode);
 
 impl std::fmt::Display for Rewrapped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a {} response outside the catalog was re-wrapped", self.0)
+        write!(
+            f,
+            "a {} response outside the catalog was re-wrapped",
+            self.0
+        )
     }
 }
 

@@ -51,7 +51,11 @@ pub struct Rule {
 
 impl fmt::Debug for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Rule({}/{:?}, {:?})", self.count, self.period, self.applies)
+        write!(
+            f,
+            "Rule({}/{:?}, {:?})",
+            self.count, self.period, self.applies
+        )
     }
 }
 
@@ -87,7 +91,11 @@ impl Rule {
         if text.eq_ignore_ascii_case("off") {
             return Ok(None);
         }
-        let err = || RuleError(format!("`{text}` is not a rate like `100/h`, `60/min`, `10/s` or `off`"));
+        let err = || {
+            RuleError(format!(
+                "`{text}` is not a rate like `100/h`, `60/min`, `10/s` or `off`"
+            ))
+        };
         let (count, unit) = text.split_once('/').ok_or_else(err)?;
         let count: NonZeroU32 = count.trim().parse().map_err(|_| err())?;
         let secs = match unit.trim() {
@@ -121,7 +129,9 @@ pub struct RateLimitLayer {
 
 impl fmt::Debug for RateLimitLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RateLimitLayer").field("rules", &self.rules).finish_non_exhaustive()
+        f.debug_struct("RateLimitLayer")
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
     }
 }
 
@@ -140,7 +150,10 @@ impl RateLimitLayer {
     /// How to tell the user of a request (e.g. the verified subject of its token); `None` means
     /// anonymous.
     #[must_use]
-    pub fn user_key(mut self, f: impl Fn(&Parts) -> Option<String> + Send + Sync + 'static) -> Self {
+    pub fn user_key(
+        mut self,
+        f: impl Fn(&Parts) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
         self.user_key = Some(Arc::new(f));
         self
     }
@@ -220,12 +233,18 @@ pub struct RateLimit<S> {
 
 impl<S> Service<Request<Body>> for RateLimit<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
 {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = futures_util::future::Either<S::Future, std::future::Ready<Result<Response<Body>, Infallible>>>;
+    type Future = futures_util::future::Either<
+        S::Future,
+        std::future::Ready<Result<Response<Body>, Infallible>>,
+    >;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -234,9 +253,13 @@ where
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let (parts, body) = req.into_parts();
         match self.layer.check(&parts) {
-            None => futures_util::future::Either::Left(self.inner.call(Request::from_parts(parts, body))),
+            None => futures_util::future::Either::Left(
+                self.inner.call(Request::from_parts(parts, body)),
+            ),
             Some(secs) => {
-                let response = axum::response::IntoResponse::into_response(errata::builtin::rate_limit_exceeded(secs.max(1)));
+                let response = axum::response::IntoResponse::into_response(
+                    errata::builtin::rate_limit_exceeded(secs.max(1)),
+                );
                 futures_util::future::Either::Right(std::future::ready(Ok(response)))
             }
         }
@@ -265,18 +288,36 @@ mod tests {
             assert_eq!(layer.check(&parts), None);
         }
         let wait = layer.check(&parts).expect("fourth request is limited");
-        assert!((1..=20).contains(&wait), "one request is replenished every 20 s, got {wait}");
+        assert!(
+            (1..=20).contains(&wait),
+            "one request is replenished every 20 s, got {wait}"
+        );
     }
 
     #[test]
     fn users_and_anonymous_clients_have_separate_rules() {
         let layer = RateLimitLayer::new(vec![
-            Rule::parse("1/h").unwrap().unwrap().applies(Applies::Anonymous),
-            Rule::parse("2/h").unwrap().unwrap().applies(Applies::Authenticated),
+            Rule::parse("1/h")
+                .unwrap()
+                .unwrap()
+                .applies(Applies::Anonymous),
+            Rule::parse("2/h")
+                .unwrap()
+                .unwrap()
+                .applies(Applies::Authenticated),
         ])
-        .user_key(|p| p.headers.get("x-user").and_then(|v| v.to_str().ok()).map(str::to_owned));
+        .user_key(|p| {
+            p.headers
+                .get("x-user")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        });
         let (anon, _) = Request::new(()).into_parts();
-        let (user, _) = Request::builder().header("x-user", "7").body(()).unwrap().into_parts();
+        let (user, _) = Request::builder()
+            .header("x-user", "7")
+            .body(())
+            .unwrap()
+            .into_parts();
         assert_eq!(layer.check(&anon), None);
         assert!(layer.check(&anon).is_some());
         assert_eq!(layer.check(&user), None);

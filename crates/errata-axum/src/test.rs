@@ -21,7 +21,12 @@ impl ErrorBody {
     pub fn field_codes(&self, path: &str) -> Vec<String> {
         self.json["error"]["field_errors"][path]
             .as_array()
-            .map(|items| items.iter().filter_map(|i| i["code"].as_str().map(str::to_owned)).collect())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i["code"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -29,8 +34,12 @@ impl ErrorBody {
 /// Parses an error body in any of the three envelopes; panics with a readable message when it is
 /// not one.
 pub fn parse_error(status: u16, body: &[u8]) -> ErrorBody {
-    let json: Value = serde_json::from_slice(body)
-        .unwrap_or_else(|e| panic!("error body is not JSON ({e}): {}", String::from_utf8_lossy(body)));
+    let json: Value = serde_json::from_slice(body).unwrap_or_else(|e| {
+        panic!(
+            "error body is not JSON ({e}): {}",
+            String::from_utf8_lossy(body)
+        )
+    });
     let (code, message) = if json.get("error").is_some() {
         (&json["error"]["code"], &json["error"]["message"])
     } else if json.get("detail").is_some() {
@@ -41,7 +50,11 @@ pub fn parse_error(status: u16, body: &[u8]) -> ErrorBody {
     let (Some(code), Some(message)) = (code.as_str(), message.as_str()) else {
         panic!("not an errata envelope (status {status}): {json}");
     };
-    assert_eq!(json["status"].as_u64(), Some(u64::from(status)), "the body's status differs from the response's: {json}");
+    assert_eq!(
+        json["status"].as_u64(),
+        Some(u64::from(status)),
+        "the body's status differs from the response's: {json}"
+    );
     ErrorBody {
         status,
         code: code.to_owned(),
@@ -54,8 +67,18 @@ pub fn parse_error(status: u16, body: &[u8]) -> ErrorBody {
 #[track_caller]
 pub fn assert_error(status: u16, body: &[u8], code: Code) -> ErrorBody {
     let parsed = parse_error(status, body);
-    assert_eq!(parsed.code, code.as_str(), "expected {code}, got {} ({status}): {}", parsed.code, parsed.json);
-    assert!(!parsed.message.is_empty(), "empty message in {}", parsed.json);
+    assert_eq!(
+        parsed.code,
+        code.as_str(),
+        "expected {code}, got {} ({status}): {}",
+        parsed.code,
+        parsed.json
+    );
+    assert!(
+        !parsed.message.is_empty(),
+        "empty message in {}",
+        parsed.json
+    );
     parsed
 }
 

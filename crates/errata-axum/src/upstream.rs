@@ -53,12 +53,18 @@ impl UpstreamClient {
 
     /// Sends `request` and decodes a 2xx JSON answer; an answer that does not decode is mapped
     /// like a failure (usually `on_unmatched`).
-    pub async fn send_json<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ApiError> {
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ApiError> {
         let body = self.send(request).await?;
         serde_json::from_slice(&body).map_err(|_| self.mapper.map_failure(200, &body))
     }
 
-    async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<(u16, bytes::Bytes), reqwest::Error> {
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, bytes::Bytes), reqwest::Error> {
         let mut response = request.send().await?;
         let status = response.status().as_u16();
         let mut body = bytes::BytesMut::new();

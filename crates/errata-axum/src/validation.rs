@@ -57,7 +57,10 @@ where
 
     async fn from_request(req: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
         let inner = E::from_request(req, state).await?;
-        inner.payload().validate().map_err(|e| validation_error(&e))?;
+        inner
+            .payload()
+            .validate()
+            .map_err(|e| validation_error(&e))?;
         Ok(Valid(inner))
     }
 }
@@ -71,7 +74,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let inner = E::from_request_parts(parts, state).await?;
-        inner.payload().validate().map_err(|e| validation_error(&e))?;
+        inner
+            .payload()
+            .validate()
+            .map_err(|e| validation_error(&e))?;
         Ok(Valid(inner))
     }
 }
@@ -82,14 +88,22 @@ pub fn validation_error(errors: &ValidationErrors) -> ApiError {
     collect("", errors, &mut out);
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out.into_iter()
-        .fold(builtin::validation_error(), |err, (path, fe)| err.with_field_error(path, fe))
+        .fold(builtin::validation_error(), |err, (path, fe)| {
+            err.with_field_error(path, fe)
+        })
 }
 
 fn collect(prefix: &str, errors: &ValidationErrors, out: &mut Vec<(String, FieldError)>) {
     for (field, kind) in errors.errors() {
-        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
         match kind {
-            ValidationErrorsKind::Field(list) => out.extend(list.iter().map(|e| (path.clone(), field_error(e)))),
+            ValidationErrorsKind::Field(list) => {
+                out.extend(list.iter().map(|e| (path.clone(), field_error(e))));
+            }
             ValidationErrorsKind::Struct(inner) => collect(&path, inner, out),
             ValidationErrorsKind::List(items) => {
                 for (i, inner) in items {
@@ -116,8 +130,12 @@ fn value_len(e: &ValidationError) -> Option<i64> {
 pub fn field_error(e: &ValidationError) -> FieldError {
     let fe = match e.code.as_ref() {
         "length" => match (int_param(e, "min"), int_param(e, "max"), value_len(e)) {
-            (Some(min), _, Some(len)) if len < min => FieldError::new("too_short").with_param("min", min),
-            (_, Some(max), Some(len)) if len > max => FieldError::new("too_long").with_param("max", max),
+            (Some(min), _, Some(len)) if len < min => {
+                FieldError::new("too_short").with_param("min", min)
+            }
+            (_, Some(max), Some(len)) if len > max => {
+                FieldError::new("too_long").with_param("max", max)
+            }
             (Some(min), None, _) => FieldError::new("too_short").with_param("min", min),
             (None, Some(max), _) => FieldError::new("too_long").with_param("max", max),
             _ => FieldError::new("invalid"),

@@ -83,14 +83,19 @@ async fn internal() -> Result<(), ApiError> {
 }
 
 async fn foreign_503() -> (StatusCode, &'static str) {
-    (StatusCode::SERVICE_UNAVAILABLE, "overloaded, try later (internal detail)")
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded, try later (internal detail)",
+    )
 }
 
 fn app() -> Router {
     let renderer = Arc::new(Renderer::new(errors::catalog().clone()));
     let limited = Router::new()
         .route("/limited", get(|| async { "ok" }))
-        .layer(RateLimitLayer::new(vec![Rule::parse("2/min").unwrap().unwrap()]));
+        .layer(RateLimitLayer::new(vec![Rule::parse("2/min")
+            .unwrap()
+            .unwrap()]));
     Router::new()
         .route("/signup", post(signup))
         .route("/password", post(password))
@@ -102,7 +107,9 @@ fn app() -> Router {
         .merge(limited)
         .fallback(errata_axum::fallback)
         .layer(DefaultBodyLimit::max(1024))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_millis(300)))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            Duration::from_millis(300),
+        ))
         .layer(ErrataLayer::new(renderer))
 }
 
@@ -110,7 +117,12 @@ async fn serve() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, app().into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        axum::serve(
+            listener,
+            app().into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     addr
 }
@@ -139,10 +151,21 @@ async fn unknown_route_is_route_not_found_in_both_languages() {
     let addr = serve().await;
     let r = send(client().get(format!("http://{addr}/nope"))).await;
     let e = assert_error(r.status, &r.body, codes::ROUTE_NOT_FOUND);
-    assert_eq!((e.status, e.message.as_str()), (404, "요청한 경로를 찾을 수 없습니다."));
+    assert_eq!(
+        (e.status, e.message.as_str()),
+        (404, "요청한 경로를 찾을 수 없습니다.")
+    );
     assert_eq!(r.headers["content-type"], "application/json");
-    let r = send(client().get(format!("http://{addr}/nope")).header("accept-language", "en-US,en;q=0.9")).await;
-    assert_eq!(assert_error(r.status, &r.body, codes::ROUTE_NOT_FOUND).message, "No route matches this path.");
+    let r = send(
+        client()
+            .get(format!("http://{addr}/nope"))
+            .header("accept-language", "en-US,en;q=0.9"),
+    )
+    .await;
+    assert_eq!(
+        assert_error(r.status, &r.body, codes::ROUTE_NOT_FOUND).message,
+        "No route matches this path."
+    );
 }
 
 #[tokio::test]
@@ -157,13 +180,27 @@ async fn method_not_allowed_keeps_allow() {
 #[tokio::test]
 async fn handler_errors_render_with_request_id_echoed_or_generated() {
     let addr = serve().await;
-    let r = send(client().get(format!("http://{addr}/lectures/404")).header("x-request-id", "abc-123")).await;
+    let r = send(
+        client()
+            .get(format!("http://{addr}/lectures/404"))
+            .header("x-request-id", "abc-123"),
+    )
+    .await;
     let e = assert_error(r.status, &r.body, codes::LECTURE_NOT_FOUND);
     assert_eq!(r.headers["x-request-id"], "abc-123");
     assert_eq!(e.json["request_id"], "abc-123");
-    let r = send(client().get(format!("http://{addr}/lectures/404")).header("x-request-id", "bad id\twith spaces")).await;
+    let r = send(
+        client()
+            .get(format!("http://{addr}/lectures/404"))
+            .header("x-request-id", "bad id\twith spaces"),
+    )
+    .await;
     let generated = r.headers["x-request-id"].to_str().unwrap().to_owned();
-    assert_eq!(generated.len(), 36, "a UUID replaces an unusable id: {generated}");
+    assert_eq!(
+        generated.len(),
+        36,
+        "a UUID replaces an unusable id: {generated}"
+    );
     let ok = send(client().get(format!("http://{addr}/lectures/7"))).await;
     assert_eq!(ok.status, 200);
     assert!(ok.headers.contains_key("x-request-id"));
@@ -172,7 +209,12 @@ async fn handler_errors_render_with_request_id_echoed_or_generated() {
 #[tokio::test]
 async fn problem_json_on_request() {
     let addr = serve().await;
-    let r = send(client().get(format!("http://{addr}/lectures/404")).header("accept", "application/problem+json")).await;
+    let r = send(
+        client()
+            .get(format!("http://{addr}/lectures/404"))
+            .header("accept", "application/problem+json"),
+    )
+    .await;
     assert_eq!(r.headers["content-type"], "application/problem+json");
     let e = assert_error(r.status, &r.body, codes::LECTURE_NOT_FOUND);
     assert_eq!(e.json["instance"], "/lectures/404");
@@ -182,7 +224,12 @@ async fn problem_json_on_request() {
 async fn json_body_failures_each_have_their_code() {
     let addr = serve().await;
     let url = format!("http://{addr}/signup");
-    let post = |body: Vec<u8>, ct: &str| client().post(&url).header("content-type", ct.to_owned()).body(body);
+    let post = |body: Vec<u8>, ct: &str| {
+        client()
+            .post(&url)
+            .header("content-type", ct.to_owned())
+            .body(body)
+    };
 
     let r = send(post(b"{\"email\": ".to_vec(), "application/json")).await;
     assert_error(r.status, &r.body, codes::MALFORMED_JSON);
@@ -191,7 +238,13 @@ async fn json_body_failures_each_have_their_code() {
     assert_error(r.status, &r.body, codes::MALFORMED_JSON);
 
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-    let r = send(client().post(&url).header("content-type", "application/json").body(deep)).await;
+    let r = send(
+        client()
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(deep),
+    )
+    .await;
     assert!(r.status == 400 || r.status == 413, "{}", r.status);
 
     let r = send(post(br#"{"email":"a@b.c","age":1}"#.to_vec(), "text/plain")).await;
@@ -201,16 +254,31 @@ async fn json_body_failures_each_have_their_code() {
     let e = assert_error(r.status, &r.body, codes::VALIDATION_ERROR);
     assert_eq!(e.field_codes("email"), ["required"]);
 
-    let r = send(post(br#"{"email":"a@b.c","age":"old"}"#.to_vec(), "application/json")).await;
+    let r = send(post(
+        br#"{"email":"a@b.c","age":"old"}"#.to_vec(),
+        "application/json",
+    ))
+    .await;
     let e = assert_error(r.status, &r.body, codes::VALIDATION_ERROR);
     assert_eq!(e.field_codes("age"), ["invalid_type"]);
-    assert_eq!(e.json["error"]["field_errors"]["age"][0]["message"], "an integer 형식이어야 합니다.");
+    assert_eq!(
+        e.json["error"]["field_errors"]["age"][0]["message"],
+        "an integer 형식이어야 합니다."
+    );
 
-    let r = send(post(br#"{"email":"a@b.c","age":99999999999999999999999}"#.to_vec(), "application/json")).await;
+    let r = send(post(
+        br#"{"email":"a@b.c","age":99999999999999999999999}"#.to_vec(),
+        "application/json",
+    ))
+    .await;
     let e = assert_error(r.status, &r.body, codes::VALIDATION_ERROR);
     assert!(!e.field_codes("age").is_empty(), "{}", e.json);
 
-    let r = send(post(br#"{"email":"a@b.c","age":1,"admin":true}"#.to_vec(), "application/json; charset=utf-8")).await;
+    let r = send(post(
+        br#"{"email":"a@b.c","age":1,"admin":true}"#.to_vec(),
+        "application/json; charset=utf-8",
+    ))
+    .await;
     let e = assert_error(r.status, &r.body, codes::VALIDATION_ERROR);
     assert_eq!(e.field_codes("admin"), ["unknown_field"]);
 
@@ -219,7 +287,11 @@ async fn json_body_failures_each_have_their_code() {
         assert_error(r.status, &r.body, codes::MALFORMED_JSON);
     }
 
-    let r = send(post(br#"{"email":"a@b.c","age":1}"#.to_vec(), "application/json")).await;
+    let r = send(post(
+        br#"{"email":"a@b.c","age":1}"#.to_vec(),
+        "application/json",
+    ))
+    .await;
     assert_eq!(r.status, 200);
 }
 
@@ -235,19 +307,32 @@ async fn validator_rules_become_localized_field_errors() {
     .await;
     let e = assert_error(r.status, &r.body, codes::VALIDATION_ERROR);
     let fe = &e.json["error"]["field_errors"];
-    assert_eq!(fe["password"][0], serde_json::json!({"code": "too_short", "message": "Must be at least 8 characters."}));
+    assert_eq!(
+        fe["password"][0],
+        serde_json::json!({"code": "too_short", "message": "Must be at least 8 characters."})
+    );
     assert_eq!(fe["email"][0]["code"], "invalid_email");
-    assert_eq!(fe["nickname"][0], serde_json::json!({"code": "email_taken", "message": "This email is already in use."}));
+    assert_eq!(
+        fe["nickname"][0],
+        serde_json::json!({"code": "email_taken", "message": "This email is already in use."})
+    );
 }
 
 #[tokio::test]
 async fn oversized_bodies_are_payload_too_large_sized_or_chunked() {
     let addr = serve().await;
     let big = vec![b' '; 4096];
-    let r = send(client().post(format!("http://{addr}/signup")).header("content-type", "application/json").body(big.clone())).await;
+    let r = send(
+        client()
+            .post(format!("http://{addr}/signup"))
+            .header("content-type", "application/json")
+            .body(big.clone()),
+    )
+    .await;
     assert_error(r.status, &r.body, codes::PAYLOAD_TOO_LARGE);
 
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..8).map(|_| Ok(vec![b' '; 512])).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..8).map(|_| Ok(vec![b' '; 512])).collect();
     let stream = futures_util::stream::iter(chunks);
     let r = send(
         client()
@@ -270,7 +355,10 @@ async fn a_client_too_slow_to_send_its_body_gets_request_timeout() {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk)).await.unwrap().unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
         buf.extend_from_slice(&chunk[..n]);
         if n == 0 || String::from_utf8_lossy(&buf).contains("\"status\":") {
             break;
@@ -288,7 +376,10 @@ async fn panics_and_internal_errors_leak_nothing() {
         let r = send(client().get(format!("http://{addr}{path}"))).await;
         let e = assert_error(r.status, &r.body, codes::SERVER_ERROR);
         let text = String::from_utf8_lossy(&r.body);
-        assert!(!text.contains("hunter2") && !text.contains("db.internal") && !text.contains("panic"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("db.internal") && !text.contains("panic"),
+            "{text}"
+        );
         assert_eq!(e.message, "서버 내부 오류가 발생했습니다.");
     }
 }
@@ -306,7 +397,14 @@ async fn bad_path_and_query_parameters_are_validation_errors() {
     let addr = serve().await;
     let r = send(client().get(format!("http://{addr}/lectures/abc"))).await;
     let e = assert_error(r.status, &r.body, codes::VALIDATION_ERROR);
-    assert!(!e.json["error"]["field_errors"].as_object().unwrap().is_empty(), "{}", e.json);
+    assert!(
+        !e.json["error"]["field_errors"]
+            .as_object()
+            .unwrap()
+            .is_empty(),
+        "{}",
+        e.json
+    );
     let r = send(client().get(format!("http://{addr}/list?page=-3"))).await;
     let e = assert_error(r.status, &r.body, codes::VALIDATION_ERROR);
     assert_eq!(e.field_codes("page"), ["invalid_type"], "{}", e.json);
@@ -319,24 +417,48 @@ async fn bad_path_and_query_parameters_are_validation_errors() {
 async fn rate_limit_answers_429_with_retry_after() {
     let addr = serve().await;
     for _ in 0..2 {
-        assert_eq!(send(client().get(format!("http://{addr}/limited"))).await.status, 200);
+        assert_eq!(
+            send(client().get(format!("http://{addr}/limited")))
+                .await
+                .status,
+            200
+        );
     }
-    let r = send(client().get(format!("http://{addr}/limited")).header("accept-language", "en")).await;
+    let r = send(
+        client()
+            .get(format!("http://{addr}/limited"))
+            .header("accept-language", "en"),
+    )
+    .await;
     let e = assert_error(r.status, &r.body, codes::RATE_LIMIT_EXCEEDED);
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=30).contains(&retry), "{retry}");
-    assert_eq!(e.message, format!("Too many requests. Try again in {retry} seconds."));
+    assert_eq!(
+        e.message,
+        format!("Too many requests. Try again in {retry} seconds.")
+    );
 }
 
 #[tokio::test]
 async fn the_error_report_carries_the_cause_for_monitoring() {
     use tower::ServiceExt;
     let response = app()
-        .oneshot(axum::http::Request::get("/internal").body(axum::body::Body::empty()).unwrap())
+        .oneshot(
+            axum::http::Request::get("/internal")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
-    let report = response.extensions().get::<errata::ErrorReport>().cloned().expect("report attached");
+    let report = response
+        .extensions()
+        .get::<errata::ErrorReport>()
+        .cloned()
+        .expect("report attached");
     assert_eq!(report.code, "SERVER_ERROR");
-    assert_eq!(report.cause_chain, ["connection to db.internal:5432 refused"]);
+    assert_eq!(
+        report.cause_chain,
+        ["connection to db.internal:5432 refused"]
+    );
     assert_eq!(report.alert, errata::AlertPolicy::Always);
 }

@@ -16,10 +16,32 @@ mod errors {
 async fn fake_upstream() -> String {
     let app = Router::new()
         .route("/ok", get(|| async { r#"{"result": 1}"# }))
-        .route("/inactive", get(|| async { (StatusCode::BAD_REQUEST, r#"{"msg":"the account is inactive.","code":-1}"#) }))
-        .route("/not-linked", get(|| async { (StatusCode::UNAUTHORIZED, r#"{"msg":"x","code":-101}"#) }))
-        .route("/quota", get(|| async { (StatusCode::BAD_REQUEST, r#"{"msg":"quota","code":-10}"#) }))
-        .route("/boom", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "<html>secret stack trace</html>") }))
+        .route(
+            "/inactive",
+            get(|| async {
+                (
+                    StatusCode::BAD_REQUEST,
+                    r#"{"msg":"the account is inactive.","code":-1}"#,
+                )
+            }),
+        )
+        .route(
+            "/not-linked",
+            get(|| async { (StatusCode::UNAUTHORIZED, r#"{"msg":"x","code":-101}"#) }),
+        )
+        .route(
+            "/quota",
+            get(|| async { (StatusCode::BAD_REQUEST, r#"{"msg":"quota","code":-10}"#) }),
+        )
+        .route(
+            "/boom",
+            get(|| async {
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "<html>secret stack trace</html>",
+                )
+            }),
+        )
         .route("/garbage", get(|| async { "{\"result\": " }))
         .route(
             "/hang",
@@ -62,8 +84,14 @@ async fn upstream_answers_map_to_catalog_errors() {
         assert_eq!(detail.timed_out, path == "/hang");
     }
     let err = call("/boom").await.unwrap_err();
-    assert!(err.upstream().unwrap().body.contains("secret stack trace"), "kept for logs");
-    let closed = client.send(client.http().get("http://127.0.0.1:9/")).await.unwrap_err();
+    assert!(
+        err.upstream().unwrap().body.contains("secret stack trace"),
+        "kept for logs"
+    );
+    let closed = client
+        .send(client.http().get("http://127.0.0.1:9/"))
+        .await
+        .unwrap_err();
     assert_eq!(closed.code(), "UPSTREAM_ERROR");
 }
 
@@ -77,25 +105,68 @@ async fn unique_violations_map_to_the_chosen_code() {
     let enroll = || {
         sqlx::query("INSERT INTO enrollments (user_id, lecture_id) VALUES (1, 2)").execute(&pool)
     };
-    enroll().await.on_unique_violation(errors::already_enrolled).unwrap();
-    let err = enroll().await.on_unique_violation(errors::already_enrolled).unwrap_err();
+    enroll()
+        .await
+        .on_unique_violation(errors::already_enrolled)
+        .unwrap();
+    let err = enroll()
+        .await
+        .on_unique_violation(errors::already_enrolled)
+        .unwrap_err();
     assert_eq!(err.code(), errors::codes::ALREADY_ENROLLED);
     assert!(err.cause().is_some());
 
-    let null = sqlx::query("INSERT INTO enrollments (user_id, lecture_id) VALUES (NULL, 2)").execute(&pool).await;
-    assert_eq!(null.on_integrity_violation(errors::integrity_error).unwrap_err().code(), "INTEGRITY_ERROR");
+    let null = sqlx::query("INSERT INTO enrollments (user_id, lecture_id) VALUES (NULL, 2)")
+        .execute(&pool)
+        .await;
+    assert_eq!(
+        null.on_integrity_violation(errors::integrity_error)
+            .unwrap_err()
+            .code(),
+        "INTEGRITY_ERROR"
+    );
 
-    sqlx::query("PRAGMA foreign_keys = ON").execute(&pool).await.unwrap();
-    sqlx::query("CREATE TABLE lectures (id INTEGER PRIMARY KEY)").execute(&pool).await.unwrap();
-    sqlx::query("CREATE TABLE sessions (lecture_id INTEGER REFERENCES lectures(id) ON DELETE RESTRICT)")
+    sqlx::query("PRAGMA foreign_keys = ON")
         .execute(&pool)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO lectures (id) VALUES (1)").execute(&pool).await.unwrap();
-    sqlx::query("INSERT INTO sessions (lecture_id) VALUES (1)").execute(&pool).await.unwrap();
-    let restricted = sqlx::query("DELETE FROM lectures WHERE id = 1").execute(&pool).await;
-    assert_eq!(restricted.on_integrity_violation(errors::integrity_error).unwrap_err().code(), "INTEGRITY_ERROR");
+    sqlx::query("CREATE TABLE lectures (id INTEGER PRIMARY KEY)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TABLE sessions (lecture_id INTEGER REFERENCES lectures(id) ON DELETE RESTRICT)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO lectures (id) VALUES (1)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO sessions (lecture_id) VALUES (1)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let restricted = sqlx::query("DELETE FROM lectures WHERE id = 1")
+        .execute(&pool)
+        .await;
+    assert_eq!(
+        restricted
+            .on_integrity_violation(errors::integrity_error)
+            .unwrap_err()
+            .code(),
+        "INTEGRITY_ERROR"
+    );
 
-    let other = sqlx::query("SELECT * FROM no_such_table").execute(&pool).await;
-    assert_eq!(other.on_unique_violation(errors::already_enrolled).unwrap_err().code(), "SERVER_ERROR");
+    let other = sqlx::query("SELECT * FROM no_such_table")
+        .execute(&pool)
+        .await;
+    assert_eq!(
+        other
+            .on_unique_violation(errors::already_enrolled)
+            .unwrap_err()
+            .code(),
+        "SERVER_ERROR"
+    );
 }

@@ -96,7 +96,9 @@ impl Diagnostic {
     pub fn render(&self, path: &str, source: &str) -> String {
         let loc = self.location(source);
         let line_start = line_start(source, self.span.start);
-        let line_end = source[line_start..].find('\n').map_or(source.len(), |i| line_start + i);
+        let line_end = source[line_start..]
+            .find('\n')
+            .map_or(source.len(), |i| line_start + i);
         let line_text = source[line_start..line_end].trim_end_matches('\r');
         let end = self
             .span

@@ -17,7 +17,9 @@ pub fn catalog(input: TokenStream) -> TokenStream {
     let path_lit = parse_macro_input!(input as LitStr);
     match expand(&path_lit) {
         Ok(tokens) => tokens.into(),
-        Err(message) => syn::Error::new(path_lit.span(), message).to_compile_error().into(),
+        Err(message) => syn::Error::new(path_lit.span(), message)
+            .to_compile_error()
+            .into(),
     }
 }
 
@@ -40,7 +42,9 @@ fn expand(path_lit: &LitStr) -> Result<TokenStream2, String> {
                 .filter(|d| d.severity == Severity::Error)
                 .map(|d| d.render(&shown, &source))
                 .collect();
-            return Err(format!("the catalog has errors (run `errata check {shown}`):\n{rendered}"));
+            return Err(format!(
+                "the catalog has errors (run `errata check {shown}`):\n{rendered}"
+            ));
         }
     };
     let path_str = path.to_string_lossy().into_owned();
@@ -58,7 +62,8 @@ fn resolve(relative: &str) -> Result<PathBuf, String> {
     if let Some(p) = from_file {
         return Ok(p);
     }
-    let dir = std::env::var("CARGO_MANIFEST_DIR").map_err(|_| "CARGO_MANIFEST_DIR is not set".to_owned())?;
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .map_err(|_| "CARGO_MANIFEST_DIR is not set".to_owned())?;
     Ok(PathBuf::from(dir).join(relative))
 }
 
@@ -92,12 +97,17 @@ fn generate(catalog: &Catalog, path: &str) -> TokenStream2 {
             };
             args.push(quote!(#ident: #ty));
             let value = match p.ty {
-                ParamType::String => quote!(::std::convert::Into::<::std::string::String>::into(#ident)),
+                ParamType::String => {
+                    quote!(::std::convert::Into::<::std::string::String>::into(#ident))
+                }
                 _ => quote!(#ident),
             };
             sets.push(quote!(.with_param(#name, #value)));
         }
-        let deprecated = entry.deprecated.as_ref().map(|reason| quote!(#[deprecated(note = #reason)]));
+        let deprecated = entry
+            .deprecated
+            .as_ref()
+            .map(|reason| quote!(#[deprecated(note = #reason)]));
         ctors.push(quote! {
             #[doc = #doc]
             #deprecated

@@ -34,7 +34,10 @@ fn hand_built_param(retry_after: i64) -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let renderer = Renderer::new(errors::catalog().clone());
-    let ctx = RenderContext { locale: renderer.negotiate(Some("ko-KR,ko;q=0.9")), ..Default::default() };
+    let ctx = RenderContext {
+        locale: renderer.negotiate(Some("ko-KR,ko;q=0.9")),
+        ..Default::default()
+    };
 
     let ours = renderer.render(&errors::already_enrolled(), &ctx).body;
     assert_eq!(
@@ -49,24 +52,44 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("render_plain");
     group.bench_function("errata", |b| {
-        b.iter(|| renderer.render(black_box(&errors::already_enrolled()), black_box(&ctx)).body)
+        b.iter(|| {
+            renderer
+                .render(black_box(&errors::already_enrolled()), black_box(&ctx))
+                .body
+        });
     });
-    group.bench_function("hand_built_serde_json", |b| b.iter(|| black_box(hand_built_plain())));
+    group.bench_function("hand_built_serde_json", |b| {
+        b.iter(|| black_box(hand_built_plain()));
+    });
     group.finish();
 
     let mut group = c.benchmark_group("render_param");
     group.bench_function("errata", |b| {
-        b.iter(|| renderer.render(black_box(&errors::rate_limit_exceeded(black_box(30))), black_box(&ctx)).body)
+        b.iter(|| {
+            renderer
+                .render(
+                    black_box(&errors::rate_limit_exceeded(black_box(30))),
+                    black_box(&ctx),
+                )
+                .body
+        });
     });
-    group.bench_function("hand_built_serde_json", |b| b.iter(|| black_box(hand_built_param(black_box(30)))));
+    group.bench_function("hand_built_serde_json", |b| {
+        b.iter(|| black_box(hand_built_param(black_box(30))));
+    });
     group.finish();
 
     let mut group = c.benchmark_group("negotiate_and_render");
     group.bench_function("errata", |b| {
         b.iter(|| {
-            let ctx = RenderContext { locale: renderer.negotiate(black_box(Some("en-US,en;q=0.9,ko;q=0.8"))), ..Default::default() };
-            renderer.render(black_box(&errors::already_enrolled()), &ctx).body
-        })
+            let ctx = RenderContext {
+                locale: renderer.negotiate(black_box(Some("en-US,en;q=0.9,ko;q=0.8"))),
+                ..Default::default()
+            };
+            renderer
+                .render(black_box(&errors::already_enrolled()), &ctx)
+                .body
+        });
     });
     group.finish();
 }

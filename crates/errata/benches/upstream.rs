@@ -19,7 +19,10 @@ fn catalog_text() -> String {
         if i % 2 == 0 {
             s.push_str(&format!("[[upstreams.kakao.rules]]\nmessage_contains = [\"upstream failure phrase number {i}\"]\nraise = \"ACCOUNT_STATE\"\n"));
         } else {
-            s.push_str(&format!("[[upstreams.kakao.rules]]\njson = {{ code = [{}] }}\nraise = \"ACCOUNT_STATE\"\n", -100_000 - i as i64));
+            s.push_str(&format!(
+                "[[upstreams.kakao.rules]]\njson = {{ code = [{}] }}\nraise = \"ACCOUNT_STATE\"\n",
+                -100_000 - i as i64
+            ));
         }
     }
     s
@@ -28,14 +31,22 @@ fn catalog_text() -> String {
 /// A 4 KB JSON body that matches the last rule only (the worst case for the naive loop).
 fn body() -> Vec<u8> {
     let filler = "x".repeat(4000);
-    format!(r#"{{"msg":"{filler}","code":{}}}"#, -100_000 - (RULES as i64 - 1)).into_bytes()
+    format!(
+        r#"{{"msg":"{filler}","code":{}}}"#,
+        -100_000 - (RULES as i64 - 1)
+    )
+    .into_bytes()
 }
 
 /// What a handler without errata does: try each rule in turn.
 fn naive(catalog: &Catalog, body: &[u8]) -> &'static str {
     let text = String::from_utf8_lossy(body);
     for rule in &catalog.upstream("kakao").unwrap().rules {
-        if rule.message_contains.iter().any(|m| text.contains(m.as_str())) {
+        if rule
+            .message_contains
+            .iter()
+            .any(|m| text.contains(m.as_str()))
+        {
             return "ACCOUNT_STATE";
         }
         if !rule.json.is_empty() {
@@ -43,7 +54,11 @@ fn naive(catalog: &Catalog, body: &[u8]) -> &'static str {
                 Ok(j) => j,
                 Err(_) => continue,
             };
-            if rule.json.iter().all(|(field, values)| json.get(field).is_some_and(|v| values.contains(v))) {
+            if rule
+                .json
+                .iter()
+                .all(|(field, values)| json.get(field).is_some_and(|v| values.contains(v)))
+            {
                 return "ACCOUNT_STATE";
             }
         }
@@ -60,8 +75,12 @@ fn bench(c: &mut Criterion) {
     assert_eq!(naive(&catalog, &body), "ACCOUNT_STATE");
 
     let mut group = c.benchmark_group("upstream_1000_rules_4k_body");
-    group.bench_function("errata_compiled", |b| b.iter(|| mapper.classify(black_box(400), black_box(&body)).1));
-    group.bench_function("naive_loop", |b| b.iter(|| naive(black_box(&catalog), black_box(&body))));
+    group.bench_function("errata_compiled", |b| {
+        b.iter(|| mapper.classify(black_box(400), black_box(&body)).1);
+    });
+    group.bench_function("naive_loop", |b| {
+        b.iter(|| naive(black_box(&catalog), black_box(&body)));
+    });
     group.finish();
 }
 

@@ -17,15 +17,29 @@ pub struct PendingError(pub Arc<ApiError>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let status = http::StatusCode::from_u16(self.status())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         // Valid JSON on its own, for services that forgot the edge layer; replaced by it.
-        let body = format!(r#"{{"error":{{"code":"{}"}},"status":{}}}"#, json_safe(self.code()), status.as_u16());
-        let mut response = (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response();
-        response.extensions_mut().insert(PendingError(Arc::new(self)));
+        let body = format!(
+            r#"{{"error":{{"code":"{}"}},"status":{}}}"#,
+            json_safe(self.code()),
+            status.as_u16()
+        );
+        let mut response = (
+            status,
+            [(http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+        response
+            .extensions_mut()
+            .insert(PendingError(Arc::new(self)));
         response
     }
 }
 
 fn json_safe(code: &str) -> String {
-    code.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
 }

@@ -47,7 +47,10 @@ pub fn request_timeout() -> ApiError {
 /// `RATE_LIMIT_EXCEEDED` (429), with `Retry-After: retry_after`.
 pub fn rate_limit_exceeded(retry_after: u64) -> ApiError {
     builtin("RATE_LIMIT_EXCEEDED")
-        .with_param("retry_after", i64::try_from(retry_after).unwrap_or(i64::MAX))
+        .with_param(
+            "retry_after",
+            i64::try_from(retry_after).unwrap_or(i64::MAX),
+        )
         .with_retry_after(retry_after)
 }
 

@@ -91,7 +91,9 @@ impl ParamValue {
         match self {
             ParamValue::Str(s) => serde_json::Value::String(s.to_string()),
             ParamValue::Int(i) => (*i).into(),
-            ParamValue::Num(n) => serde_json::Number::from_f64(*n).map_or(serde_json::Value::Null, Into::into),
+            ParamValue::Num(n) => {
+                serde_json::Number::from_f64(*n).map_or(serde_json::Value::Null, Into::into)
+            }
             ParamValue::Bool(b) => (*b).into(),
         }
     }
@@ -161,7 +163,11 @@ impl FieldError {
 
     /// Adds a message parameter.
     #[must_use]
-    pub fn with_param(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<ParamValue>) -> Self {
+    pub fn with_param(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<ParamValue>,
+    ) -> Self {
         self.params.push((name.into(), value.into()));
         self
     }
@@ -299,7 +305,11 @@ impl ApiError {
 
     /// The parameter called `name`.
     pub fn param(&self, name: &str) -> Option<&ParamValue> {
-        self.inner.params.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.inner
+            .params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 
     /// The `details` object, when set.
@@ -335,7 +345,8 @@ impl ApiError {
     /// The cause chain as text, outermost first (for logs and alerts).
     pub fn cause_chain(&self) -> Vec<String> {
         let mut chain = Vec::new();
-        let mut next: Option<&(dyn StdError + 'static)> = self.cause().map(|c| c as &(dyn StdError + 'static));
+        let mut next: Option<&(dyn StdError + 'static)> =
+            self.cause().map(|c| c as &(dyn StdError + 'static));
         while let Some(e) = next {
             chain.push(e.to_string());
             next = e.source();
@@ -348,7 +359,11 @@ impl ApiError {
 
     /// Sets a message parameter (replacing one of the same name).
     #[must_use]
-    pub fn with_param(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<ParamValue>) -> Self {
+    pub fn with_param(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<ParamValue>,
+    ) -> Self {
         let name = name.into();
         let value = value.into();
         match self.inner.params.iter_mut().find(|(n, _)| *n == name) {
@@ -384,7 +399,11 @@ impl ApiError {
 
     /// Adds a response header.
     #[must_use]
-    pub fn with_header(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
+    pub fn with_header(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Self {
         self.inner.headers.push((name.into(), value.into()));
         self
     }

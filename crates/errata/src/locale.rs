@@ -28,7 +28,9 @@ impl LocaleId {
 /// assert_eq!(negotiate_locale(&locales, Some("de")).index(), 0);
 /// ```
 pub fn negotiate_locale<S: AsRef<str>>(locales: &[S], header: Option<&str>) -> LocaleId {
-    let Some(header) = header else { return LocaleId::DEFAULT };
+    let Some(header) = header else {
+        return LocaleId::DEFAULT;
+    };
     // One pass, no allocation: keep the matching range with the highest q (first one on ties).
     let mut best: Option<(u16, LocaleId)> = None;
     for part in header.split(',').take(32) {
@@ -59,13 +61,21 @@ fn match_range<S: AsRef<str>>(locales: &[S], tag: &str) -> Option<LocaleId> {
     if tag == "*" {
         return Some(LocaleId::DEFAULT);
     }
-    if let Some(i) = locales.iter().position(|l| l.as_ref().eq_ignore_ascii_case(tag)) {
+    if let Some(i) = locales
+        .iter()
+        .position(|l| l.as_ref().eq_ignore_ascii_case(tag))
+    {
         return Some(LocaleId(i as u16));
     }
     let primary = tag.split('-').next().unwrap_or(tag);
     locales
         .iter()
-        .position(|l| l.as_ref().split('-').next().is_some_and(|p| p.eq_ignore_ascii_case(primary)))
+        .position(|l| {
+            l.as_ref()
+                .split('-')
+                .next()
+                .is_some_and(|p| p.eq_ignore_ascii_case(primary))
+        })
         .map(|i| LocaleId(i as u16))
 }
 
@@ -93,7 +103,11 @@ mod tests {
         assert_eq!(negotiate_locale(&l, Some("ko;q=0.1, en;q=0.8")).index(), 1);
         assert_eq!(negotiate_locale(&l, Some("en;q=0, ko")).index(), 0);
         assert_eq!(negotiate_locale(&l, Some("EN")).index(), 1);
-        assert_eq!(negotiate_locale(&l, Some("en;q=2")).index(), 0, "invalid q drops the range");
+        assert_eq!(
+            negotiate_locale(&l, Some("en;q=2")).index(),
+            0,
+            "invalid q drops the range"
+        );
         assert_eq!(negotiate_locale(&l, Some(";;,,")).index(), 0);
         assert_eq!(negotiate_locale(&l, None).index(), 0);
     }

@@ -148,14 +148,20 @@ pub fn sample_error(entry: &Entry) -> ApiError {
     } else {
         base
     };
-    entry.params.iter().fold(base, |err, p| {
-        match sample_param(&p.name, p.ty) {
-            Value::Number(n) if n.is_i64() => err.with_param(p.name.clone(), n.as_i64().unwrap_or_default()),
+    entry
+        .params
+        .iter()
+        .fold(base, |err, p| match sample_param(&p.name, p.ty) {
+            Value::Number(n) if n.is_i64() => {
+                err.with_param(p.name.clone(), n.as_i64().unwrap_or_default())
+            }
             Value::Number(n) => err.with_param(p.name.clone(), n.as_f64().unwrap_or_default()),
             Value::Bool(b) => err.with_param(p.name.clone(), b),
-            other => err.with_param(p.name.clone(), other.as_str().unwrap_or_default().to_owned()),
-        }
-    })
+            other => err.with_param(
+                p.name.clone(),
+                other.as_str().unwrap_or_default().to_owned(),
+            ),
+        })
 }
 
 /// The body the server sends for `entry` (sample parameters, default locale), as JSON.
@@ -191,7 +197,12 @@ pub fn responses(renderer: &Renderer, codes: &[&str]) -> BTreeMap<u16, Value> {
 
 /// Responses for every code of the catalog, one per status.
 pub fn all_responses(renderer: &Renderer) -> BTreeMap<u16, Value> {
-    let codes: Vec<&str> = renderer.catalog().entries.iter().map(|e| e.code.as_str()).collect();
+    let codes: Vec<&str> = renderer
+        .catalog()
+        .entries
+        .iter()
+        .map(|e| e.code.as_str())
+        .collect();
     responses(renderer, &codes)
 }
 
@@ -201,7 +212,9 @@ fn response(renderer: &Renderer, status: u16, entries: &[&Entry], envelope: Enve
         .iter()
         .map(|e| {
             let mut ex = Map::new();
-            let summary = e.message(&renderer.catalog().info.default_locale).unwrap_or_default();
+            let summary = e
+                .message(&renderer.catalog().info.default_locale)
+                .unwrap_or_default();
             ex.insert("summary".into(), Value::String(summary.to_owned()));
             if let Some(d) = &e.description {
                 ex.insert("description".into(), Value::String(d.clone()));

@@ -75,8 +75,7 @@ pub struct Rendered {
 }
 
 /// The static body used when an error cannot be rendered (it never should be).
-pub const FALLBACK_BODY: &str =
-    r#"{"error":{"code":"SERVER_ERROR","message":"An internal server error occurred."},"status":500}"#;
+pub const FALLBACK_BODY: &str = r#"{"error":{"code":"SERVER_ERROR","message":"An internal server error occurred."},"status":500}"#;
 
 struct CompiledEntry {
     code: Box<str>,
@@ -138,7 +137,10 @@ impl std::fmt::Debug for Renderer {
 }
 
 /// Templates per catalog locale; a locale without a message falls back to the default, then `en`.
-fn compile_templates(messages: &std::collections::BTreeMap<String, String>, locales: &[String]) -> Vec<Template> {
+fn compile_templates(
+    messages: &std::collections::BTreeMap<String, String>,
+    locales: &[String],
+) -> Vec<Template> {
     locales
         .iter()
         .map(|l| {
@@ -169,8 +171,15 @@ impl Renderer {
             compiled.push(CompiledEntry {
                 code: e.code.clone().into(),
                 status: e.status,
-                title: e.title.clone().unwrap_or_else(|| reason_phrase(e.status).to_owned()).into(),
-                type_uri: docs_url.clone().unwrap_or_else(|| "about:blank".to_owned()).into(),
+                title: e
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| reason_phrase(e.status).to_owned())
+                    .into(),
+                type_uri: docs_url
+                    .clone()
+                    .unwrap_or_else(|| "about:blank".to_owned())
+                    .into(),
                 templates: compile_templates(&e.messages, locales),
                 alert: e.alert,
                 spike: e.spike,
@@ -181,7 +190,14 @@ impl Renderer {
         let fields = catalog
             .fields
             .iter()
-            .map(|f| (f.code.clone().into_boxed_str(), CompiledField { templates: compile_templates(&f.messages, locales) }))
+            .map(|f| {
+                (
+                    f.code.clone().into_boxed_str(),
+                    CompiledField {
+                        templates: compile_templates(&f.messages, locales),
+                    },
+                )
+            })
             .collect();
         let server_error = entries.get("SERVER_ERROR").copied().unwrap_or(0);
         Self {
@@ -231,7 +247,11 @@ impl Renderer {
     }
 
     fn entry(&self, err: &ApiError) -> &CompiledEntry {
-        let i = self.entries.get(err.code()).copied().unwrap_or(self.server_error);
+        let i = self
+            .entries
+            .get(err.code())
+            .copied()
+            .unwrap_or(self.server_error);
         &self.compiled[i]
     }
 
@@ -321,10 +341,12 @@ impl Renderer {
             }
         };
         let mut headers = Vec::new();
-        let retry_after = err.retry_after().or_else(|| match err.param("retry_after") {
-            Some(ParamValue::Int(n)) if *n >= 0 => Some(*n as u64),
-            _ => None,
-        });
+        let retry_after = err
+            .retry_after()
+            .or_else(|| match err.param("retry_after") {
+                Some(ParamValue::Int(n)) if *n >= 0 => Some(*n as u64),
+                _ => None,
+            });
         if let Some(secs) = retry_after {
             headers.push((Cow::Borrowed("retry-after"), secs.to_string()));
         }
@@ -342,7 +364,10 @@ impl Renderer {
         let entry = self.entry(err);
         let mut cause_chain = err.cause_chain();
         if !self.knows(err.code()) {
-            cause_chain.insert(0, format!("error code `{}` is not in the catalog", err.code()));
+            cause_chain.insert(
+                0,
+                format!("error code `{}` is not in the catalog", err.code()),
+            );
         }
         ErrorReport {
             code: entry.code.to_string(),
@@ -370,19 +395,28 @@ impl Renderer {
     }
 }
 
-fn render_template(templates: &[Template], locale: LocaleId, params: &[(Cow<'static, str>, ParamValue)], out: &mut String) {
-    let Some(t) = templates.get(locale.index()).or_else(|| templates.first()) else { return };
+fn render_template(
+    templates: &[Template],
+    locale: LocaleId,
+    params: &[(Cow<'static, str>, ParamValue)],
+    out: &mut String,
+) {
+    let Some(t) = templates.get(locale.index()).or_else(|| templates.first()) else {
+        return;
+    };
     for seg in &t.segments {
         match seg {
             errata_catalog::template::Segment::Text(s) => out.push_str(s),
-            errata_catalog::template::Segment::Param(name) => match params.iter().find(|(n, _)| n == name) {
-                Some((_, v)) => v.write_to(out),
-                None => {
-                    out.push('{');
-                    out.push_str(name);
-                    out.push('}');
+            errata_catalog::template::Segment::Param(name) => {
+                match params.iter().find(|(n, _)| n == name) {
+                    Some((_, v)) => v.write_to(out),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
                 }
-            },
+            }
         }
     }
 }

@@ -72,7 +72,9 @@ impl UpstreamMapper {
     pub fn compile(catalog: &Catalog, upstream: &Upstream) -> Self {
         let mut codes: Vec<(String, u16)> = Vec::new();
         let mut code_index = |code: &str| -> usize {
-            let (canonical, status) = catalog.get(code).map_or((code.to_owned(), 502), |e| (e.code.clone(), e.status));
+            let (canonical, status) = catalog
+                .get(code)
+                .map_or((code.to_owned(), 502), |e| (e.code.clone(), e.status));
             match codes.iter().position(|(c, _)| *c == canonical) {
                 Some(i) => i,
                 None => {
@@ -97,12 +99,18 @@ impl UpstreamMapper {
                 json: r
                     .json
                     .iter()
-                    .map(|(path, values)| (path.split('.').map(str::to_owned).collect(), values.clone()))
+                    .map(|(path, values)| {
+                        (path.split('.').map(str::to_owned).collect(), values.clone())
+                    })
                     .collect(),
                 raise: code_index(&r.raise),
             });
         }
-        let automaton = if patterns.is_empty() { None } else { AhoCorasick::new(&patterns).ok() };
+        let automaton = if patterns.is_empty() {
+            None
+        } else {
+            AhoCorasick::new(&patterns).ok()
+        };
         let needs_json = rules.iter().any(|r| !r.json.is_empty());
         Self {
             name: upstream.name.clone(),
@@ -162,7 +170,12 @@ impl UpstreamMapper {
     /// The error for an upstream that did not answer in time.
     pub fn map_timeout(&self) -> ApiError {
         let (code, status) = &self.codes[self.timeout];
-        ApiError::from_code(code.clone(), *status).with_upstream(UpstreamDetail::new(self.name.clone(), None, b"", true))
+        ApiError::from_code(code.clone(), *status).with_upstream(UpstreamDetail::new(
+            self.name.clone(),
+            None,
+            b"",
+            true,
+        ))
     }
 
     /// The error for an upstream that could not be reached or sent an unreadable answer.
@@ -189,10 +202,22 @@ fn loosely_equal(got: &serde_json::Value, want: &serde_json::Value) -> bool {
         (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s)) => {
             match (s.trim().parse::<i64>(), n.as_i64()) {
                 (Ok(a), Some(b)) => a == b,
-                _ => s.trim().parse::<f64>().ok().zip(n.as_f64()).is_some_and(|(a, b)| a == b),
+                _ => s
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .zip(n.as_f64())
+                    .is_some_and(|(a, b)| a == b),
             }
         }
-        (Value::String(a), Value::String(b)) => a == b || a.trim_start_matches('0') == b.trim_start_matches('0') && !a.is_empty() && !b.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit()),
+        (Value::String(a), Value::String(b)) => {
+            a == b
+                || a.trim_start_matches('0') == b.trim_start_matches('0')
+                    && !a.is_empty()
+                    && !b.is_empty()
+                    && a.bytes().all(|c| c.is_ascii_digit())
+                    && b.bytes().all(|c| c.is_ascii_digit())
+        }
         _ => got == want,
     }
 }

@@ -19,7 +19,10 @@ fn body(r: &Renderer, err: &ApiError, accept_language: Option<&str>) -> (u16, Va
         envelope: None,
     };
     let out = r.render(err, &ctx);
-    (out.status, serde_json::from_slice(&out.body).expect("valid JSON"))
+    (
+        out.status,
+        serde_json::from_slice(&out.body).expect("valid JSON"),
+    )
 }
 
 #[test]
@@ -31,21 +34,39 @@ fn nested_envelope_in_korean_by_default_and_english_on_request() {
         ko,
         json!({"error": {"code": "ALREADY_ENROLLED", "message": "이미 수강 중인 강의입니다."}, "status": 409, "request_id": "req-1"})
     );
-    let (_, en) = body(&r, &classroom::already_enrolled(), Some("en-US,en;q=0.9,ko;q=0.8"));
-    assert_eq!(en["error"]["message"], "You are already enrolled in this lecture.");
+    let (_, en) = body(
+        &r,
+        &classroom::already_enrolled(),
+        Some("en-US,en;q=0.9,ko;q=0.8"),
+    );
+    assert_eq!(
+        en["error"]["message"],
+        "You are already enrolled in this lecture."
+    );
 }
 
 #[test]
 fn problem_envelope_follows_rfc_9457() {
     let r = renderer(Envelope::Problem);
     let err = classroom::validation_error()
-        .with_field_error("password", FieldError::new("too_short").with_param("min", 8))
+        .with_field_error(
+            "password",
+            FieldError::new("too_short").with_param("min", 8),
+        )
         .with_field_error("email", FieldError::new("email_taken"));
-    let ctx = RenderContext { locale: r.negotiate(Some("en")), request_id: Some("r"), instance: Some("/v1/auth/signup"), envelope: None };
+    let ctx = RenderContext {
+        locale: r.negotiate(Some("en")),
+        request_id: Some("r"),
+        instance: Some("/v1/auth/signup"),
+        envelope: None,
+    };
     let out = r.render(&err, &ctx);
     assert_eq!(out.content_type, "application/problem+json");
     let v: Value = serde_json::from_slice(&out.body).unwrap();
-    assert_eq!(v["type"], "https://errors.classroom.example.com/VALIDATION_ERROR");
+    assert_eq!(
+        v["type"],
+        "https://errors.classroom.example.com/VALIDATION_ERROR"
+    );
     assert_eq!(v["title"], "Bad Request");
     assert_eq!(v["status"], 400);
     assert_eq!(v["detail"], "The request data is invalid.");
@@ -65,16 +86,25 @@ fn problem_envelope_follows_rfc_9457() {
 fn flat_envelope() {
     let r = renderer(Envelope::Flat);
     let (_, v) = body(&r, &classroom::lecture_not_found(), Some("en"));
-    assert_eq!(v, json!({"status": 404, "code": "LECTURE_NOT_FOUND", "message": "The lecture does not exist.", "request_id": "req-1"}));
+    assert_eq!(
+        v,
+        json!({"status": 404, "code": "LECTURE_NOT_FOUND", "message": "The lecture does not exist.", "request_id": "req-1"})
+    );
 }
 
 #[test]
 fn field_errors_group_by_path_and_never_have_a_null_message() {
     let r = renderer(Envelope::Nested);
     let err = classroom::validation_error()
-        .with_field_error("password", FieldError::new("too_short").with_param("min", 8))
+        .with_field_error(
+            "password",
+            FieldError::new("too_short").with_param("min", 8),
+        )
         .with_field_error("password", FieldError::new("no_such_field_code"))
-        .with_field_error("image", FieldError::new("image_too_large").with_param("max_mb", 5));
+        .with_field_error(
+            "image",
+            FieldError::new("image_too_large").with_param("max_mb", 5),
+        );
     let (_, v) = body(&r, &err, None);
     assert_eq!(
         v["error"]["field_errors"],
@@ -98,21 +128,33 @@ fn server_errors_never_render_their_cause() {
         let out = r.render(&err, &RenderContext::default());
         let text = String::from_utf8(out.body).unwrap();
         assert_eq!(out.status, 500);
-        assert!(!text.contains("hunter2") && !text.contains("db.internal"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("db.internal"),
+            "{text}"
+        );
     }
     let report = r.report(&err, &RenderContext::default());
-    assert_eq!(report.cause_chain, vec!["password=hunter2 at db.internal:5432".to_owned()]);
+    assert_eq!(
+        report.cause_chain,
+        vec!["password=hunter2 at db.internal:5432".to_owned()]
+    );
     assert_eq!(report.alert, errata::AlertPolicy::Always);
 }
 
 #[test]
 fn rate_limit_sets_retry_after_from_its_parameter() {
     let r = renderer(Envelope::Nested);
-    let out = r.render(&classroom::rate_limit_exceeded(42), &RenderContext::default());
+    let out = r.render(
+        &classroom::rate_limit_exceeded(42),
+        &RenderContext::default(),
+    );
     assert_eq!(out.status, 429);
     assert!(out.headers.contains(&("retry-after".into(), "42".into())));
     let v: Value = serde_json::from_slice(&out.body).unwrap();
-    assert_eq!(v["error"]["message"], "요청 한도를 초과했습니다. 42초 후에 다시 시도해주세요.");
+    assert_eq!(
+        v["error"]["message"],
+        "요청 한도를 초과했습니다. 42초 후에 다시 시도해주세요."
+    );
 }
 
 #[test]
@@ -129,7 +171,9 @@ fn unknown_codes_render_as_server_error() {
 #[test]
 fn details_and_extra_headers_pass_through() {
     let r = renderer(Envelope::Nested);
-    let err = classroom::session_not_started().with_details(json!({"session_id": 7})).with_header("x-extra", "1");
+    let err = classroom::session_not_started()
+        .with_details(json!({"session_id": 7}))
+        .with_header("x-extra", "1");
     let out = r.render(&err, &RenderContext::default());
     assert!(out.headers.contains(&("x-extra".into(), "1".into())));
     let v: Value = serde_json::from_slice(&out.body).unwrap();
@@ -139,7 +183,11 @@ fn details_and_extra_headers_pass_through() {
 #[test]
 fn ws_close_code_comes_from_the_catalog() {
     let r = renderer(Envelope::Nested);
-    let (code, reason) = r.ws_close(&classroom::token_expired(), r.negotiate(Some("en"))).unwrap();
+    let (code, reason) = r
+        .ws_close(&classroom::token_expired(), r.negotiate(Some("en")))
+        .unwrap();
     assert_eq!((code, reason.as_str()), (4001, "The token has expired."));
-    assert!(r.ws_close(&classroom::already_enrolled(), r.negotiate(None)).is_none());
+    assert!(r
+        .ws_close(&classroom::already_enrolled(), r.negotiate(None))
+        .is_none());
 }

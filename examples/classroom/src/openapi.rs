@@ -362,7 +362,9 @@ pub fn document(renderer: &Renderer) -> OpenApi {
         };
         let mut responses = ResponsesBuilder::new().response(
             r.success.to_string(),
-            ResponseBuilder::new().description(success(r.success)).build(),
+            ResponseBuilder::new()
+                .description(success(r.success))
+                .build(),
         );
         if let Some(also) = r.also {
             responses = responses.response(
@@ -446,7 +448,10 @@ pub fn document(renderer: &Renderer) -> OpenApi {
         .schema_from::<sessions::CreateSession>()
         .schema_from::<sessions::DeviceRequest>()
         .schema_from::<uploads::UploadImage>()
-        .security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
+        .security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        )
         .build();
 
     let mut doc = OpenApiBuilder::new()
