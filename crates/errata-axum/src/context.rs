@@ -1,10 +1,8 @@
 //! [`RequestContext`]: what the edge layer learned about a request, for handlers that need it.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts, Request};
+use axum::http::{header, request::Parts, HeaderValue, Request, Uri};
 use errata::{LocaleId, Renderer};
 
 use crate::layer::{valid_request_id, X_REQUEST_ID};
@@ -15,60 +13,64 @@ use crate::layer::{valid_request_id, X_REQUEST_ID};
 /// WebSocket close reason in the client's language.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
     locale: LocaleId,
-    request_id: String,
-    path: String,
+    // Header values and URIs are reference-counted: cloning the context allocates nothing.
+    request_id: HeaderValue,
+    uri: Uri,
     problem: bool,
 }
 
 impl RequestContext {
     pub(crate) fn from_request(renderer: &Renderer, req: &Request<Body>) -> Self {
         let headers = req.headers();
-        let accept_language = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok());
-        let request_id = headers
-            .get(&X_REQUEST_ID)
-            .and_then(valid_request_id)
-            .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+        let accept_language = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        let request_id = match headers.get(&X_REQUEST_ID) {
+            Some(v) if valid_request_id(v).is_some() => v.clone(),
+            _ => generated_id(),
+        };
         let problem = headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("application/problem+json"));
         Self {
-            inner: Arc::new(Inner {
-                locale: renderer.negotiate(accept_language),
-                request_id,
-                path: req.uri().path().to_owned(),
-                problem,
-            }),
+            locale: renderer.negotiate(accept_language),
+            request_id,
+            uri: req.uri().clone(),
+            problem,
         }
     }
 
     /// The locale negotiated from `Accept-Language`.
     pub fn locale(&self) -> LocaleId {
-        self.inner.locale
+        self.locale
     }
 
     /// The request id (the client's `x-request-id`, or a generated UUIDv7).
     pub fn request_id(&self) -> &str {
-        &self.inner.request_id
+        // Only visible ASCII gets here (checked, or generated).
+        self.request_id.to_str().unwrap_or_default()
+    }
+
+    /// The request id as a header value.
+    pub fn request_id_header(&self) -> &HeaderValue {
+        &self.request_id
     }
 
     /// The request path.
     pub fn path(&self) -> &str {
-        &self.inner.path
+        self.uri.path()
     }
 
     /// Whether the client asked for `application/problem+json`.
     pub fn wants_problem(&self) -> bool {
-        self.inner.problem
+        self.problem
     }
+}
+
+fn generated_id() -> HeaderValue {
+    let mut buf = uuid::Uuid::encode_buffer();
+    let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {

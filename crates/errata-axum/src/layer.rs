@@ -137,7 +137,7 @@ fn finish(
     ctx: &RequestContext,
     mut response: Response<Body>,
 ) -> Response<Body> {
-    let request_id = HeaderValue::from_str(ctx.request_id()).ok();
+    let request_id = ctx.request_id_header().clone();
     let err = match response.extensions_mut().remove::<PendingError>() {
         Some(PendingError(err)) => Some(err),
         None if response.status().as_u16() >= 400
@@ -148,9 +148,7 @@ fn finish(
         None => None,
     };
     let Some(err) = err else {
-        if let Some(id) = request_id {
-            response.headers_mut().insert(X_REQUEST_ID.clone(), id);
-        }
+        response.headers_mut().insert(X_REQUEST_ID.clone(), request_id);
         return response;
     };
     let render_ctx = RenderContext {
@@ -159,8 +157,7 @@ fn finish(
         instance: Some(ctx.path()),
         envelope: ctx.wants_problem().then_some(Envelope::Problem),
     };
-    let rendered = renderer.render(&err, &render_ctx);
-    let report = renderer.report(&err, &render_ctx);
+    let (rendered, report) = renderer.render_with_report(&err, &render_ctx);
     log(&report);
 
     let (mut parts, _old_body) = response.into_parts();
@@ -180,9 +177,7 @@ fn finish(
             parts.headers.insert(name, value);
         }
     }
-    if let Some(id) = request_id {
-        parts.headers.insert(X_REQUEST_ID.clone(), id);
-    }
+    parts.headers.insert(X_REQUEST_ID.clone(), request_id);
     parts.extensions.insert(report);
     Response::from_parts(parts, Body::from(rendered.body))
 }
@@ -224,12 +219,12 @@ fn rewrap(response: &Response<Body>) -> ApiError {
 }
 
 fn log(report: &errata::ErrorReport) {
+    // Field values are only computed when the level is enabled.
     let request_id = report.request_id.as_deref().unwrap_or("-");
-    let cause = report.cause_chain.join(": ");
     if report.status >= 500 {
-        tracing::error!(target: "errata", code = %report.code, status = report.status, request_id, cause = %cause, "request failed");
+        tracing::error!(target: "errata", code = %report.code, status = report.status, request_id, cause = %report.cause_chain.join(": "), "request failed");
     } else {
-        tracing::debug!(target: "errata", code = %report.code, status = report.status, request_id, cause = %cause, "request rejected");
+        tracing::debug!(target: "errata", code = %report.code, status = report.status, request_id, cause = %report.cause_chain.join(": "), "request rejected");
     }
 }
 

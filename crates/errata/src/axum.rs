@@ -25,12 +25,12 @@ impl IntoResponse for ApiError {
             json_safe(self.code()),
             status.as_u16()
         );
-        let mut response = (
-            status,
-            [(http::header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response();
+        let mut response = Response::new(axum_core::body::Body::from(body));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
         response
             .extensions_mut()
             .insert(PendingError(Arc::new(self)));

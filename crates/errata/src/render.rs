@@ -283,6 +283,17 @@ impl Renderer {
 
     /// Renders `err` for a request.
     pub fn render(&self, err: &ApiError, ctx: &RenderContext<'_>) -> Rendered {
+        self.render_message(err, ctx).0
+    }
+
+    /// Renders `err` and builds its report in one pass (the message is rendered once).
+    pub fn render_with_report(&self, err: &ApiError, ctx: &RenderContext<'_>) -> (Rendered, ErrorReport) {
+        let (rendered, message) = self.render_message(err, ctx);
+        let report = self.report_with_message(err, ctx, message);
+        (rendered, report)
+    }
+
+    fn render_message(&self, err: &ApiError, ctx: &RenderContext<'_>) -> (Rendered, String) {
         let entry = self.entry(err);
         let envelope = ctx.envelope.unwrap_or(self.envelope);
         let mut message = String::new();
@@ -351,16 +362,23 @@ impl Renderer {
             headers.push((Cow::Borrowed("retry-after"), secs.to_string()));
         }
         headers.extend(err.headers().iter().cloned());
-        Rendered {
-            status,
-            content_type,
-            body,
-            headers,
-        }
+        (
+            Rendered {
+                status,
+                content_type,
+                body,
+                headers,
+            },
+            message,
+        )
     }
 
     /// The report that logs and alerts receive for `err`.
     pub fn report(&self, err: &ApiError, ctx: &RenderContext<'_>) -> ErrorReport {
+        self.report_with_message(err, ctx, self.message(err, ctx.locale))
+    }
+
+    fn report_with_message(&self, err: &ApiError, ctx: &RenderContext<'_>, message: String) -> ErrorReport {
         let entry = self.entry(err);
         let mut cause_chain = err.cause_chain();
         if !self.knows(err.code()) {
@@ -372,7 +390,7 @@ impl Renderer {
         ErrorReport {
             code: entry.code.to_string(),
             status: entry.status,
-            message: self.message(err, ctx.locale),
+            message,
             locale: self.locale_tag(ctx.locale).to_owned(),
             request_id: ctx.request_id.map(str::to_owned),
             cause_chain,

@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use classroom::Config;
+use errata_alert::Alerting;
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -26,7 +27,20 @@ async fn main() -> ExitCode {
             String::from_utf8_lossy(config.jwt_secret.as_bytes())
         );
     }
-    match run(config).await {
+    // Console by default; Slack, Sentry and webhooks when ERRATA_* variables are set;
+    // `ERRATA_ALERTS=off` turns monitoring off.
+    let alerting = if std::env::var("ERRATA_ALERTS").is_ok_and(|v| v.eq_ignore_ascii_case("off")) {
+        None
+    } else {
+        match Alerting::from_env() {
+            Ok(alerting) => Some(alerting.catalog(classroom::errors::catalog()).service("classroom")),
+            Err(err) => {
+                eprintln!("classroom: {err}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    match run(config, alerting).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("classroom: {err:#}");
@@ -35,15 +49,25 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
+async fn run(config: Config, alerting: Option<Alerting>) -> anyhow::Result<()> {
     let app = classroom::build(&config).await?;
-    // Monitoring wraps the whole router here, outside errata's edge layer, so that it sees every
-    // error response already rendered, with its `errata::ErrorReport` in the extensions:
-    // `let router = app.router.layer(capture_layer);`
-    let router = app.router;
+    // Monitoring wraps the whole router, outside errata's edge layer, so that it sees every
+    // error response already rendered, with its `errata::ErrorReport` in the extensions.
+    let (router, alerts) = match alerting {
+        Some(alerting) => {
+            let (layer, handle) = alerting.start().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            (app.router.layer(layer), Some(handle))
+        }
+        None => (app.router, None),
+    };
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|e| anyhow::anyhow!("CLASSROOM_ADDR: cannot listen on {}: {e}", config.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "classroom listening");
-    classroom::serve_on(listener, router, classroom::shutdown_signal()).await
+    let served = classroom::serve_on(listener, router, classroom::shutdown_signal()).await;
+    if let Some(handle) = alerts {
+        // Flushes: every captured error is counted and every alert spooled before exit.
+        handle.shutdown().await;
+    }
+    served
 }

@@ -65,6 +65,11 @@ impl FromRequestParts<AppState> for AuthUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers)?;
-        authenticate(state, token)
+        let user = authenticate(state, token)?;
+        // Alerts name the user (errata-alert puts this handle in the request when it runs).
+        if let Some(capture) = parts.extensions.get::<errata_alert::CaptureContext>() {
+            capture.set_user(user.id.to_string());
+        }
+        Ok(user)
     }
 }
