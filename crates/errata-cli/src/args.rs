@@ -43,6 +43,10 @@ pub enum Command {
     Diff(DiffArgs),
     /// Everything about one code (or alias, or field code).
     Explain(ExplainArgs),
+    /// Errors counted per code and route over a window, and the change against another window.
+    Stats(crate::monitor::StatsCliArgs),
+    /// The alert spool: pending and dead-lettered alerts, and replaying them.
+    Alerts(crate::monitor::AlertsCliArgs),
 }
 
 /// Arguments of `errata check`.

@@ -35,6 +35,7 @@ pub mod docs;
 pub mod envelope;
 pub mod error;
 mod explain;
+pub mod monitor;
 pub mod openapi;
 pub mod output;
 pub mod source;
@@ -106,6 +107,8 @@ pub fn run(cli: &Cli) -> Result<Outcome, CliError> {
         Command::Bundle(args) => bundle::run(args, output),
         Command::Diff(args) => compare::run(args, output),
         Command::Explain(args) => explain::run(args, output),
+        Command::Stats(args) => monitor::stats(args, output),
+        Command::Alerts(args) => monitor::alerts(args, output),
     }
 }
 
