@@ -33,7 +33,11 @@ async fn main() -> ExitCode {
         None
     } else {
         match Alerting::from_env() {
-            Ok(alerting) => Some(alerting.catalog(classroom::errors::catalog()).service("classroom")),
+            Ok(alerting) => Some(
+                alerting
+                    .catalog(classroom::errors::catalog())
+                    .service("classroom"),
+            ),
             Err(err) => {
                 eprintln!("classroom: {err}");
                 return ExitCode::from(2);

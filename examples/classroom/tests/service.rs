@@ -401,6 +401,13 @@ fn binary(env: &[(&str, &str)]) -> Command {
     ] {
         cmd.env_remove(var);
     }
+    for (var, _) in std::env::vars().filter(|(k, _)| k.starts_with("ERRATA_")) {
+        cmd.env_remove(var);
+    }
+    // The alert store goes to a temporary file, not the working directory.
+    let store =
+        std::env::temp_dir().join(format!("classroom-alerts-{}.sqlite3", uuid::Uuid::new_v4()));
+    cmd.env("ERRATA_STORE", store);
     cmd.envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
