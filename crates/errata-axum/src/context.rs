@@ -23,7 +23,9 @@ pub struct RequestContext {
 impl RequestContext {
     pub(crate) fn from_request(renderer: &Renderer, req: &Request<Body>) -> Self {
         let headers = req.headers();
-        let accept_language = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        let accept_language = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
         let request_id = match headers.get(&X_REQUEST_ID) {
             Some(v) if valid_request_id(v).is_some() => v.clone(),
             _ => generated_id(),

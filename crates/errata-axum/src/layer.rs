@@ -148,7 +148,9 @@ fn finish(
         None => None,
     };
     let Some(err) = err else {
-        response.headers_mut().insert(X_REQUEST_ID.clone(), request_id);
+        response
+            .headers_mut()
+            .insert(X_REQUEST_ID.clone(), request_id);
         return response;
     };
     let render_ctx = RenderContext {

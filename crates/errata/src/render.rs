@@ -287,7 +287,11 @@ impl Renderer {
     }
 
     /// Renders `err` and builds its report in one pass (the message is rendered once).
-    pub fn render_with_report(&self, err: &ApiError, ctx: &RenderContext<'_>) -> (Rendered, ErrorReport) {
+    pub fn render_with_report(
+        &self,
+        err: &ApiError,
+        ctx: &RenderContext<'_>,
+    ) -> (Rendered, ErrorReport) {
         let (rendered, message) = self.render_message(err, ctx);
         let report = self.report_with_message(err, ctx, message);
         (rendered, report)
@@ -378,7 +382,12 @@ impl Renderer {
         self.report_with_message(err, ctx, self.message(err, ctx.locale))
     }
 
-    fn report_with_message(&self, err: &ApiError, ctx: &RenderContext<'_>, message: String) -> ErrorReport {
+    fn report_with_message(
+        &self,
+        err: &ApiError,
+        ctx: &RenderContext<'_>,
+        message: String,
+    ) -> ErrorReport {
         let entry = self.entry(err);
         let mut cause_chain = err.cause_chain();
         if !self.knows(err.code()) {
