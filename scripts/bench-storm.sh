@@ -36,7 +36,8 @@ http.server.ThreadingHTTPServer(("127.0.0.1", port), Slack).serve_forever()
 PY
 pids+=($!)
 
-cargo build --release -q -p classroom -p errata-cli --example storm
+cargo build --release -q -p classroom -p errata-cli
+cargo build --release -q -p classroom --example storm
 
 # Starts the service (alerting on or off), storms it, stops it; prints "rps peak_kib requests".
 storm() {

@@ -1,5 +1,8 @@
 //! [`RequestContext`]: what the edge layer learned about a request, for handlers that need it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderValue, Request, Uri};
@@ -47,7 +50,7 @@ impl RequestContext {
         self.locale
     }
 
-    /// The request id (the client's `x-request-id`, or a generated UUIDv7).
+    /// The request id (the client's `x-request-id`, or a generated one).
     pub fn request_id(&self) -> &str {
         // Only visible ASCII gets here (checked, or generated).
         self.request_id.to_str().unwrap_or_default()
@@ -69,10 +72,25 @@ impl RequestContext {
     }
 }
 
+/// A request id unique to this process run: 64 random bits drawn once, then a counter, as 32
+/// hex digits. No clock read, no random draw per request.
 fn generated_id() -> HeaderValue {
-    let mut buf = uuid::Uuid::encode_buffer();
-    let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buf);
-    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut buf = [0u8; 32];
+    for (i, byte) in prefix
+        .to_be_bytes()
+        .into_iter()
+        .chain(n.to_be_bytes())
+        .enumerate()
+    {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        buf[2 * i] = HEX[usize::from(byte >> 4)];
+        buf[2 * i + 1] = HEX[usize::from(byte & 0xf)];
+    }
+    HeaderValue::from_bytes(&buf).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {

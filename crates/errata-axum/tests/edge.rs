@@ -198,8 +198,15 @@ async fn handler_errors_render_with_request_id_echoed_or_generated() {
     let generated = r.headers["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(
         generated.len(),
-        36,
-        "a UUID replaces an unusable id: {generated}"
+        32,
+        "a generated id replaces an unusable one: {generated}"
+    );
+    assert!(generated.bytes().all(|b| b.is_ascii_hexdigit()));
+    let again = send(client().get(format!("http://{addr}/lectures/404"))).await;
+    assert_ne!(
+        again.headers["x-request-id"].to_str().unwrap(),
+        generated,
+        "ids are unique"
     );
     let ok = send(client().get(format!("http://{addr}/lectures/7"))).await;
     assert_eq!(ok.status, 200);

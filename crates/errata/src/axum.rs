@@ -1,9 +1,9 @@
 //! `IntoResponse` for [`ApiError`] (feature `axum`).
 //!
 //! A handler's error cannot see the request, so it cannot pick a locale or a request id. The
-//! response it produces therefore carries the error itself in a [`PendingError`] extension, with
-//! a minimal body; the edge layer of `errata-axum` finds it and renders the real envelope with
-//! the request's context.
+//! response it produces therefore carries only its status and the error itself, in a
+//! [`PendingError`] extension; the edge layer of `errata-axum` (required) finds it and renders
+//! the envelope with the request's context.
 
 use std::sync::Arc;
 
@@ -19,27 +19,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = http::StatusCode::from_u16(self.status())
             .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        // Valid JSON on its own, for services that forgot the edge layer; replaced by it.
-        let body = format!(
-            r#"{{"error":{{"code":"{}"}},"status":{}}}"#,
-            json_safe(self.code()),
-            status.as_u16()
-        );
-        let mut response = Response::new(axum_core::body::Body::from(body));
+        // The body is the edge layer's to write: it knows the locale and the request id.
+        let mut response = Response::new(axum_core::body::Body::empty());
         *response.status_mut() = status;
-        response.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
         response
             .extensions_mut()
             .insert(PendingError(Arc::new(self)));
         response
     }
-}
-
-fn json_safe(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect()
 }
