@@ -204,6 +204,38 @@ pub(crate) struct Aggregator {
     samples: Vec<SampleRow>,
     sample_budget: HashMap<(i64, String), u32>,
     stats: AggStats,
+    /// Scrubbed text by raw text: a storm repeats the same messages and causes, and the
+    /// scrubbing rules are regular expressions.
+    scrubbed: Memo,
+    /// Default fingerprints by code, route and raw message (normalizing is regex work too).
+    fingerprints: Memo,
+}
+
+/// A bounded map from an input text to a derived text; emptied when full.
+struct Memo {
+    map: HashMap<String, String>,
+}
+
+impl Memo {
+    const CAPACITY: usize = 4096;
+
+    fn new() -> Self {
+        Memo {
+            map: HashMap::new(),
+        }
+    }
+
+    fn get_or(&mut self, key: &str, derive: impl FnOnce(&str) -> String) -> String {
+        if let Some(v) = self.map.get(key) {
+            return v.clone();
+        }
+        let v = derive(key);
+        if self.map.len() >= Self::CAPACITY {
+            self.map.clear();
+        }
+        self.map.insert(key.to_owned(), v.clone());
+        v
+    }
 }
 
 fn chrono_dur(d: Duration) -> chrono::Duration {
@@ -222,7 +254,43 @@ impl Aggregator {
             samples: Vec::new(),
             sample_budget: HashMap::new(),
             stats: AggStats::default(),
+            scrubbed: Memo::new(),
+            fingerprints: Memo::new(),
         }
+    }
+
+    /// Scrubs the event, reusing earlier results for texts seen before.
+    fn scrub(&mut self, ev: &mut Event) {
+        let scrubber = &self.cfg.scrubber;
+        let memo = &mut self.scrubbed;
+        ev.message = memo.get_or(&ev.message, |t| scrubber.scrub_text(t));
+        for c in &mut ev.cause_chain {
+            *c = memo.get_or(c, |t| scrubber.scrub_text(t));
+        }
+        if let Some(up) = &mut ev.upstream {
+            up.body = memo.get_or(&up.body, |t| scrubber.scrub_text(t));
+        }
+        ev.path = scrubber.scrub_path(&ev.path);
+        for (k, v) in &mut ev.headers {
+            *v = scrubber.scrub_header(k, v).into_owned();
+        }
+        if let Some(r) = &mut ev.request_id {
+            *r = scrubber.scrub_text(r);
+        }
+    }
+
+    fn fingerprint_of(&mut self, ev: &Event) -> String {
+        if ev.fingerprint.is_some() || self.cfg.fingerprint.is_some() {
+            return fingerprint::of_event(ev, self.cfg.fingerprint.as_ref());
+        }
+        let key = format!(
+            "{}\0{}\0{}",
+            ev.code,
+            ev.route.as_deref().unwrap_or(""),
+            ev.message
+        );
+        self.fingerprints
+            .get_or(&key, |_| fingerprint::of_event(ev, None))
     }
 
     pub(crate) fn stats(&self) -> AggStats {
@@ -251,7 +319,7 @@ impl Aggregator {
 
     /// Takes in one event, or many folded into one observation.
     pub(crate) fn ingest(&mut self, mut obs: Observation, now: DateTime<Utc>) {
-        self.cfg.scrubber.scrub_event(&mut obs.event);
+        self.scrub(&mut obs.event);
         let ev = &obs.event;
         self.stats.events += obs.count;
         let route = ev
@@ -270,7 +338,7 @@ impl Aggregator {
                 ))
                 .or_insert(0) += n;
         }
-        let fp = fingerprint::of_event(ev, self.cfg.fingerprint.as_ref());
+        let fp = self.fingerprint_of(ev);
         let minute = minute_of(obs.last);
         let budget = self
             .sample_budget

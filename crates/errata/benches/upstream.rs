@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
     let catalog = Catalog::from_toml(&catalog_text()).unwrap();
     let mapper = UpstreamMapper::new(&catalog, "kakao").unwrap();
     let body = body();
-    assert_eq!(body.len(), 4000 + 27);
+    assert!((4000..4100).contains(&body.len()), "a 4 KB body");
     assert_eq!(mapper.classify(400, &body).0, "ACCOUNT_STATE");
     assert_eq!(naive(&catalog, &body), "ACCOUNT_STATE");
 
