@@ -207,6 +207,8 @@ pub(crate) struct Aggregator {
     /// Scrubbed text by raw text: a storm repeats the same messages and causes, and the
     /// scrubbing rules are regular expressions.
     scrubbed: Memo,
+    /// Scrubbed paths by raw path (query parameters are scrubbed by name, apart from text).
+    paths: Memo,
     /// Default fingerprints by code, route and raw message (normalizing is regex work too).
     fingerprints: Memo,
 }
@@ -255,6 +257,7 @@ impl Aggregator {
             sample_budget: HashMap::new(),
             stats: AggStats::default(),
             scrubbed: Memo::new(),
+            paths: Memo::new(),
             fingerprints: Memo::new(),
         }
     }
@@ -270,9 +273,13 @@ impl Aggregator {
         if let Some(up) = &mut ev.upstream {
             up.body = memo.get_or(&up.body, |t| scrubber.scrub_text(t));
         }
-        ev.path = scrubber.scrub_path(&ev.path);
+        ev.path = self.paths.get_or(&ev.path, |p| scrubber.scrub_path(p));
         for (k, v) in &mut ev.headers {
-            *v = scrubber.scrub_header(k, v).into_owned();
+            *v = if scrubber.is_sensitive_header(k) {
+                crate::scrub::FILTERED.to_owned()
+            } else {
+                memo.get_or(v, |t| scrubber.scrub_text(t))
+            };
         }
         if let Some(r) = &mut ev.request_id {
             *r = scrubber.scrub_text(r);

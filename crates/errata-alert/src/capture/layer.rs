@@ -62,13 +62,35 @@ pub struct AlertService<S> {
 }
 
 /// What the layer remembers of a request until its response.
+/// What the request tells about an error, kept as cheap reference-counted clones; turned into
+/// (scrubbed) text only when the response is an error.
 struct RequestInfo {
-    method: String,
-    path: String,
-    route: Option<String>,
-    request_id: Option<String>,
-    headers: Vec<(String, String)>,
+    method: http::Method,
+    uri: http::Uri,
+    route: Option<MatchedPath>,
+    headers: http::HeaderMap,
     ctx: CaptureContext,
+}
+
+impl RequestInfo {
+    /// Header names and values as text, sensitive ones filtered before anything is queued.
+    fn header_text(&self, scrub: &crate::scrub::Scrubber) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .take(MAX_HEADERS)
+            .map(|(k, v)| {
+                let name = k.as_str().to_string();
+                let value = if scrub.is_sensitive_header(&name) {
+                    crate::scrub::FILTERED.to_string()
+                } else {
+                    let s = String::from_utf8_lossy(v.as_bytes());
+                    let end = crate::sink::slack::floor_char_boundary(&s, MAX_HEADER_VALUE);
+                    s[..end].to_string()
+                };
+                (name, value)
+            })
+            .collect()
+    }
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for AlertService<S>
@@ -86,40 +108,11 @@ where
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let ctx = CaptureContext::default();
         req.extensions_mut().insert(ctx.clone());
-        let scrub = &self.capturer.scrubber;
-        let headers = req
-            .headers()
-            .iter()
-            .take(MAX_HEADERS)
-            .map(|(k, v)| {
-                let name = k.as_str().to_string();
-                let value = if scrub.is_sensitive_header(&name) {
-                    crate::scrub::FILTERED.to_string()
-                } else {
-                    let s = String::from_utf8_lossy(v.as_bytes());
-                    let end = crate::sink::slack::floor_char_boundary(&s, MAX_HEADER_VALUE);
-                    s[..end].to_string()
-                };
-                (name, value)
-            })
-            .collect();
         let info = RequestInfo {
-            method: req.method().as_str().to_string(),
-            path: req
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_else(|| req.uri().path().to_string()),
-            route: req
-                .extensions()
-                .get::<MatchedPath>()
-                .map(|m| m.as_str().to_string()),
-            request_id: req
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-            headers,
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            route: req.extensions().get::<MatchedPath>().cloned(),
+            headers: req.headers().clone(),
             ctx,
         };
         ResponseFuture {
@@ -204,13 +197,21 @@ fn event_for(
         }
     };
     ev.time = capturer.now();
-    ev.method = info.method;
-    ev.path = info.path;
-    ev.route = info.route;
-    ev.headers = info.headers;
+    ev.headers = info.header_text(&capturer.scrubber);
+    ev.method = info.method.as_str().to_string();
+    ev.path = info
+        .uri
+        .path_and_query()
+        .map_or_else(|| info.uri.path().to_string(), |p| p.as_str().to_string());
+    ev.route = info.route.map(|m| m.as_str().to_string());
     ev.user_id = info.ctx.user();
     if ev.request_id.is_none() {
-        ev.request_id = response_request_id.or(info.request_id);
+        ev.request_id = response_request_id.or_else(|| {
+            info.headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
     }
     ev
 }
