@@ -265,25 +265,12 @@ impl Aggregator {
     /// Scrubs the event, reusing earlier results for texts seen before.
     fn scrub(&mut self, ev: &mut Event) {
         let scrubber = &self.cfg.scrubber;
-        let memo = &mut self.scrubbed;
-        ev.message = memo.get_or(&ev.message, |t| scrubber.scrub_text(t));
-        for c in &mut ev.cause_chain {
-            *c = memo.get_or(c, |t| scrubber.scrub_text(t));
-        }
-        if let Some(up) = &mut ev.upstream {
-            up.body = memo.get_or(&up.body, |t| scrubber.scrub_text(t));
-        }
-        ev.path = self.paths.get_or(&ev.path, |p| scrubber.scrub_path(p));
-        for (k, v) in &mut ev.headers {
-            *v = if scrubber.is_sensitive_header(k) {
-                crate::scrub::FILTERED.to_owned()
-            } else {
-                memo.get_or(v, |t| scrubber.scrub_text(t))
-            };
-        }
-        if let Some(r) = &mut ev.request_id {
-            *r = scrubber.scrub_text(r);
-        }
+        let (texts, paths) = (&mut self.scrubbed, &mut self.paths);
+        scrubber.scrub_event_with(
+            ev,
+            &mut |t| texts.get_or(t, |t| scrubber.scrub_text(t)),
+            &mut |p| paths.get_or(p, |p| scrubber.scrub_path(p)),
+        );
     }
 
     fn fingerprint_of(&mut self, ev: &Event) -> String {

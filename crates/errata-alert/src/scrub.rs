@@ -233,16 +233,32 @@ impl Scrubber {
 
     /// Scrubs every field of an event that can carry a secret.
     pub fn scrub_event(&self, ev: &mut Event) {
-        ev.path = self.scrub_path(&ev.path);
-        ev.message = self.scrub_text(&ev.message);
+        self.scrub_event_with(ev, &mut |t| self.scrub_text(t), &mut |p| self.scrub_path(p));
+    }
+
+    /// Like [`Scrubber::scrub_event`], with the text and path scrubbing supplied by the caller
+    /// (the aggregator memoizes them: a storm repeats its texts). Request ids, unique per
+    /// event, are always scrubbed directly.
+    pub fn scrub_event_with(
+        &self,
+        ev: &mut Event,
+        text: &mut dyn FnMut(&str) -> String,
+        path: &mut dyn FnMut(&str) -> String,
+    ) {
+        ev.path = path(&ev.path);
+        ev.message = text(&ev.message);
         for c in &mut ev.cause_chain {
-            *c = self.scrub_text(c);
+            *c = text(c);
         }
         if let Some(up) = &mut ev.upstream {
-            up.body = self.scrub_text(&up.body);
+            up.body = text(&up.body);
         }
         for (k, v) in &mut ev.headers {
-            *v = self.scrub_header(k, v).into_owned();
+            *v = if self.is_sensitive_header(k) {
+                FILTERED.to_owned()
+            } else {
+                text(v)
+            };
         }
         if let Some(r) = &mut ev.request_id {
             *r = self.scrub_text(r);

@@ -54,3 +54,31 @@ pub fn add_error_schemas(doc: &mut OpenApi, renderer: &Renderer) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    mod errors {
+        errata::catalog!("../../../examples/classroom/errors.toml");
+    }
+
+    #[test]
+    fn every_status_and_schema_converts_to_utoipa() {
+        let renderer = Renderer::new(errors::catalog().clone());
+        let codes: Vec<Code> = errors::catalog()
+            .entries
+            .iter()
+            .map(|e| Code::new(Box::leak(e.code.clone().into_boxed_str())))
+            .collect();
+        let core = errata::openapi::all_responses(&renderer);
+        assert_eq!(error_responses(&renderer, &codes).len(), core.len());
+        let mut doc = OpenApi::default();
+        add_error_schemas(&mut doc, &renderer);
+        let schemas = doc.components.expect("components").schemas;
+        assert_eq!(
+            schemas.len(),
+            errata::openapi::schemas(errors::catalog()).len()
+        );
+    }
+}

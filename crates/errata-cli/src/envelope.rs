@@ -9,7 +9,7 @@
 
 use clap::ValueEnum;
 use errata::Renderer;
-use errata_catalog::{reason_phrase, Catalog, Entry};
+use errata_catalog::{Catalog, Entry};
 use serde_json::Value;
 
 /// The JSON shape of error bodies.
@@ -56,14 +56,6 @@ impl From<Envelope> for errata::Envelope {
             Envelope::Flat => errata::Envelope::Flat,
         }
     }
-}
-
-/// The entry's title, or the reason phrase of its status (RFC 9457 `title`).
-pub fn title(entry: &Entry) -> &str {
-    entry
-        .title
-        .as_deref()
-        .unwrap_or_else(|| reason_phrase(entry.status))
 }
 
 /// The template of `messages` in `locale`, falling back to the catalog's default locale, then

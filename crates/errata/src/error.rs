@@ -85,18 +85,6 @@ impl ParamValue {
             ParamValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         }
     }
-
-    /// The value as JSON.
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            ParamValue::Str(s) => serde_json::Value::String(s.to_string()),
-            ParamValue::Int(i) => (*i).into(),
-            ParamValue::Num(n) => {
-                serde_json::Number::from_f64(*n).map_or(serde_json::Value::Null, Into::into)
-            }
-            ParamValue::Bool(b) => (*b).into(),
-        }
-    }
 }
 
 impl From<&'static str> for ParamValue {

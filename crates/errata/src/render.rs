@@ -28,16 +28,6 @@ pub enum Envelope {
 }
 
 impl Envelope {
-    /// Parses `nested`, `problem` or `flat`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "nested" => Some(Envelope::Nested),
-            "problem" => Some(Envelope::Problem),
-            "flat" => Some(Envelope::Flat),
-            _ => None,
-        }
-    }
-
     /// The content type of bodies in this envelope.
     pub fn content_type(self) -> &'static str {
         match self {
@@ -220,11 +210,6 @@ impl Renderer {
     /// The catalog being rendered.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
-    }
-
-    /// The shared catalog.
-    pub fn catalog_arc(&self) -> Arc<Catalog> {
-        Arc::clone(&self.catalog)
     }
 
     /// The configured envelope.
