@@ -75,7 +75,7 @@ fn event(report: &ErrorReport) -> Event {
 fn sentry_event(report: &ErrorReport) -> sentry::protocol::Event<'static> {
     use sentry::protocol::{Event, Exception, Request, User};
     let mut ev = Event {
-        message: Some(report.message.clone()),
+        message: Some(report.message.to_string()),
         level: sentry::Level::Error,
         transaction: Some("POST /orders/{id}".into()),
         user: Some(User {
@@ -95,13 +95,13 @@ fn sentry_event(report: &ErrorReport) -> sentry::protocol::Event<'static> {
         }),
         ..Default::default()
     };
-    ev.tags.insert("code".into(), report.code.clone());
+    ev.tags.insert("code".into(), report.code.to_string());
     ev.tags.insert("route".into(), "/orders/{id}".into());
     ev.exception.values = report
         .cause_chain
         .iter()
         .map(|c| Exception {
-            ty: report.code.clone(),
+            ty: report.code.to_string(),
             value: Some(c.clone()),
             ..Default::default()
         })

@@ -117,15 +117,15 @@ impl Event {
 
     /// An event from an edge layer's [`ErrorReport`].
     pub fn from_report(report: &ErrorReport) -> Self {
-        let mut ev = Event::new(report.code.clone(), report.status);
-        ev.message.clone_from(&report.message);
-        ev.locale = Some(report.locale.clone());
+        let mut ev = Event::new(report.code.as_ref(), report.status);
+        ev.message.push_str(&report.message);
+        ev.locale = Some(report.locale.to_string());
         ev.request_id.clone_from(&report.request_id);
         ev.cause_chain.clone_from(&report.cause_chain);
         ev.upstream = report.upstream.as_ref().map(Upstream::from);
         ev.alert = Some(report.alert);
         ev.spike = report.spike;
-        ev.docs_url.clone_from(&report.docs_url);
+        ev.docs_url = report.docs_url.as_deref().map(str::to_owned);
         ev
     }
 

@@ -26,9 +26,9 @@ async fn fail(Path((k, rest)): Path<(u32, String)>, ctx: CaptureContext) -> Resp
     let mut resp = (StatusCode::INTERNAL_SERVER_ERROR, "{}").into_response();
     let long_cause = "연결 실패 & <b>timeout</b> ".repeat(800);
     resp.extensions_mut().insert(ErrorReport {
-        code: format!("STORM_{k}"),
+        code: format!("STORM_{k}").into(),
         status: 500,
-        message: format!("<!channel> order {} failed", rest.len()),
+        message: format!("<!channel> order {} failed", rest.len()).into(),
         locale: "en".into(),
         request_id: Some(format!("req-{}", rest.len())),
         cause_chain: vec![
@@ -46,7 +46,7 @@ async fn fail(Path((k, rest)): Path<(u32, String)>, ctx: CaptureContext) -> Resp
         }),
         alert: AlertPolicy::Always,
         spike: None,
-        docs_url: Some(format!("https://docs.example/errors/STORM_{k}")),
+        docs_url: Some(format!("https://docs.example/errors/STORM_{k}").into()),
     });
     resp
 }

@@ -462,7 +462,7 @@ async fn the_error_report_carries_the_cause_for_monitoring() {
         .get::<errata::ErrorReport>()
         .cloned()
         .expect("report attached");
-    assert_eq!(report.code, "SERVER_ERROR");
+    assert_eq!(&*report.code, "SERVER_ERROR");
     assert_eq!(
         report.cause_chain,
         ["connection to db.internal:5432 refused"]

@@ -67,16 +67,72 @@ pub struct Rendered {
 /// The static body used when an error cannot be rendered (it never should be).
 pub const FALLBACK_BODY: &str = r#"{"error":{"code":"SERVER_ERROR","message":"An internal server error occurred."},"status":500}"#;
 
+/// Code → index into `compiled`. Codes come from the service's own code, never from clients,
+/// so a fast non-cryptographic hasher is safe here.
+type CodeMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
+
 struct CompiledEntry {
-    code: Box<str>,
+    code: Arc<str>,
     status: u16,
     title: Box<str>,
     type_uri: Box<str>,
     templates: Vec<Template>,
     alert: AlertPolicy,
     spike: Option<SpikeRule>,
-    docs_url: Option<Box<str>>,
+    docs_url: Option<Arc<str>>,
     ws_close: Option<u16>,
+    /// Per catalog locale, when the message has no parameter: the message and the envelopes'
+    /// fixed beginnings, serialized once here instead of on every response.
+    fixed: Vec<Option<Fixed>>,
+}
+
+/// A message without parameters and the JSON that starts every plain body carrying it.
+struct Fixed {
+    message: Arc<str>,
+    /// `{"error":{"code":…,"message":…},"status":…` (nested envelope).
+    nested: Box<[u8]>,
+    /// `{"status":…,"code":…,"message":…` (flat envelope).
+    flat: Box<[u8]>,
+}
+
+impl Fixed {
+    fn new(code: &str, status: u16, template: &Template) -> Option<Self> {
+        let mut message = String::new();
+        for seg in &template.segments {
+            match seg {
+                errata_catalog::template::Segment::Text(s) => message.push_str(s),
+                errata_catalog::template::Segment::Param(_) => return None,
+            }
+        }
+        let no_fields = FieldErrors::NONE;
+        let mut nested = serde_json::to_vec(&NestedBody {
+            error: NestedError {
+                code,
+                message: &message,
+                details: None,
+                field_errors: &no_fields,
+            },
+            status,
+            request_id: None,
+        })
+        .ok()?;
+        let mut flat = serde_json::to_vec(&FlatBody {
+            status,
+            code,
+            message: &message,
+            field_errors: &no_fields,
+            request_id: None,
+        })
+        .ok()?;
+        // Drop the closing brace: a request id may follow.
+        nested.pop();
+        flat.pop();
+        Some(Self {
+            message: message.into(),
+            nested: nested.into(),
+            flat: flat.into(),
+        })
+    }
 }
 
 struct CompiledField {
@@ -111,9 +167,10 @@ struct CompiledField {
 pub struct Renderer {
     catalog: Arc<Catalog>,
     envelope: Envelope,
-    entries: HashMap<Box<str>, usize>,
+    entries: CodeMap<usize>,
     compiled: Vec<CompiledEntry>,
-    fields: HashMap<Box<str>, CompiledField>,
+    fields: CodeMap<CompiledField>,
+    locale_tags: Vec<Arc<str>>,
     server_error: usize,
 }
 
@@ -150,7 +207,7 @@ impl Renderer {
     pub fn new(catalog: impl Into<Arc<Catalog>>) -> Self {
         let catalog: Arc<Catalog> = catalog.into();
         let locales = &catalog.info.locales;
-        let mut entries = HashMap::new();
+        let mut entries = CodeMap::default();
         let mut compiled = Vec::with_capacity(catalog.entries.len());
         for (i, e) in catalog.entries.iter().enumerate() {
             entries.insert(e.code.clone().into_boxed_str(), i);
@@ -158,6 +215,11 @@ impl Renderer {
                 entries.entry(a.clone().into_boxed_str()).or_insert(i);
             }
             let docs_url = catalog.docs_link(&e.code);
+            let templates = compile_templates(&e.messages, locales);
+            let fixed = templates
+                .iter()
+                .map(|t| Fixed::new(&e.code, e.status, t))
+                .collect();
             compiled.push(CompiledEntry {
                 code: e.code.clone().into(),
                 status: e.status,
@@ -170,11 +232,12 @@ impl Renderer {
                     .clone()
                     .unwrap_or_else(|| "about:blank".to_owned())
                     .into(),
-                templates: compile_templates(&e.messages, locales),
+                templates,
                 alert: e.alert,
                 spike: e.spike,
                 docs_url: docs_url.map(Into::into),
                 ws_close: e.ws_close,
+                fixed,
             });
         }
         let fields = catalog
@@ -190,12 +253,14 @@ impl Renderer {
             })
             .collect();
         let server_error = entries.get("SERVER_ERROR").copied().unwrap_or(0);
+        let locale_tags = locales.iter().map(|l| Arc::from(l.as_str())).collect();
         Self {
             catalog,
             envelope: Envelope::Nested,
             entries,
             compiled,
             fields,
+            locale_tags,
             server_error,
         }
     }
@@ -232,12 +297,16 @@ impl Renderer {
     }
 
     fn entry(&self, err: &ApiError) -> &CompiledEntry {
-        let i = self
-            .entries
-            .get(err.code())
-            .copied()
-            .unwrap_or(self.server_error);
-        &self.compiled[i]
+        self.lookup(err).0
+    }
+
+    /// The entry rendering `err` (`SERVER_ERROR` for an unknown code) and whether the code is
+    /// known.
+    fn lookup(&self, err: &ApiError) -> (&CompiledEntry, bool) {
+        match self.entries.get(err.code()) {
+            Some(&i) => (&self.compiled[i], true),
+            None => (&self.compiled[self.server_error], false),
+        }
     }
 
     /// Whether the renderer's catalog knows `code` (or it is an alias).
@@ -268,7 +337,16 @@ impl Renderer {
 
     /// Renders `err` for a request.
     pub fn render(&self, err: &ApiError, ctx: &RenderContext<'_>) -> Rendered {
-        self.render_message(err, ctx).0
+        let (entry, _) = self.lookup(err);
+        let envelope = ctx.envelope.unwrap_or(self.envelope);
+        let fixed = self.fixed(entry, err, ctx.locale);
+        match fixed {
+            Some(f) => self.render_body(entry, err, ctx, envelope, &f.message, Some(f)),
+            None => {
+                let message = self.message_of(entry, err, ctx.locale);
+                self.render_body(entry, err, ctx, envelope, &message, None)
+            }
+        }
     }
 
     /// Renders `err` and builds its report in one pass (the message is rendered once).
@@ -277,60 +355,71 @@ impl Renderer {
         err: &ApiError,
         ctx: &RenderContext<'_>,
     ) -> (Rendered, ErrorReport) {
-        let (rendered, message) = self.render_message(err, ctx);
-        let report = self.report_with_message(err, ctx, message);
+        let (entry, known) = self.lookup(err);
+        let envelope = ctx.envelope.unwrap_or(self.envelope);
+        let fixed = self.fixed(entry, err, ctx.locale);
+        let message: Arc<str> = match fixed {
+            Some(f) => Arc::clone(&f.message),
+            None => self.message_of(entry, err, ctx.locale).into(),
+        };
+        let rendered = self.render_body(entry, err, ctx, envelope, &message, fixed);
+        let report = self.report_of(entry, known, err, ctx, message);
         (rendered, report)
     }
 
-    fn render_message(&self, err: &ApiError, ctx: &RenderContext<'_>) -> (Rendered, String) {
-        let entry = self.entry(err);
-        let envelope = ctx.envelope.unwrap_or(self.envelope);
+    /// The pre-serialized message of `entry` when `err` can use it: a message without
+    /// parameters, and no details or field errors to add.
+    fn fixed<'a>(
+        &self,
+        entry: &'a CompiledEntry,
+        err: &ApiError,
+        locale: LocaleId,
+    ) -> Option<&'a Fixed> {
+        if err.details().is_some() || !err.field_errors().is_empty() {
+            return None;
+        }
+        entry
+            .fixed
+            .get(locale.index())
+            .or_else(|| entry.fixed.first())?
+            .as_ref()
+    }
+
+    fn message_of(&self, entry: &CompiledEntry, err: &ApiError, locale: LocaleId) -> String {
         let mut message = String::new();
-        render_template(&entry.templates, ctx.locale, err.params(), &mut message);
-        let field_errors = FieldErrors {
-            renderer: self,
-            locale: ctx.locale,
-            errors: err.field_errors(),
+        render_template(&entry.templates, locale, err.params(), &mut message);
+        message
+    }
+
+    fn render_body(
+        &self,
+        entry: &CompiledEntry,
+        err: &ApiError,
+        ctx: &RenderContext<'_>,
+        envelope: Envelope,
+        message: &str,
+        fixed: Option<&Fixed>,
+    ) -> Rendered {
+        let prefix = match (fixed, envelope) {
+            (Some(f), Envelope::Nested) => Some(&f.nested),
+            (Some(f), Envelope::Flat) => Some(&f.flat),
+            _ => None,
         };
-        let mut body = Vec::with_capacity(128 + message.len());
-        let result = match envelope {
-            Envelope::Nested => serde_json::to_writer(
-                &mut body,
-                &NestedBody {
-                    error: NestedError {
-                        code: &entry.code,
-                        message: &message,
-                        details: err.details(),
-                        field_errors: &field_errors,
-                    },
-                    status: entry.status,
-                    request_id: ctx.request_id,
-                },
-            ),
-            Envelope::Problem => serde_json::to_writer(
-                &mut body,
-                &ProblemBody {
-                    type_uri: &entry.type_uri,
-                    title: &entry.title,
-                    status: entry.status,
-                    detail: &message,
-                    instance: ctx.instance,
-                    code: &entry.code,
-                    errors: ProblemErrors(&field_errors),
-                    details: err.details(),
-                    request_id: ctx.request_id,
-                },
-            ),
-            Envelope::Flat => serde_json::to_writer(
-                &mut body,
-                &FlatBody {
-                    status: entry.status,
-                    code: &entry.code,
-                    message: &message,
-                    field_errors: &field_errors,
-                    request_id: ctx.request_id,
-                },
-            ),
+        let mut body;
+        let result = if let Some(prefix) = prefix {
+            // The same bytes the serializer writes below, with the fixed part copied.
+            body = Vec::with_capacity(prefix.len() + 64);
+            body.extend_from_slice(prefix);
+            let mut result = Ok(());
+            if let Some(id) = ctx.request_id {
+                body.extend_from_slice(b",\"request_id\":");
+                result = serde_json::to_writer(&mut body, id);
+            }
+            body.push(b'}');
+            result
+        } else {
+            body = Vec::with_capacity(128 + message.len());
+            self.serialize_body(entry, err, ctx, envelope, message, &mut body)
         };
         let (status, content_type) = match result {
             Ok(()) => (entry.status, envelope.content_type()),
@@ -351,47 +440,109 @@ impl Renderer {
             headers.push((Cow::Borrowed("retry-after"), secs.to_string()));
         }
         headers.extend(err.headers().iter().cloned());
-        (
-            Rendered {
-                status,
-                content_type,
+        Rendered {
+            status,
+            content_type,
+            body,
+            headers,
+        }
+    }
+
+    fn serialize_body(
+        &self,
+        entry: &CompiledEntry,
+        err: &ApiError,
+        ctx: &RenderContext<'_>,
+        envelope: Envelope,
+        message: &str,
+        body: &mut Vec<u8>,
+    ) -> serde_json::Result<()> {
+        let field_errors = FieldErrors {
+            renderer: Some(self),
+            locale: ctx.locale,
+            errors: err.field_errors(),
+        };
+        match envelope {
+            Envelope::Nested => serde_json::to_writer(
                 body,
-                headers,
-            },
-            message,
-        )
+                &NestedBody {
+                    error: NestedError {
+                        code: &entry.code,
+                        message,
+                        details: err.details(),
+                        field_errors: &field_errors,
+                    },
+                    status: entry.status,
+                    request_id: ctx.request_id,
+                },
+            ),
+            Envelope::Problem => serde_json::to_writer(
+                body,
+                &ProblemBody {
+                    type_uri: &entry.type_uri,
+                    title: &entry.title,
+                    status: entry.status,
+                    detail: message,
+                    instance: ctx.instance,
+                    code: &entry.code,
+                    errors: ProblemErrors(&field_errors),
+                    details: err.details(),
+                    request_id: ctx.request_id,
+                },
+            ),
+            Envelope::Flat => serde_json::to_writer(
+                body,
+                &FlatBody {
+                    status: entry.status,
+                    code: &entry.code,
+                    message,
+                    field_errors: &field_errors,
+                    request_id: ctx.request_id,
+                },
+            ),
+        }
     }
 
     /// The report that logs and alerts receive for `err`.
     pub fn report(&self, err: &ApiError, ctx: &RenderContext<'_>) -> ErrorReport {
-        self.report_with_message(err, ctx, self.message(err, ctx.locale))
+        let (entry, known) = self.lookup(err);
+        let message = match self.fixed(entry, err, ctx.locale) {
+            Some(f) => Arc::clone(&f.message),
+            None => self.message_of(entry, err, ctx.locale).into(),
+        };
+        self.report_of(entry, known, err, ctx, message)
     }
 
-    fn report_with_message(
+    fn report_of(
         &self,
+        entry: &CompiledEntry,
+        known: bool,
         err: &ApiError,
         ctx: &RenderContext<'_>,
-        message: String,
+        message: Arc<str>,
     ) -> ErrorReport {
-        let entry = self.entry(err);
         let mut cause_chain = err.cause_chain();
-        if !self.knows(err.code()) {
+        if !known {
             cause_chain.insert(
                 0,
                 format!("error code `{}` is not in the catalog", err.code()),
             );
         }
+        let locale = match self.locale_tags.get(ctx.locale.index()) {
+            Some(tag) => Arc::clone(tag),
+            None => self.locale_tag(ctx.locale).into(),
+        };
         ErrorReport {
-            code: entry.code.to_string(),
+            code: Arc::clone(&entry.code),
             status: entry.status,
             message,
-            locale: self.locale_tag(ctx.locale).to_owned(),
+            locale,
             request_id: ctx.request_id.map(str::to_owned),
             cause_chain,
             upstream: err.upstream().cloned(),
             alert: entry.alert,
             spike: entry.spike,
-            docs_url: entry.docs_url.as_deref().map(str::to_owned),
+            docs_url: entry.docs_url.clone(),
         }
     }
 
@@ -434,19 +585,28 @@ fn render_template(
 }
 
 struct FieldErrors<'a> {
-    renderer: &'a Renderer,
+    renderer: Option<&'a Renderer>,
     locale: LocaleId,
     errors: &'a [(String, FieldError)],
 }
 
 impl FieldErrors<'_> {
+    /// No field errors (the pre-serialized bodies have none).
+    const NONE: FieldErrors<'static> = FieldErrors {
+        renderer: None,
+        locale: LocaleId::DEFAULT,
+        errors: &[],
+    };
+
     fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }
 
     fn message(&self, fe: &FieldError) -> String {
         let mut m = String::new();
-        self.renderer.field_message(fe, self.locale, &mut m);
+        if let Some(renderer) = self.renderer {
+            renderer.field_message(fe, self.locale, &mut m);
+        }
         m
     }
 }

@@ -164,7 +164,7 @@ fn unknown_codes_render_as_server_error() {
     let out = r.render(&err, &RenderContext::default());
     assert_eq!(out.status, 500);
     let report = r.report(&err, &RenderContext::default());
-    assert_eq!(report.code, "SERVER_ERROR");
+    assert_eq!(&*report.code, "SERVER_ERROR");
     assert!(report.cause_chain[0].contains("NOT_IN_CATALOG"));
 }
 
@@ -190,4 +190,62 @@ fn ws_close_code_comes_from_the_catalog() {
     assert!(r
         .ws_close(&classroom::already_enrolled(), r.negotiate(None))
         .is_none());
+}
+
+/// Messages without parameters are serialized once, at start-up; every such body must be
+/// byte for byte what serializing the envelope field by field gives.
+#[test]
+fn pre_serialized_bodies_match_the_envelope_for_every_code_and_locale() {
+    let catalog = classroom::catalog();
+    let q = |s: &str| serde_json::to_string(s).unwrap();
+    let mut fast_paths = 0;
+    for envelope in [Envelope::Nested, Envelope::Flat] {
+        let r = renderer(envelope);
+        for entry in &catalog.entries {
+            if !entry.params.is_empty() {
+                continue;
+            }
+            for (i, tag) in catalog.info.locales.iter().enumerate() {
+                let locale = r.negotiate(Some(tag));
+                assert_eq!(r.locale_tag(locale), tag);
+                let err = ApiError::from_code(entry.code.clone(), entry.status);
+                let message = r.message(&err, locale);
+                for request_id in [None, Some("req-\"1\"\\x")] {
+                    let ctx = RenderContext {
+                        locale,
+                        request_id,
+                        ..Default::default()
+                    };
+                    let (out, report) = r.render_with_report(&err, &ctx);
+                    assert_eq!(out, r.render(&err, &ctx));
+                    let id = request_id.map(|id| format!(",\"request_id\":{}", q(id)));
+                    let id = id.as_deref().unwrap_or("");
+                    let expected = match envelope {
+                        Envelope::Nested => format!(
+                            "{{\"error\":{{\"code\":{},\"message\":{}}},\"status\":{}{id}}}",
+                            q(&entry.code),
+                            q(&message),
+                            entry.status
+                        ),
+                        _ => format!(
+                            "{{\"status\":{},\"code\":{},\"message\":{}{id}}}",
+                            entry.status,
+                            q(&entry.code),
+                            q(&message)
+                        ),
+                    };
+                    assert_eq!(
+                        std::str::from_utf8(&out.body).unwrap(),
+                        expected,
+                        "{} in {tag} (locale #{i})",
+                        entry.code
+                    );
+                    assert_eq!(&*report.message, message);
+                    assert_eq!(&*report.locale, tag.as_str());
+                    fast_paths += 1;
+                }
+            }
+        }
+    }
+    assert!(fast_paths > 100, "only {fast_paths} bodies checked");
 }
