@@ -75,20 +75,19 @@ impl RequestContext {
 /// A request id unique to this process run: 64 random bits drawn once, then a counter, as 32
 /// hex digits. No clock read, no random draw per request.
 fn generated_id() -> HeaderValue {
-    static PREFIX: OnceLock<u64> = OnceLock::new();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    static PREFIX: OnceLock<[u8; 16]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let prefix = PREFIX.get_or_init(|| {
+        let random = uuid::Uuid::new_v4().as_u64_pair().0;
+        std::array::from_fn(|i| HEX[((random >> (60 - 4 * i)) & 0xf) as usize])
+    });
+    let mut n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut buf = [0u8; 32];
-    for (i, byte) in prefix
-        .to_be_bytes()
-        .into_iter()
-        .chain(n.to_be_bytes())
-        .enumerate()
-    {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        buf[2 * i] = HEX[usize::from(byte >> 4)];
-        buf[2 * i + 1] = HEX[usize::from(byte & 0xf)];
+    buf[..16].copy_from_slice(prefix);
+    for digit in buf[16..].iter_mut().rev() {
+        *digit = HEX[(n & 0xf) as usize];
+        n >>= 4;
     }
     HeaderValue::from_bytes(&buf).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }

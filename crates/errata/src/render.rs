@@ -408,7 +408,10 @@ impl Renderer {
         let mut body;
         let result = if let Some(prefix) = prefix {
             // The same bytes the serializer writes below, with the fixed part copied.
-            body = Vec::with_capacity(prefix.len() + 64);
+            // Exact when the id needs no escaping (a body of len == capacity becomes the
+            // response's bytes without another allocation).
+            let id_len = ctx.request_id.map_or(0, |id| id.len() + 16);
+            body = Vec::with_capacity(prefix.len() + id_len + 1);
             body.extend_from_slice(prefix);
             let mut result = Ok(());
             if let Some(id) = ctx.request_id {
