@@ -200,9 +200,13 @@ pub(crate) struct Aggregator {
     closed: HashSet<String>,
     closed_order: VecDeque<String>,
     spikes: HashMap<String, SpikeWindow>,
-    counts: HashMap<(i64, String, u16, String, String), u64>,
+    counts: HashMap<CountKey, u64>,
+    /// The key counted last and its count not yet in `counts`: a storm repeats one key, and
+    /// comparing it costs less than building a key to look up.
+    last_count: Option<(CountKey, u64)>,
     samples: Vec<SampleRow>,
-    sample_budget: HashMap<(i64, String), u32>,
+    /// Samples taken per code in the minute it names.
+    sample_budget: HashMap<String, (i64, u32)>,
     stats: AggStats,
     /// Scrubbed text by raw text: a storm repeats the same messages and causes, and the
     /// scrubbing rules are regular expressions.
@@ -210,7 +214,50 @@ pub(crate) struct Aggregator {
     /// Scrubbed paths by raw path (query parameters are scrubbed by name, apart from text).
     paths: Memo,
     /// Default fingerprints by code, route and raw message (normalizing is regex work too).
-    fingerprints: Memo,
+    fingerprints: FingerprintMemo,
+}
+
+/// Per-minute count key: minute, code, status, route, method.
+type CountKey = (i64, String, u16, String, String);
+
+/// Code, route, message and the fingerprint they give.
+type FingerprintEntry = (String, Option<String>, String, String);
+
+/// Default fingerprints by a hash of code, route and message; entries keep their inputs, so a
+/// hash collision is a miss, never a wrong fingerprint.
+#[derive(Default)]
+struct FingerprintMemo {
+    hasher: foldhash::fast::RandomState,
+    map: HashMap<u64, Vec<FingerprintEntry>>,
+    len: usize,
+}
+
+impl FingerprintMemo {
+    fn get_or(&mut self, ev: &Event, derive: impl FnOnce(&Event) -> String) -> String {
+        use std::hash::BuildHasher;
+        let key = self
+            .hasher
+            .hash_one((&ev.code, ev.route.as_deref(), &ev.message));
+        let same = |e: &&FingerprintEntry| {
+            e.0 == ev.code && e.1.as_deref() == ev.route.as_deref() && e.2 == ev.message
+        };
+        if let Some(found) = self.map.get(&key).and_then(|l| l.iter().find(same)) {
+            return found.3.clone();
+        }
+        let fp = derive(ev);
+        if self.len >= Memo::CAPACITY {
+            self.map.clear();
+            self.len = 0;
+        }
+        self.len += 1;
+        self.map.entry(key).or_default().push((
+            ev.code.clone(),
+            ev.route.clone(),
+            ev.message.clone(),
+            fp.clone(),
+        ));
+        fp
+    }
 }
 
 /// A bounded map from an input text to a derived text; emptied when full.
@@ -253,12 +300,43 @@ impl Aggregator {
             closed_order: VecDeque::new(),
             spikes: HashMap::new(),
             counts: HashMap::new(),
+            last_count: None,
             samples: Vec::new(),
             sample_budget: HashMap::new(),
             stats: AggStats::default(),
             scrubbed: Memo::new(),
             paths: Memo::new(),
-            fingerprints: Memo::new(),
+            fingerprints: FingerprintMemo::default(),
+        }
+    }
+
+    /// Adds `n` to the count of one minute, code, status, route and method.
+    fn count(&mut self, minute: i64, ev: &Event, route: &str, n: u64) {
+        if let Some(((m, code, status, r, method), total)) = &mut self.last_count {
+            if *m == minute
+                && *status == ev.status
+                && *code == ev.code
+                && r == route
+                && *method == ev.method
+            {
+                *total += n;
+                return;
+            }
+        }
+        self.flush_last_count();
+        let key = (
+            minute,
+            ev.code.clone(),
+            ev.status,
+            route.to_owned(),
+            ev.method.clone(),
+        );
+        self.last_count = Some((key, n));
+    }
+
+    fn flush_last_count(&mut self) {
+        if let Some((key, n)) = self.last_count.take() {
+            *self.counts.entry(key).or_insert(0) += n;
         }
     }
 
@@ -277,14 +355,8 @@ impl Aggregator {
         if ev.fingerprint.is_some() || self.cfg.fingerprint.is_some() {
             return fingerprint::of_event(ev, self.cfg.fingerprint.as_ref());
         }
-        let key = format!(
-            "{}\0{}\0{}",
-            ev.code,
-            ev.route.as_deref().unwrap_or(""),
-            ev.message
-        );
         self.fingerprints
-            .get_or(&key, |_| fingerprint::of_event(ev, None))
+            .get_or(ev, |ev| fingerprint::of_event(ev, None))
     }
 
     pub(crate) fn stats(&self) -> AggStats {
@@ -294,7 +366,7 @@ impl Aggregator {
         }
     }
 
-    fn policy_of(&self, ev: &Event) -> (AlertPolicy, SpikeRule, Option<String>) {
+    fn policy_of(&self, ev: &Event) -> (AlertPolicy, SpikeRule) {
         let known = self.cfg.policies.get(&ev.code);
         let policy = ev
             .alert
@@ -304,11 +376,17 @@ impl Aggregator {
             .spike
             .or(known.and_then(|k| k.1))
             .unwrap_or(self.cfg.default_spike);
-        let docs = ev
-            .docs_url
-            .clone()
-            .or_else(|| known.and_then(|k| k.2.clone()));
-        (policy, spike, docs)
+        (policy, spike)
+    }
+
+    /// The docs link of the event's code.
+    fn docs_of<'a>(&'a self, ev: &'a Event) -> Option<&'a str> {
+        ev.docs_url.as_deref().or_else(|| {
+            self.cfg
+                .policies
+                .get(&ev.code)
+                .and_then(|k| k.2.as_deref())
+        })
     }
 
     /// Takes in one event, or many folded into one observation.
@@ -316,30 +394,29 @@ impl Aggregator {
         self.scrub(&mut obs.event);
         let ev = &obs.event;
         self.stats.events += obs.count;
-        let route = ev
-            .route
-            .clone()
-            .unwrap_or_else(|| UNMATCHED_ROUTE.to_string());
+        let route = ev.route.as_deref().unwrap_or(UNMATCHED_ROUTE);
         for &(minute, n) in &obs.minutes {
-            *self
-                .counts
-                .entry((
-                    minute,
-                    ev.code.clone(),
-                    ev.status,
-                    route.clone(),
-                    ev.method.clone(),
-                ))
-                .or_insert(0) += n;
+            self.count(minute, ev, route, n);
         }
         let fp = self.fingerprint_of(ev);
         let minute = minute_of(obs.last);
-        let budget = self
+        if !self.sample_budget.contains_key(ev.code.as_str()) {
+            self.sample_budget.insert(ev.code.clone(), (minute, 0));
+        }
+        let limit = self.cfg.limits.samples_per_minute;
+        let take_sample = self
             .sample_budget
-            .entry((minute, ev.code.clone()))
-            .or_insert(0);
-        if *budget < self.cfg.limits.samples_per_minute {
-            *budget += 1;
+            .get_mut(ev.code.as_str())
+            .is_some_and(|(m, taken)| {
+                if minute > *m {
+                    (*m, *taken) = (minute, 0);
+                }
+                *taken < limit && {
+                    *taken += 1;
+                    true
+                }
+            });
+        if take_sample {
             if let Ok(json) = serde_json::to_string(ev) {
                 self.samples.push(SampleRow {
                     minute,
@@ -350,7 +427,7 @@ impl Aggregator {
             }
         }
 
-        let (policy, spike, docs) = self.policy_of(ev);
+        let (policy, spike) = self.policy_of(ev);
         if policy == AlertPolicy::Never {
             return;
         }
@@ -396,7 +473,7 @@ impl Aggregator {
                     users_total: HashSet::new(),
                     users_capped: false,
                     sample: ev.clone(),
-                    docs_url: docs.clone(),
+                    docs_url: self.docs_of(ev).map(str::to_owned),
                     last_notified: None,
                     next_due: None,
                     notices: 0,
@@ -405,6 +482,12 @@ impl Aggregator {
         }
         let limits = self.cfg.limits;
         let timing = self.cfg.timing;
+        let docs = ev.docs_url.as_deref().or_else(|| {
+            self.cfg
+                .policies
+                .get(&ev.code)
+                .and_then(|k| k.2.as_deref())
+        });
         let Some(g) = self.groups.get_mut(&fp) else {
             return;
         };
@@ -425,20 +508,28 @@ impl Aggregator {
                 g.users_capped = true;
             }
         }
-        let where_ = ev
-            .route
-            .clone()
-            .unwrap_or_else(|| UNMATCHED_ROUTE.to_string());
-        let where_ = if ev.method.is_empty() {
-            where_
-        } else {
-            format!("{} {}", ev.method, where_)
+        // "METHOD route", compared in place: built only for a new entry.
+        let method = ev.method.as_str();
+        let is_where = |r: &str| {
+            if method.is_empty() {
+                r == route
+            } else {
+                r.len() == method.len() + 1 + route.len()
+                    && r.starts_with(method)
+                    && r[method.len()..].starts_with(' ')
+                    && r.ends_with(route)
+            }
         };
-        if let Some(r) = g.pending_routes.iter_mut().find(|r| r.route == where_) {
+        if let Some(r) = g.pending_routes.iter_mut().find(|r| is_where(&r.route)) {
             r.count += obs.count;
         } else if g.pending_routes.len() < limits.max_routes {
+            let route = if method.is_empty() {
+                route.to_owned()
+            } else {
+                format!("{method} {route}")
+            };
             g.pending_routes.push(RouteCount {
-                route: where_,
+                route,
                 count: obs.count,
             });
         } else if let Some(r) = g.pending_routes.iter_mut().find(|r| r.route == "other") {
@@ -447,10 +538,12 @@ impl Aggregator {
             last.route = "other".to_string();
             last.count += obs.count;
         }
-        g.sample = obs.event;
-        if docs.is_some() {
-            g.docs_url = docs;
+        if let Some(docs) = docs {
+            if g.docs_url.as_deref() != Some(docs) {
+                g.docs_url = Some(docs.to_owned());
+            }
         }
+        g.sample = obs.event;
         if firing && !g.alerting {
             g.alerting = true;
         }
@@ -616,6 +709,7 @@ impl Aggregator {
 
     /// Counts gathered since the last call.
     pub(crate) fn take_counts(&mut self) -> Vec<CountRow> {
+        self.flush_last_count();
         self.counts
             .drain()
             .map(|((minute, code, status, route, method), count)| CountRow {
@@ -632,7 +726,7 @@ impl Aggregator {
     /// Samples gathered since the last call.
     pub(crate) fn take_samples(&mut self, now: DateTime<Utc>) -> Vec<SampleRow> {
         let current = minute_of(now);
-        self.sample_budget.retain(|(m, _), _| *m >= current - 1);
+        self.sample_budget.retain(|_, (m, _)| *m >= current - 1);
         std::mem::take(&mut self.samples)
     }
 }

@@ -277,7 +277,7 @@ impl Alerting {
         let (capturer, receiver) = capture::channel(
             self.queue_capacity,
             self.clock.clone(),
-            self.scrubber.clone(),
+            Arc::new(self.scrubber.clone()),
         );
         let agg = Aggregator::new(AggConfig {
             timing: self.timing,

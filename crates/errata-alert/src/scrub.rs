@@ -53,6 +53,16 @@ const FRAGMENTS: &[&str] = &[
 /// Field names that are sensitive when they are the whole name.
 const EXACT: &[&str] = &["pwd", "auth", "jwt", "key", "sig", "pass"];
 
+/// Whether `set` (of lowercase names) holds `name` in any case; allocates only for a name with
+/// uppercase letters (header names from `http` never have any).
+fn in_lowercase(set: &std::collections::HashSet<String>, name: &str) -> bool {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        set.contains(&name.to_ascii_lowercase())
+    } else {
+        set.contains(name)
+    }
+}
+
 /// Removes secrets from events.
 ///
 /// The defaults cover `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, API-key
@@ -66,6 +76,11 @@ pub struct Scrubber {
     exact: Vec<String>,
     fragments: Vec<String>,
     rules: Vec<(Regex, String)>,
+    /// `headers` and `exact`, for one lookup per name.
+    header_names: std::collections::HashSet<String>,
+    field_names: std::collections::HashSet<String>,
+    /// Every fragment in one automaton, ASCII case-insensitive: one pass per name.
+    fragment_matcher: Option<aho_corasick::AhoCorasick>,
 }
 
 impl std::fmt::Debug for Scrubber {
@@ -167,24 +182,35 @@ impl Scrubber {
             .into_iter()
             .filter_map(|(re, rep)| Regex::new(&re).ok().map(|r| (r, rep)))
             .collect();
+        let fragment_matcher = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(fragments.iter().filter(|f| !f.is_empty()))
+            .ok();
         Scrubber {
+            header_names: headers.iter().chain(exact.iter()).cloned().collect(),
+            field_names: exact.iter().cloned().collect(),
             headers,
             exact,
             fragments,
             rules,
+            fragment_matcher,
         }
+    }
+
+    fn contains_fragment(&self, name: &str) -> bool {
+        self.fragment_matcher
+            .as_ref()
+            .is_some_and(|m| m.is_match(name))
     }
 
     /// Whether a field (query parameter, JSON key) called `name` is sensitive.
     pub fn is_sensitive_field(&self, name: &str) -> bool {
-        let lower = name.to_ascii_lowercase();
-        self.exact.contains(&lower) || self.fragments.iter().any(|f| lower.contains(f))
+        in_lowercase(&self.field_names, name) || self.contains_fragment(name)
     }
 
     /// Whether the header `name` is sensitive.
     pub fn is_sensitive_header(&self, name: &str) -> bool {
-        let lower = name.to_ascii_lowercase();
-        self.headers.contains(&lower) || self.is_sensitive_field(&lower)
+        in_lowercase(&self.header_names, name) || self.contains_fragment(name)
     }
 
     /// A header's value as it may be kept: itself, or [`FILTERED`].
@@ -261,7 +287,13 @@ impl Scrubber {
             };
         }
         if let Some(r) = &mut ev.request_id {
-            *r = self.scrub_text(r);
+            // Ids of letters, digits, `-` and `_` (generated ones, UUIDs) match no rule.
+            if !r
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                *r = self.scrub_text(r);
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::MatchedPath;
@@ -33,13 +34,15 @@ const MAX_HEADER_VALUE: usize = 256;
 /// ```
 #[derive(Clone, Debug)]
 pub struct AlertLayer {
-    capturer: Capturer,
+    capturer: Arc<Capturer>,
 }
 
 impl AlertLayer {
     /// A layer capturing into `capturer`.
     pub fn new(capturer: Capturer) -> Self {
-        AlertLayer { capturer }
+        AlertLayer {
+            capturer: Arc::new(capturer),
+        }
     }
 }
 
@@ -49,7 +52,7 @@ impl<S> Layer<S> for AlertLayer {
     fn layer(&self, inner: S) -> Self::Service {
         AlertService {
             inner,
-            capturer: self.capturer.clone(),
+            capturer: Arc::clone(&self.capturer),
         }
     }
 }
@@ -58,7 +61,7 @@ impl<S> Layer<S> for AlertLayer {
 #[derive(Clone, Debug)]
 pub struct AlertService<S> {
     inner: S,
-    capturer: Capturer,
+    capturer: Arc<Capturer>,
 }
 
 /// What the layer remembers of a request until its response.
@@ -118,7 +121,7 @@ where
         ResponseFuture {
             inner: self.inner.call(req),
             info: Some(info),
-            capturer: self.capturer.clone(),
+            capturer: Arc::clone(&self.capturer),
         }
     }
 }
@@ -129,7 +132,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         info: Option<RequestInfo>,
-        capturer: Capturer,
+        capturer: Arc<Capturer>,
     }
 }
 

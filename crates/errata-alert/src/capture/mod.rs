@@ -143,7 +143,7 @@ pub struct Capturer {
     captured: Arc<AtomicU64>,
     folded: Arc<AtomicU64>,
     clock: Arc<dyn Clock>,
-    pub(crate) scrubber: crate::scrub::Scrubber,
+    pub(crate) scrubber: Arc<crate::scrub::Scrubber>,
 }
 
 impl std::fmt::Debug for Capturer {
@@ -178,7 +178,7 @@ impl CaptureReceiver {
 pub(crate) fn channel(
     capacity: usize,
     clock: Arc<dyn Clock>,
-    scrubber: crate::scrub::Scrubber,
+    scrubber: Arc<crate::scrub::Scrubber>,
 ) -> (Capturer, CaptureReceiver) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     let overflow = Arc::new(Overflow {
