@@ -262,7 +262,7 @@ impl FingerprintMemo {
 
 /// A bounded map from an input text to a derived text; emptied when full.
 struct Memo {
-    map: HashMap<String, String>,
+    map: HashMap<String, String, foldhash::fast::RandomState>,
 }
 
 impl Memo {
@@ -270,7 +270,7 @@ impl Memo {
 
     fn new() -> Self {
         Memo {
-            map: HashMap::new(),
+            map: HashMap::default(),
         }
     }
 

@@ -53,9 +53,12 @@ const FRAGMENTS: &[&str] = &[
 /// Field names that are sensitive when they are the whole name.
 const EXACT: &[&str] = &["pwd", "auth", "jwt", "key", "sig", "pass"];
 
+/// Lowercase names; names come from configuration, so a fast hasher is safe.
+type NameSet = std::collections::HashSet<String, foldhash::fast::RandomState>;
+
 /// Whether `set` (of lowercase names) holds `name` in any case; allocates only for a name with
 /// uppercase letters (header names from `http` never have any).
-fn in_lowercase(set: &std::collections::HashSet<String>, name: &str) -> bool {
+fn in_lowercase(set: &NameSet, name: &str) -> bool {
     if name.bytes().any(|b| b.is_ascii_uppercase()) {
         set.contains(&name.to_ascii_lowercase())
     } else {
@@ -77,8 +80,8 @@ pub struct Scrubber {
     fragments: Vec<String>,
     rules: Vec<(Regex, String)>,
     /// `headers` and `exact`, for one lookup per name.
-    header_names: std::collections::HashSet<String>,
-    field_names: std::collections::HashSet<String>,
+    header_names: NameSet,
+    field_names: NameSet,
     /// Every fragment in one automaton, ASCII case-insensitive: one pass per name.
     fragment_matcher: Option<aho_corasick::AhoCorasick>,
 }
