@@ -52,8 +52,9 @@ const MAX_REQUEST_ID: usize = 128;
 /// - re-wraps any other 4xx/5xx response (the router's 405, tower-http's 413 and 408, a rate
 ///   limiter's 429, …) as the built-in code of its status, keeping `Allow` and `Retry-After`;
 /// - turns a panic into `SERVER_ERROR` with nothing of the panic in the body;
-/// - echoes `x-request-id`, attaches an [`errata::ErrorReport`] to the response extensions for
-///   monitoring, and logs the internal cause once (5xx at error level, 4xx at debug).
+/// - echoes `x-request-id`, attaches an [`errata::ErrorReport`] to the response extensions when
+///   a monitoring layer asked for it with [`errata::ReportWanted`], and logs the internal cause
+///   once (5xx at error level, 4xx at debug).
 #[derive(Clone, Debug)]
 pub struct ErrataLayer {
     renderer: Arc<Renderer>,
@@ -106,6 +107,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        // A report is built when a monitoring layer asks, or when an outer edge layer must
+        // learn that this one rendered the response already.
+        let want_report = req.extensions().get::<errata::ReportWanted>().is_some()
+            || req.extensions().get::<RequestContext>().is_some();
         let ctx = RequestContext::from_request(&self.renderer, &req);
         req.extensions_mut().insert(ctx.clone());
         let renderer = Arc::clone(&self.renderer);
@@ -122,7 +127,7 @@ where
                     pending(builtin::server_error().with_cause(Panicked(panic_message(&*panic))))
                 }
             };
-            Ok(finish(&renderer, &ctx, response))
+            Ok(finish(&renderer, &ctx, response, want_report))
         })
     }
 }
@@ -136,6 +141,7 @@ fn finish(
     renderer: &Renderer,
     ctx: &RequestContext,
     mut response: Response<Body>,
+    want_report: bool,
 ) -> Response<Body> {
     let request_id = ctx.request_id_header().clone();
     let err = match response.extensions_mut().remove::<PendingError>() {
@@ -159,8 +165,13 @@ fn finish(
         instance: Some(ctx.path()),
         envelope: ctx.wants_problem().then_some(Envelope::Problem),
     };
-    let (rendered, report) = renderer.render_with_report(&err, &render_ctx);
-    log(&report);
+    let (rendered, report) = if want_report {
+        let (rendered, report) = renderer.render_with_report(&err, &render_ctx);
+        (rendered, Some(report))
+    } else {
+        (renderer.render(&err, &render_ctx), None)
+    };
+    log(&err, rendered.status, ctx.request_id());
 
     let (mut parts, _old_body) = response.into_parts();
     parts.status =
@@ -180,7 +191,9 @@ fn finish(
         }
     }
     parts.headers.insert(X_REQUEST_ID.clone(), request_id);
-    parts.extensions.insert(report);
+    if let Some(report) = report {
+        parts.extensions.insert(report);
+    }
     Response::from_parts(parts, Body::from(rendered.body))
 }
 
@@ -220,13 +233,22 @@ fn rewrap(response: &Response<Body>) -> ApiError {
     err.with_cause(Rewrapped(status))
 }
 
-fn log(report: &errata::ErrorReport) {
+fn log(err: &ApiError, status: u16, request_id: &str) {
     // Field values are only computed when the level is enabled.
-    let request_id = report.request_id.as_deref().unwrap_or("-");
-    if report.status >= 500 {
-        tracing::error!(target: "errata", code = %report.code, status = report.status, request_id, cause = %report.cause_chain.join(": "), "request failed");
+    let code = err.code();
+    if status >= 500 {
+        tracing::error!(target: "errata", code, status, request_id, cause = %CauseChain(err), "request failed");
     } else {
-        tracing::debug!(target: "errata", code = %report.code, status = report.status, request_id, cause = %report.cause_chain.join(": "), "request rejected");
+        tracing::debug!(target: "errata", code, status, request_id, cause = %CauseChain(err), "request rejected");
+    }
+}
+
+/// An error's internal causes joined by `: `, formatted only when logged.
+struct CauseChain<'a>(&'a ApiError);
+
+impl std::fmt::Display for CauseChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.cause_chain().join(": "))
     }
 }
 

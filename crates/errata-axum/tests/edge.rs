@@ -449,14 +449,15 @@ async fn rate_limit_answers_429_with_retry_after() {
 #[tokio::test]
 async fn the_error_report_carries_the_cause_for_monitoring() {
     use tower::ServiceExt;
-    let response = app()
-        .oneshot(
-            axum::http::Request::get("/internal")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let request = || axum::http::Request::get("/internal").body(axum::body::Body::empty());
+    let unmonitored = app().oneshot(request().unwrap()).await.unwrap();
+    assert!(
+        unmonitored.extensions().get::<errata::ErrorReport>().is_none(),
+        "no report unless a monitoring layer asks"
+    );
+    let mut monitored = request().unwrap();
+    monitored.extensions_mut().insert(errata::ReportWanted);
+    let response = app().oneshot(monitored).await.unwrap();
     let report = response
         .extensions()
         .get::<errata::ErrorReport>()
@@ -468,4 +469,33 @@ async fn the_error_report_carries_the_cause_for_monitoring() {
         ["connection to db.internal:5432 refused"]
     );
     assert_eq!(report.alert, errata::AlertPolicy::Always);
+}
+
+#[tokio::test]
+async fn an_inner_edge_layer_renders_and_the_outer_one_keeps_its_answer() {
+    use tower::ServiceExt;
+    let renderer = Arc::new(Renderer::new(errors::catalog().clone()));
+    let inner = Router::new()
+        .route(
+            "/lectures/{id}",
+            get(|| async { Err::<String, _>(errors::lecture_not_found()) }),
+        )
+        .layer(ErrataLayer::new(Arc::clone(&renderer)));
+    let app = Router::new()
+        .nest("/v1", inner)
+        .layer(ErrataLayer::new(renderer));
+    let response = app
+        .oneshot(
+            axum::http::Request::get("/v1/lectures/7")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap();
+    // A 404 the outer layer did not recognise would become ROUTE_NOT_FOUND.
+    assert_error(404, &body, codes::LECTURE_NOT_FOUND);
 }

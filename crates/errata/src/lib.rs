@@ -53,7 +53,7 @@ pub use axum::PendingError;
 pub use error::{ApiError, Code, FieldError, ParamValue, UpstreamDetail, UPSTREAM_BODY_LIMIT};
 pub use locale::{negotiate_locale, LocaleId};
 pub use render::{Envelope, RenderContext, Rendered, Renderer, FALLBACK_BODY};
-pub use report::ErrorReport;
+pub use report::{ErrorReport, ReportWanted};
 pub use upstream::UpstreamMapper;
 
 #[doc(hidden)]

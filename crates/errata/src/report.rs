@@ -6,6 +6,13 @@ use errata_catalog::{AlertPolicy, SpikeRule};
 
 pub use crate::error::UpstreamDetail;
 
+/// Asks edge layers for an [`ErrorReport`] on every error response of this request.
+///
+/// Monitoring layers (errata-alert's capture layer) put it in the request extensions; without
+/// it, no report is built, so a service without monitoring does not pay for one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportWanted;
+
 /// Everything about one error response that logs and alerts need, internal cause included.
 ///
 /// The catalog's texts (code, message without parameters, locale, docs link) are shared with

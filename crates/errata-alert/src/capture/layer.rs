@@ -111,6 +111,8 @@ where
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let ctx = CaptureContext::default();
         req.extensions_mut().insert(ctx.clone());
+        // Edge layers inside attach their report only when asked.
+        req.extensions_mut().insert(errata::ReportWanted);
         let info = RequestInfo {
             method: req.method().clone(),
             uri: req.uri().clone(),
