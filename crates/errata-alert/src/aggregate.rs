@@ -379,14 +379,14 @@ impl Aggregator {
         (policy, spike)
     }
 
-    /// The docs link of the event's code.
-    fn docs_of<'a>(&'a self, ev: &'a Event) -> Option<&'a str> {
-        ev.docs_url.as_deref().or_else(|| {
-            self.cfg
-                .policies
-                .get(&ev.code)
-                .and_then(|k| k.2.as_deref())
-        })
+    /// The docs link of the event's code: the event's own, else the catalog's.
+    fn docs_of<'a>(
+        policies: &'a HashMap<String, (AlertPolicy, Option<SpikeRule>, Option<String>)>,
+        ev: &'a Event,
+    ) -> Option<&'a str> {
+        ev.docs_url
+            .as_deref()
+            .or_else(|| policies.get(&ev.code).and_then(|k| k.2.as_deref()))
     }
 
     /// Takes in one event, or many folded into one observation.
@@ -473,7 +473,7 @@ impl Aggregator {
                     users_total: HashSet::new(),
                     users_capped: false,
                     sample: ev.clone(),
-                    docs_url: self.docs_of(ev).map(str::to_owned),
+                    docs_url: Self::docs_of(&self.cfg.policies, ev).map(str::to_owned),
                     last_notified: None,
                     next_due: None,
                     notices: 0,
@@ -482,12 +482,7 @@ impl Aggregator {
         }
         let limits = self.cfg.limits;
         let timing = self.cfg.timing;
-        let docs = ev.docs_url.as_deref().or_else(|| {
-            self.cfg
-                .policies
-                .get(&ev.code)
-                .and_then(|k| k.2.as_deref())
-        });
+        let docs = Self::docs_of(&self.cfg.policies, ev);
         let Some(g) = self.groups.get_mut(&fp) else {
             return;
         };

@@ -2,7 +2,7 @@
 //!
 //! - [`ErrataLayer`]: the edge layer. Renders handler errors with the request's locale, request
 //!   id and path; re-wraps the framework's own 404/405/408/413/415/429/5xx; turns panics into
-//!   `SERVER_ERROR`; attaches an [`errata::ErrorReport`] for monitoring.
+//!   `SERVER_ERROR`; attaches an [`errata::ErrorReport`] when monitoring asks for one.
 //! - [`Json`], [`Query`], [`Form`], [`Path`]: extractors whose rejections are catalog errors;
 //!   `Valid<E>` adds `validator` rules as field errors.
 //! - [`fallback`]: `ROUTE_NOT_FOUND` for the API router.

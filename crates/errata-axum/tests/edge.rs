@@ -452,7 +452,10 @@ async fn the_error_report_carries_the_cause_for_monitoring() {
     let request = || axum::http::Request::get("/internal").body(axum::body::Body::empty());
     let unmonitored = app().oneshot(request().unwrap()).await.unwrap();
     assert!(
-        unmonitored.extensions().get::<errata::ErrorReport>().is_none(),
+        unmonitored
+            .extensions()
+            .get::<errata::ErrorReport>()
+            .is_none(),
         "no report unless a monitoring layer asks"
     );
     let mut monitored = request().unwrap();
