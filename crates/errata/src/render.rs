@@ -316,10 +316,7 @@ impl Renderer {
 
     /// The public message of `err` in `locale`.
     pub fn message(&self, err: &ApiError, locale: LocaleId) -> String {
-        let entry = self.entry(err);
-        let mut out = String::new();
-        render_template(&entry.templates, locale, err.params(), &mut out);
-        out
+        self.message_of(self.entry(err), err, locale)
     }
 
     /// The WebSocket close code and reason for `err`, when its entry declares `ws_close`.
@@ -358,10 +355,7 @@ impl Renderer {
         let (entry, known) = self.lookup(err);
         let envelope = ctx.envelope.unwrap_or(self.envelope);
         let fixed = self.fixed(entry, err, ctx.locale);
-        let message: Arc<str> = match fixed {
-            Some(f) => Arc::clone(&f.message),
-            None => self.message_of(entry, err, ctx.locale).into(),
-        };
+        let message = self.shared_message(entry, fixed, err, ctx.locale);
         let rendered = self.render_body(entry, err, ctx, envelope, &message, fixed);
         let report = self.report_of(entry, known, err, ctx, message);
         (rendered, report)
@@ -383,6 +377,20 @@ impl Renderer {
             .get(locale.index())
             .or_else(|| entry.fixed.first())?
             .as_ref()
+    }
+
+    /// The message for a report: the pre-rendered one when there is one, else rendered now.
+    fn shared_message(
+        &self,
+        entry: &CompiledEntry,
+        fixed: Option<&Fixed>,
+        err: &ApiError,
+        locale: LocaleId,
+    ) -> Arc<str> {
+        match fixed {
+            Some(f) => Arc::clone(&f.message),
+            None => self.message_of(entry, err, locale).into(),
+        }
     }
 
     fn message_of(&self, entry: &CompiledEntry, err: &ApiError, locale: LocaleId) -> String {
@@ -509,10 +517,8 @@ impl Renderer {
     /// The report that logs and alerts receive for `err`.
     pub fn report(&self, err: &ApiError, ctx: &RenderContext<'_>) -> ErrorReport {
         let (entry, known) = self.lookup(err);
-        let message = match self.fixed(entry, err, ctx.locale) {
-            Some(f) => Arc::clone(&f.message),
-            None => self.message_of(entry, err, ctx.locale).into(),
-        };
+        let fixed = self.fixed(entry, err, ctx.locale);
+        let message = self.shared_message(entry, fixed, err, ctx.locale);
         self.report_of(entry, known, err, ctx, message)
     }
 
