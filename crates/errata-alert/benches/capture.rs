@@ -15,6 +15,9 @@ use errata_alert::{
 };
 use futures_util::future::BoxFuture;
 
+#[path = "../tests/support/causes.rs"]
+mod causes;
+
 struct NoopSink;
 
 impl Sink for NoopSink {
@@ -35,22 +38,28 @@ impl sentry::Transport for NoopTransport {
 }
 
 fn report() -> ErrorReport {
+    let error = causes::failing(
+        "ORDER_FAILED",
+        500,
+        vec![
+            "placing order 4711".into(),
+            "db: connection pool timed out after 30s".into(),
+        ],
+        Some(UpstreamDetail {
+            name: "payments".into(),
+            status: Some(503),
+            body: r#"{"error":"unavailable"}"#.into(),
+            timed_out: false,
+        }),
+    );
     ErrorReport {
         code: "ORDER_FAILED".into(),
         status: 500,
         message: "The order could not be placed.".into(),
         locale: "en".into(),
         request_id: Some("req-0f3a9c".into()),
-        cause_chain: vec![
-            "placing order 4711".into(),
-            "db: connection pool timed out after 30s".into(),
-        ],
-        upstream: Some(UpstreamDetail {
-            name: "payments".into(),
-            status: Some(503),
-            body: r#"{"error":"unavailable"}"#.into(),
-            timed_out: false,
-        }),
+        error: Arc::new(error),
+        in_catalog: true,
         alert: AlertPolicy::Always,
         spike: None,
         docs_url: Some("https://docs.example/errors/ORDER_FAILED".into()),
@@ -98,11 +107,11 @@ fn sentry_event(report: &ErrorReport) -> sentry::protocol::Event<'static> {
     ev.tags.insert("code".into(), report.code.to_string());
     ev.tags.insert("route".into(), "/orders/{id}".into());
     ev.exception.values = report
-        .cause_chain
-        .iter()
+        .cause_chain()
+        .into_iter()
         .map(|c| Exception {
             ty: report.code.to_string(),
-            value: Some(c.clone()),
+            value: Some(c),
             ..Default::default()
         })
         .collect();

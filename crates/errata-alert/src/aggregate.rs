@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use errata_catalog::{AlertPolicy, Catalog, SpikeRule};
 
 use crate::alert::{Alert, AlertKind, RouteCount};
+use crate::capture::Captured;
 use crate::clock::add_std;
 use crate::event::Event;
 use crate::fingerprint::{self, FingerprintFn};
@@ -69,13 +70,19 @@ impl Default for Limits {
     }
 }
 
+/// A map with a fast hasher, for keys the service controls (catalog codes, fingerprints).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Alert policy, spike rule and docs link by code (aliases included).
+pub(crate) type Policies = FastMap<String, (AlertPolicy, Option<SpikeRule>, Option<String>)>;
+
 /// What the aggregator needs to know, besides events.
 #[derive(Clone)]
 pub(crate) struct AggConfig {
     pub timing: Timing,
     pub limits: Limits,
     pub default_spike: SpikeRule,
-    pub policies: HashMap<String, (AlertPolicy, Option<SpikeRule>, Option<String>)>,
+    pub policies: Policies,
     pub scrubber: Scrubber,
     pub fingerprint: Option<FingerprintFn>,
     pub service: Option<String>,
@@ -84,10 +91,8 @@ pub(crate) struct AggConfig {
 }
 
 impl AggConfig {
-    pub(crate) fn policies_from(
-        catalog: &Catalog,
-    ) -> HashMap<String, (AlertPolicy, Option<SpikeRule>, Option<String>)> {
-        let mut map = HashMap::new();
+    pub(crate) fn policies_from(catalog: &Catalog) -> Policies {
+        let mut map = Policies::default();
         for e in &catalog.entries {
             let docs = catalog.docs_link(&e.code);
             map.insert(e.code.clone(), (e.alert, e.spike, docs.clone()));
@@ -101,9 +106,10 @@ impl AggConfig {
 }
 
 /// Many events of one fold key, counted as one observation.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Observation {
-    pub event: Event,
+    /// The last of them, as captured (not yet scrubbed).
+    pub event: Captured,
     pub count: u64,
     pub first: DateTime<Utc>,
     pub last: DateTime<Utc>,
@@ -112,9 +118,9 @@ pub(crate) struct Observation {
 }
 
 impl Observation {
-    pub(crate) fn single(event: Event) -> Self {
-        let t = event.time;
-        let users = event.user_id.iter().cloned().collect();
+    pub(crate) fn single(event: Captured) -> Self {
+        let t = event.time();
+        let users = event.user().map(str::to_owned).into_iter().collect();
         Observation {
             event,
             count: 1,
@@ -139,16 +145,20 @@ struct Group {
     total: u64,
     pending: u64,
     pending_since: Option<DateTime<Utc>>,
-    pending_users: HashSet<String>,
+    pending_users: UserSet,
     pending_routes: Vec<RouteCount>,
-    users_total: HashSet<String>,
+    users_total: UserSet,
     users_capped: bool,
-    sample: Event,
+    /// The group's latest event, as captured: written out and scrubbed only for a notice.
+    sample: Option<Captured>,
     docs_url: Option<String>,
     last_notified: Option<DateTime<Utc>>,
     next_due: Option<DateTime<Utc>>,
     notices: u32,
 }
+
+/// User ids; they come from the service's own auth, so a fast hasher is safe.
+type UserSet = HashSet<String, foldhash::fast::RandomState>;
 
 struct SpikeWindow {
     rule: SpikeRule,
@@ -196,17 +206,17 @@ pub struct AggStats {
 
 pub(crate) struct Aggregator {
     cfg: AggConfig,
-    groups: HashMap<String, Group>,
+    groups: FastMap<String, Group>,
     closed: HashSet<String>,
     closed_order: VecDeque<String>,
-    spikes: HashMap<String, SpikeWindow>,
-    counts: HashMap<CountKey, u64>,
+    spikes: FastMap<String, SpikeWindow>,
+    counts: FastMap<CountKey, u64>,
     /// The key counted last and its count not yet in `counts`: a storm repeats one key, and
     /// comparing it costs less than building a key to look up.
     last_count: Option<(CountKey, u64)>,
     samples: Vec<SampleRow>,
     /// Samples taken per code in the minute it names.
-    sample_budget: HashMap<String, (i64, u32)>,
+    sample_budget: FastMap<String, (i64, u32)>,
     stats: AggStats,
     /// Scrubbed text by raw text: a storm repeats the same messages and causes, and the
     /// scrubbing rules are regular expressions.
@@ -233,27 +243,28 @@ struct FingerprintMemo {
 }
 
 impl FingerprintMemo {
-    fn get_or(&mut self, ev: &Event, derive: impl FnOnce(&Event) -> String) -> String {
+    fn get_or(
+        &mut self,
+        ev: &Captured,
+        derive: impl FnOnce(&str, Option<&str>, &str) -> String,
+    ) -> String {
         use std::hash::BuildHasher;
-        let key = self
-            .hasher
-            .hash_one((&ev.code, ev.route.as_deref(), &ev.message));
-        let same = |e: &&FingerprintEntry| {
-            e.0 == ev.code && e.1.as_deref() == ev.route.as_deref() && e.2 == ev.message
-        };
+        let (code, route, message) = (ev.code(), ev.route(), ev.message());
+        let key = self.hasher.hash_one((code, route, message));
+        let same = |e: &&FingerprintEntry| e.0 == code && e.1.as_deref() == route && e.2 == message;
         if let Some(found) = self.map.get(&key).and_then(|l| l.iter().find(same)) {
             return found.3.clone();
         }
-        let fp = derive(ev);
+        let fp = derive(code, route, message);
         if self.len >= Memo::CAPACITY {
             self.map.clear();
             self.len = 0;
         }
         self.len += 1;
         self.map.entry(key).or_default().push((
-            ev.code.clone(),
-            ev.route.clone(),
-            ev.message.clone(),
+            code.to_owned(),
+            route.map(str::to_owned),
+            message.to_owned(),
             fp.clone(),
         ));
         fp
@@ -295,14 +306,14 @@ impl Aggregator {
     pub(crate) fn new(cfg: AggConfig) -> Self {
         Aggregator {
             cfg,
-            groups: HashMap::new(),
+            groups: FastMap::default(),
             closed: HashSet::new(),
             closed_order: VecDeque::new(),
-            spikes: HashMap::new(),
-            counts: HashMap::new(),
+            spikes: FastMap::default(),
+            counts: FastMap::default(),
             last_count: None,
             samples: Vec::new(),
-            sample_budget: HashMap::new(),
+            sample_budget: FastMap::default(),
             stats: AggStats::default(),
             scrubbed: Memo::new(),
             paths: Memo::new(),
@@ -311,13 +322,13 @@ impl Aggregator {
     }
 
     /// Adds `n` to the count of one minute, code, status, route and method.
-    fn count(&mut self, minute: i64, ev: &Event, route: &str, n: u64) {
+    fn count(&mut self, minute: i64, ev: &Captured, route: &str, n: u64) {
         if let Some(((m, code, status, r, method), total)) = &mut self.last_count {
             if *m == minute
-                && *status == ev.status
-                && *code == ev.code
+                && *status == ev.status()
+                && code == ev.code()
                 && r == route
-                && *method == ev.method
+                && method == ev.method()
             {
                 *total += n;
                 return;
@@ -326,10 +337,10 @@ impl Aggregator {
         self.flush_last_count();
         let key = (
             minute,
-            ev.code.clone(),
-            ev.status,
+            ev.code().to_owned(),
+            ev.status(),
             route.to_owned(),
-            ev.method.clone(),
+            ev.method().to_owned(),
         );
         self.last_count = Some((key, n));
     }
@@ -340,23 +351,32 @@ impl Aggregator {
         }
     }
 
-    /// Scrubs the event, reusing earlier results for texts seen before.
-    fn scrub(&mut self, ev: &mut Event) {
+    /// The captured error written out as an event and scrubbed, reusing earlier results for
+    /// texts seen before.
+    fn written_out(&mut self, captured: &Captured) -> Event {
         let scrubber = &self.cfg.scrubber;
+        let mut ev = captured.to_event(scrubber);
         let (texts, paths) = (&mut self.scrubbed, &mut self.paths);
         scrubber.scrub_event_with(
-            ev,
+            &mut ev,
             &mut |t| texts.get_or(t, |t| scrubber.scrub_text(t)),
             &mut |p| paths.get_or(p, |p| scrubber.scrub_path(p)),
         );
+        ev
     }
 
-    fn fingerprint_of(&mut self, ev: &Event) -> String {
-        if ev.fingerprint.is_some() || self.cfg.fingerprint.is_some() {
-            return fingerprint::of_event(ev, self.cfg.fingerprint.as_ref());
+    fn fingerprint_of(&mut self, ev: &Captured) -> String {
+        if let Some(fp) = ev.fingerprint() {
+            return fp.to_owned();
         }
-        self.fingerprints
-            .get_or(ev, |ev| fingerprint::of_event(ev, None))
+        if self.cfg.fingerprint.is_some() {
+            let event = self.written_out(ev);
+            return fingerprint::of_event(&event, self.cfg.fingerprint.as_ref());
+        }
+        let scrubber = &self.cfg.scrubber;
+        self.fingerprints.get_or(ev, |code, route, message| {
+            fingerprint::fingerprint(code, route, &scrubber.scrub_text(message))
+        })
     }
 
     pub(crate) fn stats(&self) -> AggStats {
@@ -366,61 +386,58 @@ impl Aggregator {
         }
     }
 
-    fn policy_of(&self, ev: &Event) -> (AlertPolicy, SpikeRule) {
-        let known = self.cfg.policies.get(&ev.code);
-        let policy = ev
-            .alert
+    fn policy_of(&self, ev: &Captured) -> (AlertPolicy, SpikeRule) {
+        let (alert, spike) = (ev.alert(), ev.spike());
+        let known = match (alert, spike) {
+            (Some(_), Some(_)) => None,
+            _ => self.cfg.policies.get(ev.code()),
+        };
+        let policy = alert
             .or(known.map(|k| k.0))
-            .unwrap_or_else(|| AlertPolicy::default_for(ev.status));
-        let spike = ev
-            .spike
+            .unwrap_or_else(|| AlertPolicy::default_for(ev.status()));
+        let spike = spike
             .or(known.and_then(|k| k.1))
             .unwrap_or(self.cfg.default_spike);
         (policy, spike)
     }
 
     /// The docs link of the event's code: the event's own, else the catalog's.
-    fn docs_of<'a>(
-        policies: &'a HashMap<String, (AlertPolicy, Option<SpikeRule>, Option<String>)>,
-        ev: &'a Event,
-    ) -> Option<&'a str> {
-        ev.docs_url
-            .as_deref()
-            .or_else(|| policies.get(&ev.code).and_then(|k| k.2.as_deref()))
+    fn docs_of<'a>(policies: &'a Policies, ev: &'a Captured) -> Option<&'a str> {
+        ev.docs_url()
+            .or_else(|| policies.get(ev.code()).and_then(|k| k.2.as_deref()))
     }
 
     /// Takes in one event, or many folded into one observation.
-    pub(crate) fn ingest(&mut self, mut obs: Observation, now: DateTime<Utc>) {
-        self.scrub(&mut obs.event);
+    ///
+    /// Counting and grouping read the capture as it came; only an event kept as a sample is
+    /// written out and scrubbed here (the group's latest one is, when a notice goes out).
+    pub(crate) fn ingest(&mut self, obs: Observation, now: DateTime<Utc>) {
         let ev = &obs.event;
         self.stats.events += obs.count;
-        let route = ev.route.as_deref().unwrap_or(UNMATCHED_ROUTE);
+        let route = ev.route().unwrap_or(UNMATCHED_ROUTE);
         for &(minute, n) in &obs.minutes {
             self.count(minute, ev, route, n);
         }
         let fp = self.fingerprint_of(ev);
         let minute = minute_of(obs.last);
-        if !self.sample_budget.contains_key(ev.code.as_str()) {
-            self.sample_budget.insert(ev.code.clone(), (minute, 0));
-        }
         let limit = self.cfg.limits.samples_per_minute;
-        let take_sample = self
-            .sample_budget
-            .get_mut(ev.code.as_str())
-            .is_some_and(|(m, taken)| {
-                if minute > *m {
-                    (*m, *taken) = (minute, 0);
-                }
-                *taken < limit && {
-                    *taken += 1;
-                    true
-                }
-            });
-        if take_sample {
-            if let Ok(json) = serde_json::to_string(ev) {
+        let budget = match self.sample_budget.get_mut(ev.code()) {
+            Some(b) => b,
+            None => self
+                .sample_budget
+                .entry(ev.code().to_owned())
+                .or_insert((minute, 0)),
+        };
+        if minute > budget.0 {
+            *budget = (minute, 0);
+        }
+        if budget.1 < limit {
+            budget.1 += 1;
+            let sample = self.written_out(ev);
+            if let Ok(json) = serde_json::to_string(&sample) {
                 self.samples.push(SampleRow {
                     minute,
-                    code: ev.code.clone(),
+                    code: sample.code,
                     fingerprint: fp.clone(),
                     event: json,
                 });
@@ -433,14 +450,17 @@ impl Aggregator {
         }
         let mut spike_started = false;
         let firing = if policy == AlertPolicy::Spike {
-            let w = self
-                .spikes
-                .entry(ev.code.clone())
-                .or_insert_with(|| SpikeWindow {
-                    rule: spike,
-                    buckets: VecDeque::new(),
-                    sum: 0,
-                });
+            let w = match self.spikes.get_mut(ev.code()) {
+                Some(w) => w,
+                None => self
+                    .spikes
+                    .entry(ev.code().to_owned())
+                    .or_insert_with(|| SpikeWindow {
+                        rule: spike,
+                        buckets: VecDeque::new(),
+                        sum: 0,
+                    }),
+            };
             w.rule = spike;
             let before = w.firing();
             w.add(now, obs.count);
@@ -456,8 +476,8 @@ impl Aggregator {
             self.groups.insert(
                 fp.clone(),
                 Group {
-                    code: ev.code.clone(),
-                    status: ev.status,
+                    code: ev.code().to_owned(),
+                    status: ev.status(),
                     policy,
                     alerting: false,
                     repeat,
@@ -468,12 +488,12 @@ impl Aggregator {
                     total: 0,
                     pending: 0,
                     pending_since: None,
-                    pending_users: HashSet::new(),
+                    pending_users: UserSet::default(),
                     pending_routes: Vec::new(),
-                    users_total: HashSet::new(),
+                    users_total: UserSet::default(),
                     users_capped: false,
-                    sample: ev.clone(),
-                    docs_url: Self::docs_of(&self.cfg.policies, ev).map(str::to_owned),
+                    sample: None,
+                    docs_url: None,
                     last_notified: None,
                     next_due: None,
                     notices: 0,
@@ -494,17 +514,20 @@ impl Aggregator {
         g.last_seen = g.last_seen.max(obs.last);
         g.last_activity = now;
         for u in &obs.users {
-            if g.pending_users.len() < limits.max_users {
+            if g.pending_users.len() < limits.max_users && !g.pending_users.contains(u.as_str()) {
                 g.pending_users.insert(u.clone());
+            }
+            if g.users_total.contains(u.as_str()) {
+                continue;
             }
             if g.users_total.len() < limits.max_users {
                 g.users_total.insert(u.clone());
-            } else if !g.users_total.contains(u) {
+            } else {
                 g.users_capped = true;
             }
         }
         // "METHOD route", compared in place: built only for a new entry.
-        let method = ev.method.as_str();
+        let method = ev.method();
         let is_where = |r: &str| {
             if method.is_empty() {
                 r == route
@@ -538,7 +561,7 @@ impl Aggregator {
                 g.docs_url = Some(docs.to_owned());
             }
         }
-        g.sample = obs.event;
+        g.sample = Some(obs.event);
         if firing && !g.alerting {
             g.alerting = true;
         }
@@ -653,7 +676,10 @@ impl Aggregator {
     }
 
     fn notify(&mut self, key: &str, now: DateTime<Utc>) -> Option<Alert> {
+        let captured = self.groups.get_mut(key)?.sample.take()?;
+        let sample = self.written_out(&captured);
         let g = self.groups.get_mut(key)?;
+        g.sample = Some(captured);
         let kind = if g.notices > 0 {
             AlertKind::Digest
         } else if g.repeat {
@@ -686,7 +712,7 @@ impl Aggregator {
             users_total: g.users_total.len() as u64,
             users_capped: g.users_capped,
             routes,
-            sample: g.sample.clone(),
+            sample,
             service: self.cfg.service.clone(),
             environment: self.cfg.environment.clone(),
             release: self.cfg.release.clone(),
@@ -750,7 +776,7 @@ mod tests {
                 count: 10,
                 window_secs: 60,
             },
-            policies: HashMap::new(),
+            policies: Policies::default(),
             scrubber: Scrubber::default(),
             fingerprint: None,
             service: None,
@@ -759,13 +785,15 @@ mod tests {
         }
     }
 
+    fn event(code: &str, status: u16, at: i64) -> Event {
+        Event::new(code, status)
+            .with_route("/r/{id}")
+            .with_message("failed")
+            .with_time(t(at))
+    }
+
     fn ev(code: &str, status: u16, at: i64) -> Observation {
-        Observation::single(
-            Event::new(code, status)
-                .with_route("/r/{id}")
-                .with_message("failed")
-                .with_time(t(at)),
-        )
+        Observation::single(event(code, status, at).into())
     }
 
     #[test]
@@ -853,12 +881,10 @@ mod tests {
         c.limits.max_routes = 2;
         let mut a = Aggregator::new(c);
         for i in 0..10 {
-            let mut o = ev("E", 500, 0);
-            o.event.user_id = Some(format!("u{i}"));
-            o.users = vec![format!("u{i}")];
-            o.event.method = ["GET", "POST", "PUT"][i % 3].to_string();
-            o.event.fingerprint = Some("same".into());
-            a.ingest(o, t(0));
+            let mut e = event("E", 500, 0).with_user(format!("u{i}"));
+            e.method = ["GET", "POST", "PUT"][i % 3].to_string();
+            e.fingerprint = Some("same".into());
+            a.ingest(Observation::single(e.into()), t(0));
         }
         let al = &a.tick(t(5))[0];
         assert_eq!(al.users, 3);
@@ -870,10 +896,10 @@ mod tests {
     #[test]
     fn events_are_scrubbed_before_sampling() {
         let mut a = Aggregator::new(cfg());
-        let mut o = ev("E", 500, 0);
-        o.event.path = "/x?token=SECRET".into();
-        o.event.cause_chain = vec![r#"{"password":"SECRET"}"#.into()];
-        a.ingest(o, t(0));
+        let mut e = event("E", 500, 0);
+        e.path = "/x?token=SECRET".into();
+        e.cause_chain = vec![r#"{"password":"SECRET"}"#.into()];
+        a.ingest(Observation::single(e.into()), t(0));
         let samples = a.take_samples(t(0));
         assert_eq!(samples.len(), 1);
         assert!(!samples[0].event.contains("SECRET"));

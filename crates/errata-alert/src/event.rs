@@ -121,8 +121,8 @@ impl Event {
         ev.message.push_str(&report.message);
         ev.locale = Some(report.locale.to_string());
         ev.request_id.clone_from(&report.request_id);
-        ev.cause_chain.clone_from(&report.cause_chain);
-        ev.upstream = report.upstream.as_ref().map(Upstream::from);
+        ev.cause_chain = report.cause_chain();
+        ev.upstream = report.upstream().map(Upstream::from);
         ev.alert = Some(report.alert);
         ev.spike = report.spike;
         ev.docs_url = report.docs_url.as_deref().map(str::to_owned);

@@ -1,15 +1,14 @@
 //! The pipeline: builder, aggregator task, delivery workers, handle.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use errata_catalog::{AlertPolicy, Catalog, SpikeRule};
+use errata_catalog::{Catalog, SpikeRule};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::aggregate::{AggConfig, AggStats, Aggregator, Limits, Observation, Timing};
+use crate::aggregate::{AggConfig, AggStats, Aggregator, Limits, Observation, Policies, Timing};
 use crate::alert::Alert;
 use crate::capture::{self, AlertLayer, CaptureReceiver, CaptureStats, Capturer};
 use crate::clock::{Clock, SystemClock};
@@ -50,7 +49,7 @@ enum StoreChoice {
 pub struct Alerting {
     config: Config,
     sinks: Vec<Arc<dyn Sink>>,
-    policies: HashMap<String, (AlertPolicy, Option<SpikeRule>, Option<String>)>,
+    policies: Policies,
     timing: Timing,
     limits: Limits,
     default_spike: SpikeRule,
@@ -91,7 +90,7 @@ impl Alerting {
         Alerting {
             config: Config::default(),
             sinks: Vec::new(),
-            policies: HashMap::new(),
+            policies: Policies::default(),
             timing: Timing::default(),
             limits: Limits::default(),
             default_spike: SpikeRule {

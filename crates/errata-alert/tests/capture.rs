@@ -14,6 +14,9 @@ use errata_alert::{
     AlertKind, AlertPolicy, Alerting, CaptureContext, Clock, ErrorReport, Event, ManualClock,
     Timing,
 };
+use std::sync::Arc;
+
+use support::causes::failing;
 use support::Recorder;
 use tower::ServiceExt;
 
@@ -26,8 +29,8 @@ async fn not_found_user(ctx: CaptureContext) -> Response {
         message: "No such user.".into(),
         locale: "en".into(),
         request_id: None,
-        cause_chain: vec![],
-        upstream: None,
+        error: Arc::new(failing("USER_NOT_FOUND", 404, vec![], None)),
+        in_catalog: true,
         alert: AlertPolicy::Never,
         spike: None,
         docs_url: None,
@@ -44,8 +47,8 @@ async fn db_down(ctx: CaptureContext) -> Response {
         message: "Try again later.".into(),
         locale: "ko".into(),
         request_id: Some("req-42".into()),
-        cause_chain: vec!["pool timed out".into()],
-        upstream: None,
+        error: Arc::new(failing("DB_DOWN", 503, vec!["pool timed out".into()], None)),
+        in_catalog: true,
         alert: AlertPolicy::Always,
         spike: None,
         docs_url: Some("https://docs.example/DB_DOWN".into()),

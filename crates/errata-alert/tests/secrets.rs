@@ -14,6 +14,7 @@ use axum::routing::get;
 use axum::Router;
 use errata_alert::sink::{SentrySink, SlackSink, WebhookSink};
 use errata_alert::{AlertPolicy, Alerting, ErrorReport, ManualClock, UpstreamDetail};
+use support::causes::failing;
 use support::{fast_delivery, Fake};
 use tower::ServiceExt;
 
@@ -54,18 +55,23 @@ async fn leaky() -> Response {
         message: "The upstream failed.".into(),
         locale: "en".into(),
         request_id: Some("req-1".into()),
-        cause_chain: vec![
-            r#"login failed for {"user":"kim","password":"BODY_PASSWORD_5e8"}"#.into(),
-            "POST /oauth token=BODY_TOKEN_5e9&grant_type=x".into(),
-            "sent Authorization: Bearer BODY_BEARER_5ea".into(),
-            r#"{"client_secret": "BODY_SECRET_5eb"}"#.into(),
-        ],
-        upstream: Some(UpstreamDetail {
-            name: "kakao".into(),
-            status: Some(401),
-            body: r#"{"error":"bad key","api_key":"UP_APIKEY_5ec"}"#.into(),
-            timed_out: false,
-        }),
+        error: Arc::new(failing(
+            "UPSTREAM_FAILED",
+            502,
+            vec![
+                r#"login failed for {"user":"kim","password":"BODY_PASSWORD_5e8"}"#.into(),
+                "POST /oauth token=BODY_TOKEN_5e9&grant_type=x".into(),
+                "sent Authorization: Bearer BODY_BEARER_5ea".into(),
+                r#"{"client_secret": "BODY_SECRET_5eb"}"#.into(),
+            ],
+            Some(UpstreamDetail {
+                name: "kakao".into(),
+                status: Some(401),
+                body: r#"{"error":"bad key","api_key":"UP_APIKEY_5ec"}"#.into(),
+                timed_out: false,
+            }),
+        )),
+        in_catalog: true,
         alert: AlertPolicy::Always,
         spike: None,
         docs_url: None,

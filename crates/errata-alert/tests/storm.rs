@@ -18,6 +18,9 @@ use errata_alert::{
     AlertPolicy, Alerting, CaptureContext, DeliveryOptions, ErrorReport, ManualClock,
     UpstreamDetail,
 };
+use std::sync::Arc;
+
+use support::causes::failing;
 use support::{assert_slack_limits, slack_code, slack_count, Fake, Reply};
 use tower::ServiceExt;
 
@@ -31,19 +34,24 @@ async fn fail(Path((k, rest)): Path<(u32, String)>, ctx: CaptureContext) -> Resp
         message: format!("<!channel> order {} failed", rest.len()).into(),
         locale: "en".into(),
         request_id: Some(format!("req-{}", rest.len())),
-        cause_chain: vec![
-            format!(
-                "db error: <https://evil.example|click here> row {}",
-                rest.len()
-            ),
-            long_cause,
-        ],
-        upstream: Some(UpstreamDetail {
-            name: "kakao".into(),
-            status: Some(400),
-            body: r#"{"code":-402,"msg":"<!everyone>"}"#.repeat(300),
-            timed_out: false,
-        }),
+        error: Arc::new(failing(
+            &format!("STORM_{k}"),
+            500,
+            vec![
+                format!(
+                    "db error: <https://evil.example|click here> row {}",
+                    rest.len()
+                ),
+                long_cause,
+            ],
+            Some(UpstreamDetail {
+                name: "kakao".into(),
+                status: Some(400),
+                body: r#"{"code":-402,"msg":"<!everyone>"}"#.repeat(300),
+                timed_out: false,
+            }),
+        )),
+        in_catalog: true,
         alert: AlertPolicy::Always,
         spike: None,
         docs_url: Some(format!("https://docs.example/errors/STORM_{k}").into()),

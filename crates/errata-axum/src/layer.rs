@@ -166,7 +166,7 @@ fn finish(
         envelope: ctx.wants_problem().then_some(Envelope::Problem),
     };
     let (rendered, report) = if want_report {
-        let (rendered, report) = renderer.render_with_report(&err, &render_ctx);
+        let (rendered, report) = renderer.render_with_report(Arc::clone(&err), &render_ctx);
         (rendered, Some(report))
     } else {
         (renderer.render(&err, &render_ctx), None)

@@ -468,7 +468,7 @@ async fn the_error_report_carries_the_cause_for_monitoring() {
         .expect("report attached");
     assert_eq!(&*report.code, "SERVER_ERROR");
     assert_eq!(
-        report.cause_chain,
+        report.cause_chain(),
         ["connection to db.internal:5432 refused"]
     );
     assert_eq!(report.alert, errata::AlertPolicy::Always);

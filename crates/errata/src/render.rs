@@ -346,17 +346,19 @@ impl Renderer {
         }
     }
 
-    /// Renders `err` and builds its report in one pass (the message is rendered once).
+    /// Renders `err` and builds its report in one pass (the message is rendered once). The
+    /// report shares `err`.
     pub fn render_with_report(
         &self,
-        err: &ApiError,
+        err: impl Into<Arc<ApiError>>,
         ctx: &RenderContext<'_>,
     ) -> (Rendered, ErrorReport) {
-        let (entry, known) = self.lookup(err);
+        let err = err.into();
+        let (entry, known) = self.lookup(&err);
         let envelope = ctx.envelope.unwrap_or(self.envelope);
-        let fixed = self.fixed(entry, err, ctx.locale);
-        let message = self.shared_message(entry, fixed, err, ctx.locale);
-        let rendered = self.render_body(entry, err, ctx, envelope, &message, fixed);
+        let fixed = self.fixed(entry, &err, ctx.locale);
+        let message = self.shared_message(entry, fixed, &err, ctx.locale);
+        let rendered = self.render_body(entry, &err, ctx, envelope, &message, fixed);
         let report = self.report_of(entry, known, err, ctx, message);
         (rendered, report)
     }
@@ -514,11 +516,12 @@ impl Renderer {
         }
     }
 
-    /// The report that logs and alerts receive for `err`.
-    pub fn report(&self, err: &ApiError, ctx: &RenderContext<'_>) -> ErrorReport {
-        let (entry, known) = self.lookup(err);
-        let fixed = self.fixed(entry, err, ctx.locale);
-        let message = self.shared_message(entry, fixed, err, ctx.locale);
+    /// The report that logs and alerts receive for `err`; it shares `err`.
+    pub fn report(&self, err: impl Into<Arc<ApiError>>, ctx: &RenderContext<'_>) -> ErrorReport {
+        let err = err.into();
+        let (entry, known) = self.lookup(&err);
+        let fixed = self.fixed(entry, &err, ctx.locale);
+        let message = self.shared_message(entry, fixed, &err, ctx.locale);
         self.report_of(entry, known, err, ctx, message)
     }
 
@@ -526,17 +529,10 @@ impl Renderer {
         &self,
         entry: &CompiledEntry,
         known: bool,
-        err: &ApiError,
+        err: Arc<ApiError>,
         ctx: &RenderContext<'_>,
         message: Arc<str>,
     ) -> ErrorReport {
-        let mut cause_chain = err.cause_chain();
-        if !known {
-            cause_chain.insert(
-                0,
-                format!("error code `{}` is not in the catalog", err.code()),
-            );
-        }
         let locale = match self.locale_tags.get(ctx.locale.index()) {
             Some(tag) => Arc::clone(tag),
             None => self.locale_tag(ctx.locale).into(),
@@ -547,8 +543,8 @@ impl Renderer {
             message,
             locale,
             request_id: ctx.request_id.map(str::to_owned),
-            cause_chain,
-            upstream: err.upstream().cloned(),
+            error: err,
+            in_catalog: known,
             alert: entry.alert,
             spike: entry.spike,
             docs_url: entry.docs_url.clone(),

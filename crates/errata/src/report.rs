@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use errata_catalog::{AlertPolicy, SpikeRule};
 
+use crate::error::ApiError;
+
 pub use crate::error::UpstreamDetail;
 
 /// Asks edge layers for an [`ErrorReport`] on every error response of this request.
@@ -16,11 +18,13 @@ pub struct ReportWanted;
 /// Everything about one error response that logs and alerts need, internal cause included.
 ///
 /// The catalog's texts (code, message without parameters, locale, docs link) are shared with
-/// the renderer, so building a report copies none of them.
+/// the renderer, and the error itself is shared, not formatted: a report copies no text, and
+/// its cause chain is written out only when someone reads it
+/// ([`ErrorReport::cause_chain`]).
 ///
 /// Framework integrations attach it to the response (in axum: the response extensions) after
 /// rendering; capture layers read it from there.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ErrorReport {
     /// Canonical catalog code (never an alias).
     pub code: Arc<str>,
@@ -32,14 +36,35 @@ pub struct ErrorReport {
     pub locale: Arc<str>,
     /// The request id, when the request had one.
     pub request_id: Option<String>,
-    /// Internal causes, outermost first; never in the response body.
-    pub cause_chain: Vec<String>,
-    /// What an upstream answered, when the error maps an upstream failure.
-    pub upstream: Option<UpstreamDetail>,
+    /// The error that was rendered, with its internal cause and upstream detail.
+    pub error: Arc<ApiError>,
+    /// Whether the error's code is in the catalog (an unknown one renders as `SERVER_ERROR`).
+    pub in_catalog: bool,
     /// Monitoring policy of the code.
     pub alert: AlertPolicy,
     /// Spike threshold of the code, when it sets one.
     pub spike: Option<SpikeRule>,
     /// Link to the code's documentation.
     pub docs_url: Option<Arc<str>>,
+}
+
+impl ErrorReport {
+    /// Internal causes as text, outermost first; never in the response body. An error whose
+    /// code is not in the catalog starts with a line saying so.
+
+    pub fn cause_chain(&self) -> Vec<String> {
+        let mut chain = self.error.cause_chain();
+        if !self.in_catalog {
+            chain.insert(
+                0,
+                format!("error code `{}` is not in the catalog", self.error.code()),
+            );
+        }
+        chain
+    }
+
+    /// What an upstream answered, when the error maps an upstream failure.
+    pub fn upstream(&self) -> Option<&UpstreamDetail> {
+        self.error.upstream()
+    }
 }

@@ -10,13 +10,9 @@ use axum::extract::MatchedPath;
 use http::{Request, Response};
 use tower::{Layer, Service};
 
+use super::captured::{Captured, ResponseCapture};
 use super::{CaptureContext, Capturer};
 use crate::event::{ErrorReport, Event};
-
-/// Headers kept per event, at most.
-const MAX_HEADERS: usize = 24;
-/// Bytes kept per header value.
-const MAX_HEADER_VALUE: usize = 256;
 
 /// Captures error responses and panics of the services it wraps.
 ///
@@ -64,9 +60,8 @@ pub struct AlertService<S> {
     capturer: Arc<Capturer>,
 }
 
-/// What the layer remembers of a request until its response.
-/// What the request tells about an error, kept as cheap reference-counted clones; turned into
-/// (scrubbed) text only when the response is an error.
+/// What the layer keeps of a request until its response: cheap reference-counted clones,
+/// turned into text only if the aggregator samples or alerts on the error.
 struct RequestInfo {
     method: http::Method,
     uri: http::Uri,
@@ -76,23 +71,30 @@ struct RequestInfo {
 }
 
 impl RequestInfo {
-    /// Header names and values as text, sensitive ones filtered before anything is queued.
-    fn header_text(&self, scrub: &crate::scrub::Scrubber) -> Vec<(String, String)> {
-        self.headers
-            .iter()
-            .take(MAX_HEADERS)
-            .map(|(k, v)| {
-                let name = k.as_str().to_string();
-                let value = if scrub.is_sensitive_header(&name) {
-                    crate::scrub::FILTERED.to_string()
-                } else {
-                    let s = String::from_utf8_lossy(v.as_bytes());
-                    let end = crate::sink::slack::floor_char_boundary(&s, MAX_HEADER_VALUE);
-                    s[..end].to_string()
-                };
-                (name, value)
-            })
-            .collect()
+    /// The capture of an error response to this request.
+    fn capture(
+        self,
+        capturer: &Capturer,
+        status: u16,
+        report: Option<ErrorReport>,
+        response_request_id: Option<http::HeaderValue>,
+    ) -> ResponseCapture {
+        let fallback_code = match report {
+            Some(_) => String::new(),
+            None => Event::fallback_code(status),
+        };
+        ResponseCapture {
+            status,
+            time: capturer.now(),
+            method: self.method,
+            uri: self.uri,
+            route: self.route,
+            headers: self.headers,
+            user: self.ctx.user(),
+            report,
+            fallback_code,
+            response_request_id,
+        }
     }
 }
 
@@ -154,14 +156,10 @@ where
                 if let (Ok(resp), Some(info)) = (&result, this.info.take()) {
                     let status = resp.status().as_u16();
                     if status >= 400 {
-                        let report = resp.extensions().get::<ErrorReport>();
-                        let request_id = resp
-                            .headers()
-                            .get("x-request-id")
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string);
-                        let ev = event_for(this.capturer, info, status, report, request_id);
-                        this.capturer.capture(ev);
+                        let report = resp.extensions().get::<ErrorReport>().cloned();
+                        let request_id = resp.headers().get("x-request-id").cloned();
+                        let capture = info.capture(this.capturer, status, report, request_id);
+                        this.capturer.enqueue(Captured::response(capture));
                     }
                 }
                 Poll::Ready(result)
@@ -173,7 +171,8 @@ where
                         .map(|s| s.to_string())
                         .or_else(|| payload.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "panic".to_string());
-                    let mut ev = event_for(this.capturer, info, 500, None, None);
+                    let capture = info.capture(this.capturer, 500, None, None);
+                    let mut ev = Captured::response(capture).into_event(&this.capturer.scrubber);
                     ev.code = "PANIC".to_string();
                     ev.panic = true;
                     ev.message = "The server panicked while handling the request.".to_string();
@@ -184,39 +183,4 @@ where
             }
         }
     }
-}
-
-fn event_for(
-    capturer: &Capturer,
-    info: RequestInfo,
-    status: u16,
-    report: Option<&ErrorReport>,
-    response_request_id: Option<String>,
-) -> Event {
-    let mut ev = match report {
-        Some(r) => Event::from_report(r),
-        None => {
-            let mut ev = Event::new(Event::fallback_code(status), status);
-            ev.message = errata_catalog::reason_phrase(status).to_string();
-            ev
-        }
-    };
-    ev.time = capturer.now();
-    ev.headers = info.header_text(&capturer.scrubber);
-    ev.method = info.method.as_str().to_string();
-    ev.path = info
-        .uri
-        .path_and_query()
-        .map_or_else(|| info.uri.path().to_string(), |p| p.as_str().to_string());
-    ev.route = info.route.map(|m| m.as_str().to_string());
-    ev.user_id = info.ctx.user();
-    if ev.request_id.is_none() {
-        ev.request_id = response_request_id.or_else(|| {
-            info.headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        });
-    }
-    ev
 }

@@ -18,7 +18,10 @@ use crate::clock::Clock;
 use crate::event::Event;
 use crate::store::minute_of;
 
+mod captured;
 mod layer;
+
+pub(crate) use captured::Captured;
 
 pub use layer::{AlertLayer, AlertService, ResponseFuture};
 
@@ -39,20 +42,20 @@ struct FoldKey<'a> {
 }
 
 impl<'a> FoldKey<'a> {
-    fn of(ev: &'a Event) -> Self {
+    fn of(ev: &'a Captured) -> Self {
         FoldKey {
-            code: &ev.code,
-            status: ev.status,
-            method: &ev.method,
-            route: ev.route.as_deref(),
-            message: &ev.message,
+            code: ev.code(),
+            status: ev.status(),
+            method: ev.method(),
+            route: ev.route(),
+            message: ev.message(),
         }
     }
 
-    fn catch_all(ev: &'a Event) -> Self {
+    fn catch_all(ev: &'a Captured) -> Self {
         FoldKey {
-            code: &ev.code,
-            status: ev.status,
+            code: ev.code(),
+            status: ev.status(),
             method: "",
             route: None,
             message: "",
@@ -138,7 +141,7 @@ pub struct CaptureStats {
 /// The handle code uses to capture events. Cheap to clone.
 #[derive(Clone)]
 pub struct Capturer {
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<Captured>,
     overflow: Arc<Overflow>,
     captured: Arc<AtomicU64>,
     folded: Arc<AtomicU64>,
@@ -156,7 +159,7 @@ impl std::fmt::Debug for Capturer {
 
 /// The aggregator's end of the capture queue.
 pub(crate) struct CaptureReceiver {
-    pub(crate) rx: mpsc::Receiver<Event>,
+    pub(crate) rx: mpsc::Receiver<Captured>,
     overflow: Arc<Overflow>,
 }
 
@@ -202,12 +205,17 @@ pub(crate) fn channel(
 impl Capturer {
     /// Captures an event: never blocks, never fails.
     pub fn capture(&self, event: Event) {
+        self.enqueue(Captured::from(event));
+    }
+
+    /// Queues a capture, or folds it into a counter when the queue is full.
+    pub(crate) fn enqueue(&self, captured: Captured) {
         self.captured.fetch_add(1, Ordering::Relaxed);
-        match self.tx.try_send(event) {
+        match self.tx.try_send(captured) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(ev)) => self.fold(ev),
+            Err(mpsc::error::TrySendError::Full(c)) => self.fold(c),
             // The pipeline has stopped: nothing will read the queue any more.
-            Err(mpsc::error::TrySendError::Closed(ev)) => self.fold(ev),
+            Err(mpsc::error::TrySendError::Closed(c)) => self.fold(c),
         }
     }
 
@@ -248,7 +256,7 @@ impl Capturer {
         self.tx.max_capacity() - self.tx.capacity()
     }
 
-    fn fold(&self, ev: Event) {
+    fn fold(&self, ev: Captured) {
         self.folded.fetch_add(1, Ordering::Relaxed);
         let hash = self.overflow.hasher.hash_one(FoldKey::of(&ev));
         let shard = &self.overflow.shards[(hash as usize) % SHARDS];
@@ -277,12 +285,12 @@ impl Capturer {
             {
                 add(&mut f.obs, &ev);
             } else {
-                let mut sample = ev;
+                let mut sample = ev.into_event(&self.scrubber);
                 sample.route = None;
                 sample.method = String::new();
                 map.entry(hash).or_default().push(Folded {
                     catch_all: true,
-                    obs: Observation::single(sample),
+                    obs: Observation::single(sample.into()),
                 });
             }
         }
@@ -291,15 +299,15 @@ impl Capturer {
 }
 
 /// Counts one more event into a folded observation.
-fn add(o: &mut Observation, ev: &Event) {
-    let t = ev.time;
+fn add(o: &mut Observation, ev: &Captured) {
+    let t = ev.time();
     let minute = minute_of(t);
     o.count += 1;
     o.first = o.first.min(t);
     o.last = o.last.max(t);
-    if let Some(u) = &ev.user_id {
-        if o.users.len() < USERS_PER_KEY && !o.users.contains(u) {
-            o.users.push(u.clone());
+    if let Some(u) = ev.user() {
+        if o.users.len() < USERS_PER_KEY && !o.users.iter().any(|known| known == u) {
+            o.users.push(u.to_owned());
         }
     }
     match o.minutes.iter_mut().find(|(m, _)| *m == minute) {

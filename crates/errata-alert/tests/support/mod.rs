@@ -1,6 +1,8 @@
 //! Test support: a local Slack/Sentry/webhook-like server on loopback, and a recording sink.
 #![allow(dead_code)]
 
+pub mod causes;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
