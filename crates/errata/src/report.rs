@@ -51,7 +51,6 @@ pub struct ErrorReport {
 impl ErrorReport {
     /// Internal causes as text, outermost first; never in the response body. An error whose
     /// code is not in the catalog starts with a line saying so.
-
     pub fn cause_chain(&self) -> Vec<String> {
         let mut chain = self.error.cause_chain();
         if !self.in_catalog {
