@@ -106,29 +106,63 @@ impl AggConfig {
 }
 
 /// Many events of one fold key, counted as one observation.
+///
+/// A single event needs no lists: empty `users` and `minutes` stand for the event's own user
+/// and minute, so taking in one event allocates nothing.
 #[derive(Debug)]
 pub(crate) struct Observation {
-    /// The last of them, as captured (not yet scrubbed).
+    /// The first of them, as captured (not yet scrubbed).
     pub event: Captured,
     pub count: u64,
     pub first: DateTime<Utc>,
     pub last: DateTime<Utc>,
+    /// Distinct users, once more than one event is folded in.
     pub users: Vec<String>,
+    /// Events per minute, once more than one event is folded in.
     pub minutes: Vec<(i64, u64)>,
 }
 
 impl Observation {
     pub(crate) fn single(event: Captured) -> Self {
         let t = event.time();
-        let users = event.user().map(str::to_owned).into_iter().collect();
         Observation {
             event,
             count: 1,
             first: t,
             last: t,
-            users,
-            minutes: vec![(minute_of(t), 1)],
+            users: Vec::new(),
+            minutes: Vec::new(),
         }
+    }
+
+    /// Turns a single event's implicit user and minute into list entries, before a second
+    /// event is folded in.
+    pub(crate) fn spell_out(&mut self) {
+        if self.minutes.is_empty() {
+            self.minutes.push((minute_of(self.first), self.count));
+            if let Some(u) = self.event.user() {
+                self.users.push(u.to_owned());
+            }
+        }
+    }
+
+    /// Distinct users.
+    fn users(&self) -> impl Iterator<Item = &str> {
+        let own = if self.minutes.is_empty() {
+            self.event.user()
+        } else {
+            None
+        };
+        own.into_iter().chain(self.users.iter().map(String::as_str))
+    }
+
+    /// Events per minute.
+    fn minutes(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
+        let own = self
+            .minutes
+            .is_empty()
+            .then(|| (minute_of(self.first), self.count));
+        own.into_iter().chain(self.minutes.iter().copied())
     }
 }
 
@@ -415,7 +449,7 @@ impl Aggregator {
         let ev = &obs.event;
         self.stats.events += obs.count;
         let route = ev.route().unwrap_or(UNMATCHED_ROUTE);
-        for &(minute, n) in &obs.minutes {
+        for (minute, n) in obs.minutes() {
             self.count(minute, ev, route, n);
         }
         let fp = self.fingerprint_of(ev);
@@ -513,15 +547,15 @@ impl Aggregator {
         g.first_seen = g.first_seen.min(obs.first);
         g.last_seen = g.last_seen.max(obs.last);
         g.last_activity = now;
-        for u in &obs.users {
-            if g.pending_users.len() < limits.max_users && !g.pending_users.contains(u.as_str()) {
-                g.pending_users.insert(u.clone());
+        for u in obs.users() {
+            if g.pending_users.len() < limits.max_users && !g.pending_users.contains(u) {
+                g.pending_users.insert(u.to_owned());
             }
-            if g.users_total.contains(u.as_str()) {
+            if g.users_total.contains(u) {
                 continue;
             }
             if g.users_total.len() < limits.max_users {
-                g.users_total.insert(u.clone());
+                g.users_total.insert(u.to_owned());
             } else {
                 g.users_capped = true;
             }

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
+use axum::extract::MatchedPath;
 use axum::http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
 use errata::{builtin, ApiError, Envelope, PendingError, RenderContext, Renderer};
 use futures_util::FutureExt;
@@ -52,9 +53,11 @@ const MAX_REQUEST_ID: usize = 128;
 /// - re-wraps any other 4xx/5xx response (the router's 405, tower-http's 413 and 408, a rate
 ///   limiter's 429, …) as the built-in code of its status, keeping `Allow` and `Retry-After`;
 /// - turns a panic into `SERVER_ERROR` with nothing of the panic in the body;
-/// - echoes `x-request-id`, attaches an [`errata::ErrorReport`] to the response extensions when
-///   a monitoring layer asked for it with [`errata::ReportWanted`], and logs the internal cause
-///   once (5xx at error level, 4xx at debug).
+/// - echoes `x-request-id`, attaches an [`errata::ErrorReport`] (and the route's
+///   [`MatchedPath`], so a monitoring layer wrapping the whole router learns the route template)
+///   to the response extensions when a monitoring layer asked for it with
+///   [`errata::ReportWanted`], and logs the internal cause once (5xx at error level, 4xx at
+///   debug).
 #[derive(Clone, Debug)]
 pub struct ErrataLayer {
     renderer: Arc<Renderer>,
@@ -112,6 +115,9 @@ where
         let want_report = req.extensions().get::<errata::ReportWanted>().is_some()
             || req.extensions().get::<RequestContext>().is_some();
         let ctx = RequestContext::from_request(&self.renderer, &req);
+        let report_for = want_report.then(|| ReportFor {
+            route: req.extensions().get::<MatchedPath>().cloned(),
+        });
         req.extensions_mut().insert(ctx.clone());
         let renderer = Arc::clone(&self.renderer);
         let called = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req)));
@@ -127,7 +133,7 @@ where
                     pending(builtin::server_error().with_cause(Panicked(panic_message(&*panic))))
                 }
             };
-            Ok(finish(&renderer, &ctx, response, want_report))
+            Ok(finish(&renderer, &ctx, response, report_for))
         })
     }
 }
@@ -136,12 +142,18 @@ fn pending(err: ApiError) -> Response<Body> {
     axum::response::IntoResponse::into_response(err)
 }
 
-/// Renders the response's error (pending or re-wrapped), echoes the request id.
+/// A report a monitoring layer asked for, and the route it is about.
+struct ReportFor {
+    route: Option<MatchedPath>,
+}
+
+/// Renders the response's error (pending or re-wrapped), echoes the request id, and attaches
+/// the error's report when one is asked for.
 fn finish(
     renderer: &Renderer,
     ctx: &RequestContext,
     mut response: Response<Body>,
-    want_report: bool,
+    report_for: Option<ReportFor>,
 ) -> Response<Body> {
     let request_id = ctx.request_id_header().clone();
     let err = match response.extensions_mut().remove::<PendingError>() {
@@ -165,11 +177,12 @@ fn finish(
         instance: Some(ctx.path()),
         envelope: ctx.wants_problem().then_some(Envelope::Problem),
     };
-    let (rendered, report) = if want_report {
-        let (rendered, report) = renderer.render_with_report(Arc::clone(&err), &render_ctx);
-        (rendered, Some(report))
-    } else {
-        (renderer.render(&err, &render_ctx), None)
+    let (rendered, report) = match report_for {
+        Some(ReportFor { route }) => {
+            let (rendered, report) = renderer.render_with_report(Arc::clone(&err), &render_ctx);
+            (rendered, Some((report, route)))
+        }
+        None => (renderer.render(&err, &render_ctx), None),
     };
     log(&err, rendered.status, ctx.request_id());
 
@@ -191,8 +204,11 @@ fn finish(
         }
     }
     parts.headers.insert(X_REQUEST_ID.clone(), request_id);
-    if let Some(report) = report {
+    if let Some((report, route)) = report {
         parts.extensions.insert(report);
+        if let Some(route) = route {
+            parts.extensions.insert(route);
+        }
     }
     Response::from_parts(parts, Body::from(rendered.body))
 }

@@ -21,24 +21,35 @@ pub mod telemetry;
 pub mod uploads;
 pub mod ws;
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 
+use axum::body::Body;
+use axum::http::Request;
+use axum::response::Response;
+use axum::ServiceExt;
 use tokio::net::TcpListener;
+use tower::Service;
 
 pub use app::{build, App, AppState};
 pub use config::Config;
 
-/// Serves `router` on `listener` (with the peer address available to the rate limiter) until
+/// Serves `service` (the app's router, or the router wrapped in layers of your own, such as a
+/// monitoring layer) on `listener`, with the peer address available to the rate limiter, until
 /// `shutdown` completes, then lets requests in flight finish.
-pub async fn serve_on(
+pub async fn serve_on<S>(
     listener: TcpListener,
-    router: axum::Router,
+    service: S,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
     axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        ServiceExt::<Request<Body>>::into_make_service_with_connect_info::<SocketAddr>(service),
     )
     .with_graceful_shutdown(shutdown)
     .await?;

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use classroom::Config;
 use errata_alert::Alerting;
+use tower::util::Either;
+use tower::Layer;
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -56,19 +58,21 @@ async fn main() -> ExitCode {
 async fn run(config: Config, alerting: Option<Alerting>) -> anyhow::Result<()> {
     let app = classroom::build(&config).await?;
     // Monitoring wraps the whole router, outside errata's edge layer, so that it sees every
-    // error response already rendered, with its `errata::ErrorReport` in the extensions.
-    let (router, alerts) = match alerting {
+    // error response already rendered, with its `errata::ErrorReport` (and route template) in
+    // the extensions. Wrapping the router once, rather than each route with `Router::layer`,
+    // keeps its cost per request low.
+    let (service, alerts) = match alerting {
         Some(alerting) => {
             let (layer, handle) = alerting.start().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            (app.router.layer(layer), Some(handle))
+            (Either::Left(layer.layer(app.router)), Some(handle))
         }
-        None => (app.router, None),
+        None => (Either::Right(app.router), None),
     };
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|e| anyhow::anyhow!("CLASSROOM_ADDR: cannot listen on {}: {e}", config.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "classroom listening");
-    let served = classroom::serve_on(listener, router, classroom::shutdown_signal()).await;
+    let served = classroom::serve_on(listener, service, classroom::shutdown_signal()).await;
     if let Some(handle) = alerts {
         // Flushes: every captured error is counted and every alert spooled before exit.
         handle.shutdown().await;

@@ -108,7 +108,11 @@ async fn an_outage_is_one_alert_plus_digests_and_a_flood_is_one_spike_alert() {
         .start()
         .await
         .unwrap();
-    let base = listen(app.router.layer(layer)).await;
+    // As in the binary: the capture layer wraps the whole router.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let service = tower::Layer::layer(&layer, app.router);
+    tokio::spawn(classroom::serve_on(listener, service, std::future::pending()));
     let client = reqwest::Client::new();
     let signup: Value = client
         .post(format!("{base}/v1/auth/signup"))
@@ -160,6 +164,11 @@ async fn an_outage_is_one_alert_plus_digests_and_a_flood_is_one_spike_alert() {
     let counted: u64 = outage.iter().map(|a| a["count"].as_u64().unwrap()).sum();
     assert_eq!(counted, 60, "the counts add up to the failed requests");
     assert!(outage.iter().all(|a| a["status"] == 502));
+    assert_eq!(
+        outage[0]["routes"][0]["route"], "GET /v1/user/kakao-channel-added",
+        "the route template, passed on by the edge layer: {:#?}",
+        outage[0]
+    );
 
     let flood = of("KAKAO_ACCOUNT_NOT_AVAILABLE");
     let firsts: Vec<&Value> = flood.iter().filter(|a| a["kind"] == "new").collect();

@@ -16,16 +16,21 @@ use crate::event::{ErrorReport, Event};
 
 /// Captures error responses and panics of the services it wraps.
 ///
-/// Put it outside the layer that renders error responses, so it sees the
-/// [`ErrorReport`] in their extensions:
+/// Put it outside the layer that renders error responses, so it sees the [`ErrorReport`] in
+/// their extensions. Wrapping the whole router costs least per request (`Router::layer` wraps
+/// every route on its own); errata's edge layer then passes the matched route template on with
+/// the report:
 ///
 /// ```no_run
-/// # async fn run(layer: errata_alert::AlertLayer) {
-/// use axum::{routing::get, Router};
+/// # async fn run(layer: errata_alert::AlertLayer, listener: tokio::net::TcpListener) {
+/// use axum::{body::Body, http::Request, routing::get, Router, ServiceExt};
+/// use tower::Layer;
 ///
-/// let app: Router = Router::new()
-///     .route("/users/{id}", get(|| async { "ok" }))
-///     .layer(layer);
+/// let app: Router = Router::new().route("/users/{id}", get(|| async { "ok" }));
+/// let service = layer.layer(app);
+/// axum::serve(listener, ServiceExt::<Request<Body>>::into_make_service(service))
+///     .await
+///     .unwrap();
 /// # }
 /// ```
 #[derive(Clone, Debug)]
@@ -158,6 +163,11 @@ where
                     if status >= 400 {
                         let report = resp.extensions().get::<ErrorReport>().cloned();
                         let request_id = resp.headers().get("x-request-id").cloned();
+                        let mut info = info;
+                        if info.route.is_none() {
+                            // Outside the router: the edge layer passes the route on.
+                            info.route = resp.extensions().get::<MatchedPath>().cloned();
+                        }
                         let capture = info.capture(this.capturer, status, report, request_id);
                         this.capturer.enqueue(Captured::response(capture));
                     }

@@ -300,6 +300,7 @@ impl Capturer {
 
 /// Counts one more event into a folded observation.
 fn add(o: &mut Observation, ev: &Captured) {
+    o.spell_out();
     let t = ev.time();
     let minute = minute_of(t);
     o.count += 1;
