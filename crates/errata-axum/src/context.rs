@@ -1,25 +1,28 @@
 //! [`RequestContext`]: what the edge layer learned about a request, for handlers that need it.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderValue, Request, Uri};
-use errata::{LocaleId, Renderer};
+use bytes::BytesMut;
+use errata::{Envelope, LocaleId, Renderer};
 
 use crate::layer::{valid_request_id, X_REQUEST_ID};
 
-/// The negotiated locale, the request id and the path of a request.
+/// The negotiated locale and the request id of a request.
 ///
 /// The edge layer stores it in the request extensions; handlers extract it, e.g. to render a
 /// WebSocket close reason in the client's language.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     locale: LocaleId,
-    // Header values and URIs are reference-counted: cloning the context allocates nothing.
+    // Header values are reference-counted: cloning the context allocates nothing.
     request_id: HeaderValue,
-    uri: Uri,
+    /// The request URI, kept only when the response would be problem+json (its `instance`).
+    instance: Option<Uri>,
     problem: bool,
 }
 
@@ -37,10 +40,12 @@ impl RequestContext {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("application/problem+json"));
+        let instance =
+            (problem || renderer.envelope() == Envelope::Problem).then(|| req.uri().clone());
         Self {
             locale: renderer.negotiate(accept_language),
             request_id,
-            uri: req.uri().clone(),
+            instance,
             problem,
         }
     }
@@ -61,9 +66,9 @@ impl RequestContext {
         &self.request_id
     }
 
-    /// The request path.
-    pub fn path(&self) -> &str {
-        self.uri.path()
+    /// The request path, when the response would be problem+json (RFC 9457 `instance`).
+    pub(crate) fn instance(&self) -> Option<&str> {
+        self.instance.as_ref().map(Uri::path)
     }
 
     /// Whether the client asked for `application/problem+json`.
@@ -73,23 +78,38 @@ impl RequestContext {
 }
 
 /// A request id unique to this process run: 64 random bits drawn once, then a counter, as 32
-/// hex digits. No clock read, no random draw per request.
+/// hex digits. No clock read, no random draw per request; ids are written into a per-thread
+/// block shared by reference count, so an id costs no allocation of its own (and cloning it,
+/// as the context and the response header do, none either).
 fn generated_id() -> HeaderValue {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    const LEN: usize = 32;
+    const BLOCK: usize = 64 * LEN;
     static PREFIX: OnceLock<[u8; 16]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static IDS: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+    }
     let prefix = PREFIX.get_or_init(|| {
         let random = uuid::Uuid::new_v4().as_u64_pair().0;
         std::array::from_fn(|i| HEX[((random >> (60 - 4 * i)) & 0xf) as usize])
     });
     let mut n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut buf = [0u8; 32];
+    let mut buf = [0u8; LEN];
     buf[..16].copy_from_slice(prefix);
     for digit in buf[16..].iter_mut().rev() {
         *digit = HEX[(n & 0xf) as usize];
         n >>= 4;
     }
-    HeaderValue::from_bytes(&buf).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    let id = IDS.with(|ids| {
+        let mut ids = ids.borrow_mut();
+        if ids.capacity() < LEN {
+            *ids = BytesMut::with_capacity(BLOCK);
+        }
+        ids.extend_from_slice(&buf);
+        ids.split().freeze()
+    });
+    HeaderValue::from_maybe_shared(id).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {

@@ -174,7 +174,7 @@ fn finish(
     let render_ctx = RenderContext {
         locale: ctx.locale(),
         request_id: Some(ctx.request_id()),
-        instance: Some(ctx.path()),
+        instance: ctx.instance(),
         envelope: ctx.wants_problem().then_some(Envelope::Problem),
     };
     let (rendered, report) = match report_for {

@@ -426,7 +426,14 @@ impl Renderer {
             let mut result = Ok(());
             if let Some(id) = ctx.request_id {
                 body.extend_from_slice(b",\"request_id\":");
-                result = serde_json::to_writer(&mut body, id);
+                if id.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+                    result = serde_json::to_writer(&mut body, id);
+                } else {
+                    // Nothing to escape (generated ids, UUIDs): the string as it is.
+                    body.push(b'"');
+                    body.extend_from_slice(id.as_bytes());
+                    body.push(b'"');
+                }
             }
             body.push(b'}');
             result

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use classroom::Config;
 use errata_alert::Alerting;
+use tokio::net::TcpListener;
 use tower::util::Either;
 use tower::Layer;
-use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> ExitCode {

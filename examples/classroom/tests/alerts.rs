@@ -112,7 +112,11 @@ async fn an_outage_is_one_alert_plus_digests_and_a_flood_is_one_spike_alert() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let service = tower::Layer::layer(&layer, app.router);
-    tokio::spawn(classroom::serve_on(listener, service, std::future::pending()));
+    tokio::spawn(classroom::serve_on(
+        listener,
+        service,
+        std::future::pending(),
+    ));
     let client = reqwest::Client::new();
     let signup: Value = client
         .post(format!("{base}/v1/auth/signup"))
