@@ -357,8 +357,7 @@ struct AggTask {
 /// Events taken from the queue per turn, so commands and deadlines are not starved.
 const BATCH: usize = 4096;
 
-/// Pause between the first event of a batch and taking the batch, so a stream of events costs
-/// at most one wake-up per pause.
+/// Pause after a batch, so a stream of events costs at most one wake-up per pause.
 const COALESCE: Duration = Duration::from_millis(10);
 
 impl AggTask {
@@ -407,10 +406,6 @@ impl AggTask {
                 },
                 ev = self.receiver.rx.recv(), if queue_open => match ev {
                     Some(ev) => {
-                        // Let events gather, then take them in one go: capturing threads
-                        // neither wake the aggregator per event nor contend with it for the
-                        // queue while they push.
-                        tokio::time::sleep(COALESCE).await;
                         let now = self.clock.now();
                         self.agg.ingest(Observation::single(ev), now);
                         for _ in 0..BATCH {
@@ -419,6 +414,9 @@ impl AggTask {
                                 Err(_) => break,
                             }
                         }
+                        // Let events gather before listening again: while the aggregator is
+                        // not waiting on the queue, capturing never wakes it.
+                        tokio::time::sleep(COALESCE).await;
                     }
                     None => queue_open = false,
                 },
