@@ -68,7 +68,9 @@ pub struct Event {
     /// Upstream answer, when there was one.
     #[serde(default)]
     pub upstream: Option<Upstream>,
-    /// Selected request headers (sensitive ones are filtered at capture).
+    /// Request headers that tell who sent the request and from where (user agent, referer,
+    /// origin, host, content type and length, forwarding headers, request id); credentials are
+    /// never kept.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
     /// When it happened.

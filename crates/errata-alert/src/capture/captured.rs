@@ -7,24 +7,90 @@
 //! for the few it samples or alerts on: in a storm of one error, almost none.
 
 use axum::extract::MatchedPath;
+use http::header::{self, HeaderName, HeaderValue};
 use chrono::{DateTime, Utc};
 use errata_catalog::{AlertPolicy, SpikeRule};
 
 use crate::event::{ErrorReport, Event};
 use crate::scrub::{Scrubber, FILTERED};
 
-/// Headers kept per event, at most.
-const MAX_HEADERS: usize = 24;
 /// Bytes kept per header value.
 const MAX_HEADER_VALUE: usize = 256;
 
-/// One captured error, as queued.
+/// The request id header.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// How many headers are kept.
+const KEPT: usize = 10;
+
+/// The request headers kept with an error: who sent it and from where, never credentials.
+static KEPT_HEADERS: [HeaderName; KEPT] = [
+    header::USER_AGENT,
+    header::REFERER,
+    header::ORIGIN,
+    header::HOST,
+    header::CONTENT_TYPE,
+    header::CONTENT_LENGTH,
+    header::FORWARDED,
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-real-ip"),
+    X_REQUEST_ID,
+];
+
+/// The values of [`KEPT_HEADERS`] a request had (reference-counted: copying them allocates
+/// nothing).
+#[derive(Debug, Default)]
+pub(crate) struct KeptHeaders([Option<HeaderValue>; KEPT]);
+
+impl KeptHeaders {
+    /// Picks the kept headers out of a request's, in one pass.
+    pub(crate) fn of(headers: &http::HeaderMap) -> Self {
+        let mut kept = KeptHeaders::default();
+        for (name, value) in headers {
+            if let Some(slot) = Self::slot(name).and_then(|i| kept.0.get_mut(i)) {
+                slot.get_or_insert_with(|| value.clone());
+            }
+        }
+        kept
+    }
+
+    /// The position of `name` in [`KEPT_HEADERS`].
+    fn slot(name: &HeaderName) -> Option<usize> {
+        Some(match name.as_str() {
+            "user-agent" => 0,
+            "referer" => 1,
+            "origin" => 2,
+            "host" => 3,
+            "content-type" => 4,
+            "content-length" => 5,
+            "forwarded" => 6,
+            "x-forwarded-for" => 7,
+            "x-real-ip" => 8,
+            "x-request-id" => 9,
+            _ => return None,
+        })
+    }
+
+    fn get(&self, name: &HeaderName) -> Option<&HeaderValue> {
+        self.0.get(Self::slot(name)?)?.as_ref()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        KEPT_HEADERS
+            .iter()
+            .zip(&self.0)
+            .filter_map(|(name, value)| Some((name, value.as_ref()?)))
+    }
+}
+
+/// One captured error, as queued: boxed, so moving it through the queue and into its group
+/// copies a pointer, not the capture.
 #[derive(Debug)]
 pub(crate) enum Captured {
     /// Built by code ([`Capturer::capture`](super::Capturer::capture)), or already written out.
-    Event(Event),
+    Event(Box<Event>),
     /// An error response seen by the capture layer.
-    Response(ResponseCapture),
+    Response(Box<ResponseCapture>),
 }
 
 /// An error response and its request, unformatted.
@@ -35,14 +101,14 @@ pub(crate) struct ResponseCapture {
     pub method: http::Method,
     pub uri: http::Uri,
     pub route: Option<MatchedPath>,
-    pub headers: http::HeaderMap,
+    pub headers: KeptHeaders,
     pub user: Option<String>,
     /// The edge layer's report; `None` for a response nobody rendered.
     pub report: Option<ErrorReport>,
     /// `UNKNOWN_<status>` when there is no report, else empty.
     pub fallback_code: String,
     /// The request id the response echoed.
-    pub response_request_id: Option<http::HeaderValue>,
+    pub response_request_id: Option<HeaderValue>,
 }
 
 impl ResponseCapture {
@@ -64,7 +130,6 @@ impl ResponseCapture {
     fn header_text(&self, scrub: &Scrubber) -> Vec<(String, String)> {
         self.headers
             .iter()
-            .take(MAX_HEADERS)
             .map(|(k, v)| {
                 let name = k.as_str().to_string();
                 let value = if scrub.is_sensitive_header(&name) {
@@ -100,7 +165,7 @@ impl ResponseCapture {
             ev.request_id = self
                 .response_request_id
                 .as_ref()
-                .or_else(|| self.headers.get("x-request-id"))
+                .or_else(|| self.headers.get(&X_REQUEST_ID))
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
         }
@@ -111,7 +176,7 @@ impl ResponseCapture {
 impl Captured {
     /// An error response captured by the layer.
     pub(crate) fn response(capture: ResponseCapture) -> Self {
-        Captured::Response(capture)
+        Captured::Response(Box::new(capture))
     }
 
     /// Catalog code.
@@ -205,7 +270,7 @@ impl Captured {
     /// The event, written out (not yet scrubbed).
     pub(crate) fn to_event(&self, scrub: &Scrubber) -> Event {
         match self {
-            Captured::Event(e) => e.clone(),
+            Captured::Event(e) => Event::clone(e),
             Captured::Response(r) => r.to_event(scrub),
         }
     }
@@ -213,7 +278,7 @@ impl Captured {
     /// The event, written out (not yet scrubbed), reusing what can be moved.
     pub(crate) fn into_event(self, scrub: &Scrubber) -> Event {
         match self {
-            Captured::Event(e) => e,
+            Captured::Event(e) => *e,
             Captured::Response(r) => r.to_event(scrub),
         }
     }
@@ -221,6 +286,31 @@ impl Captured {
 
 impl From<Event> for Captured {
     fn from(ev: Event) -> Self {
-        Captured::Event(ev)
+        Captured::Event(Box::new(ev))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kept_header_has_its_own_slot() {
+        for (i, name) in KEPT_HEADERS.iter().enumerate() {
+            assert_eq!(KeptHeaders::slot(name), Some(i), "{name}");
+        }
+        assert_eq!(KeptHeaders::slot(&header::AUTHORIZATION), None);
+        assert_eq!(KeptHeaders::slot(&header::COOKIE), None);
+    }
+
+    #[test]
+    fn credentials_are_not_kept() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer x"));
+        headers.insert(header::USER_AGENT, HeaderValue::from_static("app/1.2"));
+        headers.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
+        let kept = KeptHeaders::of(&headers);
+        let names: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["user-agent", "x-forwarded-for"]);
     }
 }

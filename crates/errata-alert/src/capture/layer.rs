@@ -10,9 +10,12 @@ use axum::extract::MatchedPath;
 use http::{Request, Response};
 use tower::{Layer, Service};
 
-use super::captured::{Captured, ResponseCapture};
+use super::captured::{Captured, KeptHeaders, ResponseCapture};
 use super::{CaptureContext, Capturer};
 use crate::event::{ErrorReport, Event};
+
+/// The request id header, as echoed by edge layers.
+static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
 /// Captures error responses and panics of the services it wraps.
 ///
@@ -71,7 +74,7 @@ struct RequestInfo {
     method: http::Method,
     uri: http::Uri,
     route: Option<MatchedPath>,
-    headers: http::HeaderMap,
+    headers: KeptHeaders,
     ctx: CaptureContext,
 }
 
@@ -124,7 +127,7 @@ where
             method: req.method().clone(),
             uri: req.uri().clone(),
             route: req.extensions().get::<MatchedPath>().cloned(),
-            headers: req.headers().clone(),
+            headers: KeptHeaders::of(req.headers()),
             ctx,
         };
         ResponseFuture {
@@ -162,7 +165,7 @@ where
                     let status = resp.status().as_u16();
                     if status >= 400 {
                         let report = resp.extensions().get::<ErrorReport>().cloned();
-                        let request_id = resp.headers().get("x-request-id").cloned();
+                        let request_id = resp.headers().get(&X_REQUEST_ID).cloned();
                         let mut info = info;
                         if info.route.is_none() {
                             // Outside the router: the edge layer passes the route on.
