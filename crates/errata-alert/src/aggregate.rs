@@ -11,6 +11,7 @@
 //! alerting.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -240,9 +241,10 @@ pub struct AggStats {
 
 pub(crate) struct Aggregator {
     cfg: AggConfig,
-    groups: FastMap<String, Group>,
-    closed: HashSet<String>,
-    closed_order: VecDeque<String>,
+    /// Open groups by fingerprint (shared with the fingerprint memo).
+    groups: FastMap<Arc<str>, Group>,
+    closed: HashSet<Arc<str>>,
+    closed_order: VecDeque<Arc<str>>,
     spikes: FastMap<String, SpikeWindow>,
     counts: FastMap<CountKey, u64>,
     /// The key counted last and its count not yet in `counts`: a storm repeats one key, and
@@ -265,7 +267,7 @@ pub(crate) struct Aggregator {
 type CountKey = (i64, String, u16, String, String);
 
 /// Code, route, message and the fingerprint they give.
-type FingerprintEntry = (String, Option<String>, String, String);
+type FingerprintEntry = (String, Option<String>, String, Arc<str>);
 
 /// Default fingerprints by a hash of code, route and message; entries keep their inputs, so a
 /// hash collision is a miss, never a wrong fingerprint.
@@ -281,7 +283,7 @@ impl FingerprintMemo {
         &mut self,
         ev: &Captured,
         derive: impl FnOnce(&str, Option<&str>, &str) -> String,
-    ) -> String {
+    ) -> Arc<str> {
         use std::hash::BuildHasher;
         let (code, route, message) = (ev.code(), ev.route(), ev.message());
         let key = self.hasher.hash_one((code, route, message));
@@ -289,7 +291,7 @@ impl FingerprintMemo {
         if let Some(found) = self.map.get(&key).and_then(|l| l.iter().find(same)) {
             return found.3.clone();
         }
-        let fp = derive(code, route, message);
+        let fp: Arc<str> = derive(code, route, message).into();
         if self.len >= Memo::CAPACITY {
             self.map.clear();
             self.len = 0;
@@ -399,13 +401,13 @@ impl Aggregator {
         ev
     }
 
-    fn fingerprint_of(&mut self, ev: &Captured) -> String {
+    fn fingerprint_of(&mut self, ev: &Captured) -> Arc<str> {
         if let Some(fp) = ev.fingerprint() {
-            return fp.to_owned();
+            return fp.into();
         }
         if self.cfg.fingerprint.is_some() {
             let event = self.written_out(ev);
-            return fingerprint::of_event(&event, self.cfg.fingerprint.as_ref());
+            return fingerprint::of_event(&event, self.cfg.fingerprint.as_ref()).into();
         }
         let scrubber = &self.cfg.scrubber;
         self.fingerprints.get_or(ev, |code, route, message| {
@@ -472,7 +474,7 @@ impl Aggregator {
                 self.samples.push(SampleRow {
                     minute,
                     code: sample.code,
-                    fingerprint: fp.clone(),
+                    fingerprint: fp.to_string(),
                     event: json,
                 });
             }
@@ -639,7 +641,7 @@ impl Aggregator {
     /// Alerts due at `now`; closes groups that have been quiet long enough.
     pub(crate) fn tick(&mut self, now: DateTime<Utc>) -> Vec<Alert> {
         let mut out = Vec::new();
-        let keys: Vec<String> = self
+        let keys: Vec<Arc<str>> = self
             .groups
             .iter()
             .filter(|(_, g)| g.alerting && g.pending > 0 && g.next_due.is_some_and(|d| d <= now))
@@ -656,7 +658,7 @@ impl Aggregator {
 
     /// Every pending notice, due or not (at shutdown).
     pub(crate) fn flush_all(&mut self, now: DateTime<Utc>) -> Vec<Alert> {
-        let keys: Vec<String> = self
+        let keys: Vec<Arc<str>> = self
             .groups
             .iter()
             .filter(|(_, g)| g.alerting && g.pending > 0)

@@ -122,7 +122,7 @@ impl Event {
         let mut ev = Event::new(report.code.as_ref(), report.status);
         ev.message.push_str(&report.message);
         ev.locale = Some(report.locale.to_string());
-        ev.request_id.clone_from(&report.request_id);
+        ev.request_id = report.request_id.as_deref().map(str::to_owned);
         ev.cause_chain = report.cause_chain();
         ev.upstream = report.upstream().map(Upstream::from);
         ev.alert = Some(report.alert);

@@ -33,7 +33,7 @@ async fn fail(Path((k, rest)): Path<(u32, String)>, ctx: CaptureContext) -> Resp
         status: 500,
         message: format!("<!channel> order {} failed", rest.len()).into(),
         locale: "en".into(),
-        request_id: Some(format!("req-{}", rest.len())),
+        request_id: Some(format!("req-{}", rest.len()).into()),
         error: Arc::new(failing(
             &format!("STORM_{k}"),
             500,

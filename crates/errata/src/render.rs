@@ -549,7 +549,7 @@ impl Renderer {
             status: entry.status,
             message,
             locale,
-            request_id: ctx.request_id.map(str::to_owned),
+            request_id: ctx.request_id.map(Arc::from),
             error: err,
             in_catalog: known,
             alert: entry.alert,

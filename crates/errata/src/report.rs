@@ -35,7 +35,7 @@ pub struct ErrorReport {
     /// The locale the message was rendered in.
     pub locale: Arc<str>,
     /// The request id, when the request had one.
-    pub request_id: Option<String>,
+    pub request_id: Option<Arc<str>>,
     /// The error that was rendered, with its internal cause and upstream detail.
     pub error: Arc<ApiError>,
     /// Whether the error's code is in the catalog (an unknown one renders as `SERVER_ERROR`).

@@ -7,10 +7,11 @@
 //! for the few it samples or alerts on: in a storm of one error, almost none.
 
 use axum::extract::MatchedPath;
-use http::header::{self, HeaderName, HeaderValue};
 use chrono::{DateTime, Utc};
 use errata_catalog::{AlertPolicy, SpikeRule};
+use http::header::{self, HeaderName, HeaderValue};
 
+use super::CaptureContext;
 use crate::event::{ErrorReport, Event};
 use crate::scrub::{Scrubber, FILTERED};
 
@@ -102,7 +103,8 @@ pub(crate) struct ResponseCapture {
     pub uri: http::Uri,
     pub route: Option<MatchedPath>,
     pub headers: KeptHeaders,
-    pub user: Option<String>,
+    /// Who the request acted for, as the service recorded it.
+    pub user: CaptureContext,
     /// The edge layer's report; `None` for a response nobody rendered.
     pub report: Option<ErrorReport>,
     /// `UNKNOWN_<status>` when there is no report, else empty.
@@ -160,7 +162,7 @@ impl ResponseCapture {
             .path_and_query()
             .map_or_else(|| self.uri.path().to_string(), |p| p.as_str().to_string());
         ev.route = self.route.as_ref().map(|m| m.as_str().to_string());
-        ev.user_id.clone_from(&self.user);
+        ev.user_id = self.user.user().map(str::to_owned);
         if ev.request_id.is_none() {
             ev.request_id = self
                 .response_request_id
@@ -223,7 +225,7 @@ impl Captured {
     pub(crate) fn user(&self) -> Option<&str> {
         match self {
             Captured::Event(e) => e.user_id.as_deref(),
-            Captured::Response(r) => r.user.as_deref(),
+            Captured::Response(r) => r.user.user(),
         }
     }
 

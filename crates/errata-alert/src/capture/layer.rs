@@ -98,7 +98,7 @@ impl RequestInfo {
             uri: self.uri,
             route: self.route,
             headers: self.headers,
-            user: self.ctx.user(),
+            user: self.ctx,
             report,
             fallback_code,
             response_request_id,

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::mpsc;
 
@@ -95,22 +95,23 @@ struct Overflow {
 ///
 /// let ctx = CaptureContext::default();
 /// ctx.set_user("u-42");
-/// assert_eq!(ctx.user().as_deref(), Some("u-42"));
+/// ctx.set_user("u-43"); // the first id recorded stays
+/// assert_eq!(ctx.user(), Some("u-42"));
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct CaptureContext {
-    user: Arc<Mutex<Option<String>>>,
+    user: Arc<OnceLock<String>>,
 }
 
 impl CaptureContext {
-    /// Records the user of this request.
+    /// Records the user of this request (once: the first id recorded stays).
     pub fn set_user(&self, id: impl Into<String>) {
-        *self.user.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.into());
+        let _ = self.user.set(id.into());
     }
 
     /// The recorded user.
-    pub fn user(&self) -> Option<String> {
-        self.user.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    pub fn user(&self) -> Option<&str> {
+        self.user.get().map(String::as_str)
     }
 }
 
