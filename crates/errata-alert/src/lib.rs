@@ -26,9 +26,10 @@
 //!             ctx.set_user("u-42"); // what an auth extractor would do
 //!             "hello"
 //!         }),
-//!     )
-//!     .layer(layer);
-//! # let _ = app;
+//!     );
+//! // Wrapping the whole router (behind errata's edge layer) costs least per request.
+//! let service = tower::Layer::layer(&layer, app);
+//! # let _ = service;
 //!
 //! // Errors outside HTTP go through the same pipeline.
 //! handle.capturer().capture(Event::new("NIGHTLY_JOB_FAILED", 500).with_message("export failed"));
