@@ -18,8 +18,8 @@ use crate::scrub::{Scrubber, FILTERED};
 /// Bytes kept per header value.
 const MAX_HEADER_VALUE: usize = 256;
 
-/// The request id header.
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The request id header (edge layers echo it on the response).
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// How many headers are kept.
 const KEPT: usize = 10;

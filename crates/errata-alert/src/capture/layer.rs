@@ -10,12 +10,9 @@ use axum::extract::MatchedPath;
 use http::{Request, Response};
 use tower::{Layer, Service};
 
-use super::captured::{Captured, KeptHeaders, ResponseCapture};
+use super::captured::{Captured, KeptHeaders, ResponseCapture, X_REQUEST_ID};
 use super::{CaptureContext, Capturer};
 use crate::event::{ErrorReport, Event};
-
-/// The request id header, as echoed by edge layers.
-static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
 /// Captures error responses and panics of the services it wraps.
 ///
