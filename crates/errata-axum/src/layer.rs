@@ -33,7 +33,6 @@ use axum::body::Body;
 use axum::extract::MatchedPath;
 use axum::http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
 use errata::{builtin, ApiError, Envelope, PendingError, RenderContext, Renderer};
-use futures_util::FutureExt;
 use tower::{Layer, Service};
 
 use crate::context::RequestContext;
@@ -88,18 +87,14 @@ pub struct Errata<S> {
     renderer: Arc<Renderer>,
 }
 
-/// Response future of [`Errata`].
-pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
-
 impl<S, E> Service<Request<Body>> for Errata<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = E> + Send + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request<Body>, Response = Response<Body>, Error = E>,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = ResponseFuture;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         // An inner service that cannot become ready is reported per request, in `call`.
@@ -119,22 +114,67 @@ where
             route: req.extensions().get::<MatchedPath>().cloned(),
         });
         req.extensions_mut().insert(ctx.clone());
-        let renderer = Arc::clone(&self.renderer);
         let called = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req)));
-        Box::pin(async move {
-            let outcome = match called {
-                Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,
+        let (inner, panic) = match called {
+            Ok(fut) => (Some(fut), None),
+            Err(panic) => (None, Some(panic)),
+        };
+        ResponseFuture {
+            inner,
+            panic,
+            renderer: Arc::clone(&self.renderer),
+            ctx,
+            report_for,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response future of [`Errata`]: the inner service's response, rendered.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: Option<F>,
+        // The inner service panicked in `call`.
+        panic: Option<Box<dyn Any + Send>>,
+        renderer: Arc<Renderer>,
+        ctx: RequestContext,
+        report_for: Option<ReportFor>,
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<Body>, E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let outcome = match this.inner.as_pin_mut() {
+            Some(inner) => match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(result)) => Ok(result),
                 Err(panic) => Err(panic),
-            };
-            let response = match outcome {
-                Ok(Ok(response)) => response,
-                Ok(Err(err)) => pending(ApiError::internal(Boxed(err.into()))),
-                Err(panic) => {
-                    pending(builtin::server_error().with_cause(Panicked(panic_message(&*panic))))
-                }
-            };
-            Ok(finish(&renderer, &ctx, response, report_for))
-        })
+            },
+            None => Err(this
+                .panic
+                .take()
+                .unwrap_or_else(|| Box::new("response future polled after completion"))),
+        };
+        let response = match outcome {
+            Ok(Ok(response)) => response,
+            Ok(Err(err)) => pending(ApiError::internal(Boxed(err.into()))),
+            Err(panic) => {
+                pending(builtin::server_error().with_cause(Panicked(panic_message(&*panic))))
+            }
+        };
+        Poll::Ready(Ok(finish(
+            this.renderer,
+            this.ctx,
+            response,
+            this.report_for.take(),
+        )))
     }
 }
 
