@@ -135,3 +135,23 @@ impl std::fmt::Display for MissingLayer {
 }
 
 impl std::error::Error for MissingLayer {}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::generated_id;
+
+    #[test]
+    fn generated_ids_are_distinct_across_blocks_and_threads() {
+        let batch = || (0..500).map(|_| generated_id()).collect::<Vec<_>>();
+        let other = std::thread::spawn(batch);
+        let mut ids = batch();
+        ids.extend(other.join().unwrap());
+        let distinct: HashSet<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
+        assert_eq!(distinct.len(), 1000);
+        assert!(ids
+            .iter()
+            .all(|id| id.len() == 32 && id.as_bytes().iter().all(u8::is_ascii_hexdigit)));
+    }
+}
