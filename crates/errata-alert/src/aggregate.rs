@@ -391,7 +391,7 @@ impl Aggregator {
     /// texts seen before.
     fn written_out(&mut self, captured: &Captured) -> Event {
         let scrubber = &self.cfg.scrubber;
-        let mut ev = captured.to_event(scrubber);
+        let mut ev = captured.to_event();
         let (texts, paths) = (&mut self.scrubbed, &mut self.paths);
         scrubber.scrub_event_with(
             &mut ev,
@@ -423,15 +423,13 @@ impl Aggregator {
     }
 
     fn policy_of(&self, ev: &Captured) -> (AlertPolicy, SpikeRule) {
-        let (alert, spike) = (ev.alert(), ev.spike());
-        let known = match (alert, spike) {
-            (Some(_), Some(_)) => None,
-            _ => self.cfg.policies.get(ev.code()),
-        };
-        let policy = alert
+        let known = self.cfg.policies.get(ev.code());
+        let policy = ev
+            .alert()
             .or(known.map(|k| k.0))
             .unwrap_or_else(|| AlertPolicy::default_for(ev.status()));
-        let spike = spike
+        let spike = ev
+            .spike()
             .or(known.and_then(|k| k.1))
             .unwrap_or(self.cfg.default_spike);
         (policy, spike)

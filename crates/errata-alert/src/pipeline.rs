@@ -273,11 +273,7 @@ impl Alerting {
                 }
             }
         };
-        let (capturer, receiver) = capture::channel(
-            self.queue_capacity,
-            self.clock.clone(),
-            Arc::new(self.scrubber.clone()),
-        );
+        let (capturer, receiver) = capture::channel(self.queue_capacity, self.clock.clone());
         let agg = Aggregator::new(AggConfig {
             timing: self.timing,
             limits: self.limits,

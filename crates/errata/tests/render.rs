@@ -211,7 +211,13 @@ fn pre_serialized_bodies_match_the_envelope_for_every_code_and_locale() {
                 let err =
                     std::sync::Arc::new(ApiError::from_code(entry.code.clone(), entry.status));
                 let message = r.message(&err, locale);
-                for request_id in [None, Some("req-\"1\"\\x")] {
+                // No id; an id to escape; ids copied as they are (hex, non-ASCII).
+                for request_id in [
+                    None,
+                    Some("req-\"1\"\\x"),
+                    Some("0f3a9c-req_7"),
+                    Some("요청-1"),
+                ] {
                     let ctx = RenderContext {
                         locale,
                         request_id,

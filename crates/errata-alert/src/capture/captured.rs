@@ -13,7 +13,6 @@ use http::header::{self, HeaderName, HeaderValue};
 
 use super::CaptureContext;
 use crate::event::{ErrorReport, Event};
-use crate::scrub::{Scrubber, FILTERED};
 
 /// Bytes kept per header value.
 const MAX_HEADER_VALUE: usize = 256;
@@ -128,26 +127,21 @@ impl ResponseCapture {
         }
     }
 
-    /// Header names and values as text, sensitive ones filtered.
-    fn header_text(&self, scrub: &Scrubber) -> Vec<(String, String)> {
+    /// Header names and values as text, values cut at [`MAX_HEADER_VALUE`] bytes. Sensitive
+    /// ones are filtered with the rest of the event, by [`Scrubber::scrub_event_with`].
+    fn header_text(&self) -> Vec<(String, String)> {
         self.headers
             .iter()
             .map(|(k, v)| {
-                let name = k.as_str().to_string();
-                let value = if scrub.is_sensitive_header(&name) {
-                    FILTERED.to_string()
-                } else {
-                    let s = String::from_utf8_lossy(v.as_bytes());
-                    let end = crate::sink::slack::floor_char_boundary(&s, MAX_HEADER_VALUE);
-                    s[..end].to_string()
-                };
-                (name, value)
+                let s = String::from_utf8_lossy(v.as_bytes());
+                let end = crate::sink::slack::floor_char_boundary(&s, MAX_HEADER_VALUE);
+                (k.as_str().to_owned(), s[..end].to_owned())
             })
             .collect()
     }
 
-    /// The event, written out (not yet scrubbed; sensitive headers already filtered).
-    fn to_event(&self, scrub: &Scrubber) -> Event {
+    /// The event, written out (not yet scrubbed).
+    fn to_event(&self) -> Event {
         let mut ev = match &self.report {
             Some(r) => Event::from_report(r),
             None => {
@@ -155,7 +149,7 @@ impl ResponseCapture {
             }
         };
         ev.time = self.time;
-        ev.headers = self.header_text(scrub);
+        ev.headers = self.header_text();
         ev.method = self.method.as_str().to_string();
         ev.path = self
             .uri
@@ -270,18 +264,18 @@ impl Captured {
     }
 
     /// The event, written out (not yet scrubbed).
-    pub(crate) fn to_event(&self, scrub: &Scrubber) -> Event {
+    pub(crate) fn to_event(&self) -> Event {
         match self {
             Captured::Event(e) => Event::clone(e),
-            Captured::Response(r) => r.to_event(scrub),
+            Captured::Response(r) => r.to_event(),
         }
     }
 
     /// The event, written out (not yet scrubbed), reusing what can be moved.
-    pub(crate) fn into_event(self, scrub: &Scrubber) -> Event {
+    pub(crate) fn into_event(self) -> Event {
         match self {
             Captured::Event(e) => *e,
-            Captured::Response(r) => r.to_event(scrub),
+            Captured::Response(r) => r.to_event(),
         }
     }
 }

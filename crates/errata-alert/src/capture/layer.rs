@@ -182,7 +182,7 @@ where
                         .or_else(|| payload.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "panic".to_string());
                     let capture = info.capture(this.capturer, 500, None, None);
-                    let mut ev = Captured::response(capture).into_event(&this.capturer.scrubber);
+                    let mut ev = Captured::response(capture).into_event();
                     ev.code = "PANIC".to_string();
                     ev.panic = true;
                     ev.message = "The server panicked while handling the request.".to_string();

@@ -147,7 +147,6 @@ pub struct Capturer {
     captured: Arc<AtomicU64>,
     folded: Arc<AtomicU64>,
     clock: Arc<dyn Clock>,
-    pub(crate) scrubber: Arc<crate::scrub::Scrubber>,
 }
 
 impl std::fmt::Debug for Capturer {
@@ -179,11 +178,7 @@ impl CaptureReceiver {
     }
 }
 
-pub(crate) fn channel(
-    capacity: usize,
-    clock: Arc<dyn Clock>,
-    scrubber: Arc<crate::scrub::Scrubber>,
-) -> (Capturer, CaptureReceiver) {
+pub(crate) fn channel(capacity: usize, clock: Arc<dyn Clock>) -> (Capturer, CaptureReceiver) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     let overflow = Arc::new(Overflow {
         shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
@@ -197,7 +192,6 @@ pub(crate) fn channel(
             captured: Arc::new(AtomicU64::new(0)),
             folded: Arc::new(AtomicU64::new(0)),
             clock,
-            scrubber,
         },
         CaptureReceiver { rx, overflow },
     )
@@ -286,7 +280,7 @@ impl Capturer {
             {
                 add(&mut f.obs, &ev);
             } else {
-                let mut sample = ev.into_event(&self.scrubber);
+                let mut sample = ev.into_event();
                 sample.route = None;
                 sample.method = String::new();
                 map.entry(hash).or_default().push(Folded {
