@@ -1,29 +1,43 @@
 #!/usr/bin/env bash
-# Instructions per error request in the edge layer, counted by valgrind's callgrind (independent
-# of the machine's load): 1,000 requests on one keep-alive connection to the errata route of
-# the load-test server, then the inclusive cost of the layer's pieces divided by the count.
-# Needs valgrind. Usage: scripts/bench-instructions.sh [requests]
+# Instructions per error request, counted by valgrind's callgrind (independent of the machine's
+# load): requests on one keep-alive connection to the load-test server. Prints the whole cost
+# of a request on the errata route and on the hand-written one (each run's total minus that of
+# a run with a single request, divided by the count), then the inclusive cost of the edge
+# layer's pieces. Needs valgrind. Usage: scripts/bench-instructions.sh [requests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-1000}
+n=${1:-3000}
 addr=127.0.0.1:3998
-out=$(mktemp)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 cargo build --release -q -p errata-axum --example loadbench
-valgrind --tool=callgrind --callgrind-out-file="$out" target/release/examples/loadbench "$addr" 2>/dev/null &
-server=$!
-trap 'kill $server 2>/dev/null; rm -f "$out"' EXIT
-python3 - "$addr" "$n" <<'PY'
+
+# Serves under callgrind, sends `$2` requests to `$1`, writes the profile to `$3`.
+profile() {
+  valgrind --tool=callgrind --callgrind-out-file="$3" target/release/examples/loadbench "$addr" 2>/dev/null &
+  local server=$!
+  python3 - "$addr" "$2" "$1" <<'PY'
 import http.client, sys, time
-host, port = sys.argv[1].split(":"); n = int(sys.argv[2])
+host, port = sys.argv[1].split(":"); n = int(sys.argv[2]); path = sys.argv[3]
 for _ in range(300):
     try:
-        c = http.client.HTTPConnection(host, int(port)); c.request("GET", "/hand/lectures/1"); c.getresponse().read(); break
+        c = http.client.HTTPConnection(host, int(port)); c.request("GET", "/nothing"); c.getresponse().read(); break
     except OSError: time.sleep(0.2)
 c = http.client.HTTPConnection(host, int(port))
 for _ in range(n):
-    c.request("GET", "/errata/lectures/7"); c.getresponse().read()
+    c.request("GET", path); c.getresponse().read()
 PY
-kill -TERM "$server"; wait "$server" 2>/dev/null || true
-callgrind_annotate --inclusive=yes "$out" 2>/dev/null |
+  kill -TERM "$server"; wait "$server" 2>/dev/null || true
+}
+total() { awk '/^summary:/ {print $2}' "$1"; }
+
+profile /hand/lectures/7 1 "$tmp/base.out"
+profile /errata/lectures/7 "$n" "$tmp/errata.out"
+profile /hand/lectures/7 "$n" "$tmp/hand.out"
+base=$(total "$tmp/base.out")
+echo "per request, errata route:       $(( ($(total "$tmp/errata.out") - base) / n ))"
+echo "per request, hand-written route: $(( ($(total "$tmp/hand.out") - base) / n ))"
+echo "per request, in the edge layer:"
+callgrind_annotate --inclusive=yes "$tmp/errata.out" 2>/dev/null |
   grep -E "errata_axum::layer::finish|Renderer::render(_with_report)? \[|RequestContext::from_request|IntoResponse for errata::error::ApiError>::into_response" |
   awk -v n="$n" '{gsub(",", "", $1); name = $0; sub(/.*\?\?\?:/, "", name); sub(/ \[.*/, "", name); printf "%8d  %s\n", $1 / n, name}'
