@@ -26,6 +26,7 @@
 mod builtin;
 pub mod diagnostic;
 pub mod diff;
+pub mod envelope;
 mod load;
 mod model;
 pub mod template;
@@ -35,6 +36,7 @@ use std::path::{Path, PathBuf};
 
 pub use builtin::{builtin_codes, builtin_field_codes, builtin_status};
 pub use diagnostic::{Diagnostic, Location, Severity};
+pub use envelope::{Envelope, EnvelopeConfig, FlatCode};
 pub use load::{check, is_upper_snake, parse_duration_secs, to_upper_snake, Checked};
 pub use model::{
     reason_phrase, AlertPolicy, Catalog, CatalogInfo, Entry, FieldCode, Param, ParamType, Scheme,

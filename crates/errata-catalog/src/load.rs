@@ -32,7 +32,14 @@ impl Checked {
     }
 }
 
-const TOP_KEYS: &[&str] = &["catalog", "scheme", "errors", "fields", "upstreams"];
+const TOP_KEYS: &[&str] = &[
+    "catalog",
+    "scheme",
+    "errors",
+    "fields",
+    "upstreams",
+    "envelope",
+];
 const CATALOG_KEYS: &[&str] = &["name", "version", "default_locale", "locales", "docs_url"];
 const SCHEME_KEYS: &[&str] = &["kind", "domains", "kinds", "prefix"];
 const ENTRY_KEYS: &[&str] = &[
@@ -372,6 +379,7 @@ impl Loader<'_> {
             }
         }
 
+        let envelope = self.envelope_config(root, &whole);
         let info = info?;
         let mut catalog = Catalog {
             info,
@@ -379,6 +387,7 @@ impl Loader<'_> {
             entries,
             fields,
             upstreams,
+            envelope,
             index: HashMap::new(),
             field_index: HashMap::new(),
         };
@@ -1464,6 +1473,111 @@ pub fn to_upper_snake(s: &str) -> String {
         }
     }
     out.trim_matches('_').to_owned()
+}
+
+// ── [envelope] ───────────────────────────────────────────────────────────────────────────────
+
+const ENVELOPE_KEYS: &[&str] = &["format", "params", "number", "flat_code"];
+
+impl Loader<'_> {
+    /// The `[envelope]` table: the defaults when absent; every bad value reported.
+    fn envelope_config(
+        &mut self,
+        root: &dyn TableLike,
+        whole: &Range<usize>,
+    ) -> crate::envelope::EnvelopeConfig {
+        use crate::envelope::{is_member_name, Envelope, EnvelopeConfig, FlatCode};
+        let mut config = EnvelopeConfig::default();
+        let Some(item) = root.get("envelope") else {
+            return config;
+        };
+        let at = span(item)
+            .or_else(|| key_span(root, "envelope"))
+            .unwrap_or(whole.clone());
+        let Some(table) = self.table(item, "`envelope`", at.clone()) else {
+            return config;
+        };
+        self.unknown_keys(table, ENVELOPE_KEYS, "`[envelope]`", &at);
+        if let Some(f) = self.string(table, "format", &at) {
+            match Envelope::parse(&f.value) {
+                Some(e) => config.format = e,
+                None => self.error(
+                    format!("`{}` is not an envelope format", f.value),
+                    f.span,
+                    Some("use `nested`, `problem` or `flat`".into()),
+                ),
+            }
+        }
+        if let Some(f) = self.string(table, "flat_code", &at) {
+            match f.value.as_str() {
+                "code" => config.flat_code = FlatCode::Code,
+                "number" => config.flat_code = FlatCode::Number,
+                other => self.error(
+                    format!("`flat_code` must be `code` or `number`, found `{other}`"),
+                    f.span,
+                    Some(
+                        "`number` makes the flat envelope's `code` the entry's number (`E409001`)"
+                            .into(),
+                    ),
+                ),
+            }
+        }
+        let mut members: Vec<(&str, At<String>)> = Vec::new();
+        for key in ["params", "number"] {
+            let Some(name) = self.string(table, key, &at) else {
+                continue;
+            };
+            if !is_member_name(&name.value) {
+                self.error(
+                    format!("`{}` cannot name an envelope member", name.value),
+                    name.span,
+                    Some(
+                        "use 1 to 64 ASCII letters, digits, `_` or `-`, such as `code_number`"
+                            .into(),
+                    ),
+                );
+                continue;
+            }
+            let clash = Envelope::ALL
+                .iter()
+                .find(|e| e.reserved_members().contains(&name.value.as_str()));
+            if let Some(e) = clash {
+                self.error(
+                    format!(
+                        "`{key} = \"{}\"` collides with a member of the {} envelope",
+                        name.value,
+                        e.as_str()
+                    ),
+                    name.span,
+                    Some(format!(
+                        "the {} envelope already uses: {}",
+                        e.as_str(),
+                        e.reserved_members().join(", ")
+                    )),
+                );
+                continue;
+            }
+            if let Some((other, _)) = members.iter().find(|(_, n)| n.value == name.value) {
+                self.error(
+                    format!(
+                        "`{key}` and `{other}` name the same member `{}`",
+                        name.value
+                    ),
+                    name.span,
+                    None,
+                );
+                continue;
+            }
+            members.push((key, name));
+        }
+        for (key, name) in members {
+            match key {
+                "params" => config.params = name.value,
+                _ => config.number = Some(name.value),
+            }
+        }
+        config
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub struct Catalog {
     pub fields: Vec<FieldCode>,
     /// Declarative mappings of upstream API failures to catalog errors.
     pub upstreams: Vec<Upstream>,
+    /// The `[envelope]` table: body format and the names of its optional members.
+    pub envelope: crate::envelope::EnvelopeConfig,
     #[serde(skip)]
     pub(crate) index: HashMap<String, usize>,
     #[serde(skip)]

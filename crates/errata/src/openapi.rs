@@ -26,14 +26,17 @@ pub fn envelope_schema_name(envelope: Envelope) -> &'static str {
         Envelope::Nested => "ErrorEnvelope",
         Envelope::Problem => "ProblemDetails",
         Envelope::Flat => "FlatError",
+        _ => "ErrorEnvelope",
     }
 }
 
-/// `components.schemas` entries: `ErrorCode` (every code), `FieldError`, `FieldErrors`, and the
-/// three envelopes
-/// `ErrorEnvelope` (nested), `ProblemDetails` (RFC 9457) and `FlatError`.
+/// `components.schemas` entries: `ErrorCode` (every code), `FieldError`, `FieldErrors`,
+/// `ErrorParams`, and the three envelopes `ErrorEnvelope` (nested), `ProblemDetails`
+/// (RFC 9457) and `FlatError`, each with the members the catalog's `[envelope]` table names
+/// (the parameters, and the number when it goes on the wire).
 pub fn schemas(catalog: &Catalog) -> Map<String, Value> {
     let codes: Vec<&str> = catalog.entries.iter().map(|e| e.code.as_str()).collect();
+    let config = &catalog.envelope;
     let field_codes: Vec<&str> = catalog.fields.iter().map(|f| f.code.as_str()).collect();
     let code_ref = json!({"$ref": "#/components/schemas/ErrorCode"});
     let field_errors = json!({"$ref": "#/components/schemas/FieldErrors"});
@@ -65,6 +68,27 @@ pub fn schemas(catalog: &Catalog) -> Map<String, Value> {
             "additionalProperties": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
         }),
     );
+    out.insert("ErrorParams".into(), params_schema(catalog));
+    let params_ref = json!({"$ref": "#/components/schemas/ErrorParams"});
+    let numbers: Vec<&str> = catalog
+        .entries
+        .iter()
+        .filter_map(|e| e.number.as_deref())
+        .collect();
+    let mut number_schema = json!({
+        "type": "string",
+        "description": "The catalog number of the code (look it up in the error reference)."
+    });
+    if !numbers.is_empty() {
+        number_schema["enum"] = json!(numbers);
+    }
+    // Optional members, in the order the renderer writes them.
+    let extra = |props: &mut Value| {
+        if let Some(member) = &config.number {
+            props[member.as_str()] = number_schema.clone();
+        }
+        props[config.params.as_str()] = params_ref.clone();
+    };
     out.insert(
         "ErrorEnvelope".into(),
         json!({
@@ -111,6 +135,12 @@ pub fn schemas(catalog: &Catalog) -> Map<String, Value> {
             }
         }),
     );
+    if let Some(props) = out["ErrorEnvelope"].pointer_mut("/properties/error/properties") {
+        extra(props);
+    }
+    if let Some(props) = out["ProblemDetails"].pointer_mut("/properties") {
+        extra(props);
+    }
     out.insert(
         "FlatError".into(),
         json!({
@@ -125,7 +155,65 @@ pub fn schemas(catalog: &Catalog) -> Map<String, Value> {
             }
         }),
     );
+    if let Some(props) = out["FlatError"].pointer_mut("/properties") {
+        extra(props);
+        if config.flat_code_is_number() {
+            let flat_codes: Vec<&str> = catalog
+                .entries
+                .iter()
+                .map(|e| e.number.as_deref().unwrap_or(&e.code))
+                .collect();
+            props["code"] = json!({
+                "type": "string",
+                "description": "The catalog number of the error (its code when it has no number).",
+                "enum": flat_codes
+            });
+        }
+    }
     out
+}
+
+/// `ErrorParams`: the typed parameters of the error's code, one object shape per code that
+/// declares parameters (the member is absent for codes without parameters).
+fn params_schema(catalog: &Catalog) -> Value {
+    let shapes: Vec<Value> = catalog
+        .entries
+        .iter()
+        .filter(|e| !e.params.is_empty())
+        .map(|e| {
+            let props: Map<String, Value> = e
+                .params
+                .iter()
+                .map(|p| (p.name.clone(), json!({"type": json_type(p.ty)})))
+                .collect();
+            json!({
+                "title": format!("{} parameters", e.code),
+                "type": "object",
+                "properties": props
+            })
+        })
+        .collect();
+    let mut schema = json!({
+        "type": "object",
+        "description": format!(
+            "The typed parameters of the error's message, under `{}`, as declared by its code in the catalog.",
+            catalog.envelope.params
+        ),
+        "additionalProperties": {"type": ["string", "number", "boolean", "null"]}
+    });
+    if !shapes.is_empty() {
+        schema["anyOf"] = Value::Array(shapes);
+    }
+    schema
+}
+
+fn json_type(ty: ParamType) -> &'static str {
+    match ty {
+        ParamType::String => "string",
+        ParamType::Integer => "integer",
+        ParamType::Number => "number",
+        ParamType::Boolean => "boolean",
+    }
 }
 
 /// A sample value for a parameter of type `ty` (`retry_after` gets a realistic 60).

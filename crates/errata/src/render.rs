@@ -13,29 +13,8 @@ use crate::error::{ApiError, FieldError, ParamValue};
 use crate::locale::{negotiate_locale, LocaleId};
 use crate::report::ErrorReport;
 
-/// The JSON shape of error bodies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Envelope {
-    /// `{"error": {"code", "message", "details", "field_errors"}, "status"}`.
-    #[default]
-    Nested,
-    /// RFC 9457 problem details: `type`, `title`, `status`, `detail`, `instance` and the
-    /// extensions `code`, `errors`, `request_id`; served as `application/problem+json`.
-    Problem,
-    /// `{"status", "code", "message"}`.
-    Flat,
-}
-
-impl Envelope {
-    /// The content type of bodies in this envelope.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Envelope::Problem => "application/problem+json",
-            Envelope::Nested | Envelope::Flat => "application/json",
-        }
-    }
-}
+/// The JSON shape of error bodies (the catalog's `[envelope] format` picks the default).
+pub use errata_catalog::Envelope;
 
 /// What the renderer needs to know about the request.
 #[derive(Debug, Clone, Copy, Default)]
@@ -81,6 +60,12 @@ struct CompiledEntry {
     spike: Option<SpikeRule>,
     docs_url: Option<Arc<str>>,
     ws_close: Option<u16>,
+    /// The entry's number, rendered under the catalog's `[envelope] number` member.
+    number: Option<Box<str>>,
+    /// The flat envelope's `code`: the number under `flat_code = "number"`, else the code.
+    flat_code: Arc<str>,
+    /// The declared parameters, rendered under the `[envelope] params` member.
+    params: Box<[Box<str>]>,
     /// Per catalog locale, when the message has no parameter: the message and the envelopes'
     /// fixed beginnings, serialized once here instead of on every response.
     fixed: Vec<Option<Fixed>>,
@@ -96,7 +81,13 @@ struct Fixed {
 }
 
 impl Fixed {
-    fn new(code: &str, status: u16, template: &Template) -> Option<Self> {
+    fn new(
+        code: &str,
+        flat_code: &str,
+        number: Option<(&str, &str)>,
+        status: u16,
+        template: &Template,
+    ) -> Option<Self> {
         let mut message = String::new();
         for seg in &template.segments {
             match seg {
@@ -108,7 +99,9 @@ impl Fixed {
         let mut nested = serde_json::to_vec(&NestedBody {
             error: NestedError {
                 code,
+                number,
                 message: &message,
+                params: None,
                 details: None,
                 field_errors: &no_fields,
             },
@@ -118,8 +111,10 @@ impl Fixed {
         .ok()?;
         let mut flat = serde_json::to_vec(&FlatBody {
             status,
-            code,
+            code: flat_code,
+            number,
             message: &message,
+            params: None,
             field_errors: &no_fields,
             request_id: None,
         })
@@ -172,6 +167,10 @@ pub struct Renderer {
     fields: CodeMap<CompiledField>,
     locale_tags: Vec<Arc<str>>,
     server_error: usize,
+    /// `[envelope] params`: the member carrying typed parameters.
+    params_member: Box<str>,
+    /// `[envelope] number`: the member carrying the entry's number, if numbers are rendered.
+    number_member: Option<Box<str>>,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -203,10 +202,13 @@ fn compile_templates(
 }
 
 impl Renderer {
-    /// A renderer for `catalog` using the nested envelope.
+    /// A renderer for `catalog`, in the envelope its `[envelope]` table declares (nested by
+    /// default).
     pub fn new(catalog: impl Into<Arc<Catalog>>) -> Self {
         let catalog: Arc<Catalog> = catalog.into();
         let locales = &catalog.info.locales;
+        let config = &catalog.envelope;
+        let number_member = config.number.as_deref();
         let mut entries = CodeMap::default();
         let mut compiled = Vec::with_capacity(catalog.entries.len());
         for (i, e) in catalog.entries.iter().enumerate() {
@@ -216,9 +218,21 @@ impl Renderer {
             }
             let docs_url = catalog.docs_link(&e.code);
             let templates = compile_templates(&e.messages, locales);
+            let number = number_member.zip(e.number.as_deref());
+            let flat_code: Arc<str> = match (&e.number, config.flat_code_is_number()) {
+                (Some(n), true) => n.as_str().into(),
+                _ => e.code.as_str().into(),
+            };
+            // Entries with parameters render them in every body: no fixed prefix.
             let fixed = templates
                 .iter()
-                .map(|t| Fixed::new(&e.code, e.status, t))
+                .map(|t| {
+                    if e.params.is_empty() {
+                        Fixed::new(&e.code, &flat_code, number, e.status, t)
+                    } else {
+                        None
+                    }
+                })
                 .collect();
             compiled.push(CompiledEntry {
                 code: e.code.clone().into(),
@@ -237,6 +251,9 @@ impl Renderer {
                 spike: e.spike,
                 docs_url: docs_url.map(Into::into),
                 ws_close: e.ws_close,
+                number: e.number.as_deref().map(Into::into),
+                flat_code,
+                params: e.params.iter().map(|p| p.name.as_str().into()).collect(),
                 fixed,
             });
         }
@@ -254,9 +271,14 @@ impl Renderer {
             .collect();
         let server_error = entries.get("SERVER_ERROR").copied().unwrap_or(0);
         let locale_tags = locales.iter().map(|l| Arc::from(l.as_str())).collect();
+        let params_member = config.params.as_str().into();
+        let number_member = number_member.map(Into::into);
+        let envelope = config.format;
         Self {
+            params_member,
+            number_member,
             catalog,
-            envelope: Envelope::Nested,
+            envelope,
             entries,
             compiled,
             fields,
@@ -265,7 +287,8 @@ impl Renderer {
         }
     }
 
-    /// Uses `envelope` for every response (unless a request asks for problem details).
+    /// Uses `envelope` for every response instead of the catalog's (unless a request asks for
+    /// problem details).
     #[must_use]
     pub fn with_envelope(mut self, envelope: Envelope) -> Self {
         self.envelope = envelope;
@@ -482,20 +505,14 @@ impl Renderer {
             locale: ctx.locale,
             errors: err.field_errors(),
         };
+        let number = self.number_member.as_deref().zip(entry.number.as_deref());
+        let params = Params {
+            member: &self.params_member,
+            declared: &entry.params,
+            values: err.params(),
+        };
+        let params = params.any().then_some(&params);
         match envelope {
-            Envelope::Nested => serde_json::to_writer(
-                body,
-                &NestedBody {
-                    error: NestedError {
-                        code: &entry.code,
-                        message,
-                        details: err.details(),
-                        field_errors: &field_errors,
-                    },
-                    status: entry.status,
-                    request_id: ctx.request_id,
-                },
-            ),
             Envelope::Problem => serde_json::to_writer(
                 body,
                 &ProblemBody {
@@ -505,6 +522,8 @@ impl Renderer {
                     detail: message,
                     instance: ctx.instance,
                     code: &entry.code,
+                    number,
+                    params,
                     errors: ProblemErrors(&field_errors),
                     details: err.details(),
                     request_id: ctx.request_id,
@@ -514,9 +533,27 @@ impl Renderer {
                 body,
                 &FlatBody {
                     status: entry.status,
-                    code: &entry.code,
+                    code: &entry.flat_code,
+                    number,
                     message,
+                    params,
                     field_errors: &field_errors,
+                    request_id: ctx.request_id,
+                },
+            ),
+            // Nested, and any envelope added later until it has a shape of its own.
+            _ => serde_json::to_writer(
+                body,
+                &NestedBody {
+                    error: NestedError {
+                        code: &entry.code,
+                        number,
+                        message,
+                        params,
+                        details: err.details(),
+                        field_errors: &field_errors,
+                    },
+                    status: entry.status,
                     request_id: ctx.request_id,
                 },
             ),
@@ -674,55 +711,171 @@ impl Serialize for ProblemErrors<'_> {
     }
 }
 
-#[derive(Serialize)]
+/// The declared parameters of an entry that an error carries, as a JSON object.
+struct Params<'a> {
+    member: &'a str,
+    declared: &'a [Box<str>],
+    values: &'a [(Cow<'static, str>, ParamValue)],
+}
+
+impl Params<'_> {
+    fn any(&self) -> bool {
+        !self.declared.is_empty()
+            && self
+                .values
+                .iter()
+                .any(|(n, _)| self.declared.iter().any(|d| **d == **n))
+    }
+}
+
+/// A parameter value as JSON (a non-finite number is `null`, as serde_json writes it).
+struct ParamJson<'a>(&'a ParamValue);
+
+impl Serialize for ParamJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            ParamValue::Str(s) => serializer.serialize_str(s),
+            ParamValue::Int(i) => serializer.serialize_i64(*i),
+            ParamValue::Num(n) if n.is_finite() => serializer.serialize_f64(*n),
+            ParamValue::Num(_) => serializer.serialize_unit(),
+            ParamValue::Bool(b) => serializer.serialize_bool(*b),
+        }
+    }
+}
+
+/// `{"name": value, …}` in declaration order, the first value of each declared name.
+impl Serialize for Params<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for name in self.declared {
+            if let Some((_, v)) = self.values.iter().find(|(n, _)| **n == **name) {
+                map.serialize_entry(&**name, &ParamJson(v))?;
+            }
+        }
+        map.end()
+    }
+}
+
 struct NestedBody<'a> {
     error: NestedError<'a>,
     status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+impl Serialize for NestedBody<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("error", &self.error)?;
+        map.serialize_entry("status", &self.status)?;
+        if let Some(id) = self.request_id {
+            map.serialize_entry("request_id", id)?;
+        }
+        map.end()
+    }
+}
+
 struct NestedError<'a> {
     code: &'a str,
+    number: Option<(&'a str, &'a str)>,
     message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a Params<'a>>,
     details: Option<&'a serde_json::Map<String, serde_json::Value>>,
-    #[serde(skip_serializing_if = "FieldErrors::is_empty")]
     field_errors: &'a FieldErrors<'a>,
 }
 
-#[derive(Serialize)]
+impl Serialize for NestedError<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("code", self.code)?;
+        if let Some((member, number)) = self.number {
+            map.serialize_entry(member, number)?;
+        }
+        map.serialize_entry("message", self.message)?;
+        if let Some(p) = self.params {
+            map.serialize_entry(p.member, p)?;
+        }
+        if let Some(d) = self.details {
+            map.serialize_entry("details", d)?;
+        }
+        if !self.field_errors.is_empty() {
+            map.serialize_entry("field_errors", self.field_errors)?;
+        }
+        map.end()
+    }
+}
+
 struct ProblemBody<'a> {
-    #[serde(rename = "type")]
     type_uri: &'a str,
     title: &'a str,
     status: u16,
     detail: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     instance: Option<&'a str>,
     code: &'a str,
-    #[serde(skip_serializing_if = "ProblemErrors::is_empty")]
+    number: Option<(&'a str, &'a str)>,
+    params: Option<&'a Params<'a>>,
     errors: ProblemErrors<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<&'a serde_json::Map<String, serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
 }
 
-impl ProblemErrors<'_> {
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
+impl Serialize for ProblemBody<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", self.type_uri)?;
+        map.serialize_entry("title", self.title)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("detail", self.detail)?;
+        if let Some(i) = self.instance {
+            map.serialize_entry("instance", i)?;
+        }
+        map.serialize_entry("code", self.code)?;
+        if let Some((member, number)) = self.number {
+            map.serialize_entry(member, number)?;
+        }
+        if let Some(p) = self.params {
+            map.serialize_entry(p.member, p)?;
+        }
+        if !self.errors.0.is_empty() {
+            map.serialize_entry("errors", &self.errors)?;
+        }
+        if let Some(d) = self.details {
+            map.serialize_entry("details", d)?;
+        }
+        if let Some(id) = self.request_id {
+            map.serialize_entry("request_id", id)?;
+        }
+        map.end()
     }
 }
 
-#[derive(Serialize)]
 struct FlatBody<'a> {
     status: u16,
     code: &'a str,
+    number: Option<(&'a str, &'a str)>,
     message: &'a str,
-    #[serde(skip_serializing_if = "FieldErrors::is_empty")]
+    params: Option<&'a Params<'a>>,
     field_errors: &'a FieldErrors<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
+}
+
+impl Serialize for FlatBody<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("code", self.code)?;
+        if let Some((member, number)) = self.number {
+            map.serialize_entry(member, number)?;
+        }
+        map.serialize_entry("message", self.message)?;
+        if let Some(p) = self.params {
+            map.serialize_entry(p.member, p)?;
+        }
+        if !self.field_errors.is_empty() {
+            map.serialize_entry("field_errors", self.field_errors)?;
+        }
+        if let Some(id) = self.request_id {
+            map.serialize_entry("request_id", id)?;
+        }
+        map.end()
+    }
 }
