@@ -37,6 +37,9 @@ pub enum Command {
     Openapi(OpenapiArgs),
     /// Client code: code constants, parameter types and a parser that keeps unknown codes.
     Codegen(CodegenArgs),
+    /// The conformance corpus: every code x locale x envelope x parameter case with the exact
+    /// expected response, as JSON; `--check` runs it against the Rust renderer.
+    Conformance(ConformanceArgs),
     /// Message bundles: every message template per locale, as JSON.
     Bundle(BundleArgs),
     /// Compare two versions of a catalog; exit 1 if any change is breaking.
@@ -94,6 +97,8 @@ pub enum Lang {
     Ts,
     /// Kotlin (standard library only).
     Kotlin,
+    /// Python for Django REST Framework: exceptions, an exception handler, upstream rules.
+    Python,
 }
 
 /// Arguments of `errata codegen`.
@@ -107,6 +112,16 @@ pub struct CodegenArgs {
     /// Package of the generated Kotlin file (ignored for TypeScript).
     #[arg(long, default_value = "errata.generated")]
     pub package: String,
+}
+
+/// Arguments of `errata conformance`.
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    /// The catalog file (TOML).
+    pub catalog: PathBuf,
+    /// Render every case with the Rust renderer and compare; exit 1 on any difference.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Arguments of `errata bundle`.

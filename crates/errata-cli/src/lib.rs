@@ -3,7 +3,8 @@
 //! - `errata check CATALOG`: every error and warning, located, with hints.
 //! - `errata docs CATALOG --format md|html|json`: a reference for frontend developers.
 //! - `errata openapi CATALOG`: OpenAPI 3.1 components (envelopes, `ErrorCode`, responses).
-//! - `errata codegen CATALOG --lang ts|kotlin`: constants, types and a tolerant parser.
+//! - `errata codegen CATALOG --lang ts|kotlin|python`: constants, types and a tolerant parser
+//!   (TypeScript, Kotlin); exceptions and a DRF exception handler (Python).
 //! - `errata bundle CATALOG`: message templates per locale.
 //! - `errata diff OLD NEW`: the compatibility gate (exit 1 on a breaking change).
 //! - `errata explain CODE --catalog CATALOG`: everything about one code.
@@ -31,6 +32,7 @@ pub mod bundle;
 mod check;
 pub mod codegen;
 mod compare;
+pub mod conformance;
 pub mod docs;
 pub mod envelope;
 pub mod error;
@@ -100,10 +102,12 @@ pub fn run(cli: &Cli) -> Result<Outcome, CliError> {
             let code = match args.lang {
                 args::Lang::Ts => codegen::ts::render(&catalog),
                 args::Lang::Kotlin => codegen::kotlin::render(&catalog, &args.package)?,
+                args::Lang::Python => codegen::python::render(&catalog),
             };
             output::emit(&code, output)?;
             Ok(Outcome::Clean)
         }
+        Command::Conformance(args) => conformance::run(args, output),
         Command::Bundle(args) => bundle::run(args, output),
         Command::Diff(args) => compare::run(args, output),
         Command::Explain(args) => explain::run(args, output),

@@ -6,9 +6,10 @@
 
 use std::fmt::Write as _;
 
-use errata_catalog::{Catalog, Entry, Param, ParamType};
+use errata_catalog::{Catalog, Entry, ParamType};
 
-use super::{camel_case, comment_text, pascal_case, Names};
+use super::comment_text;
+use super::model::{Model, Naming, ParamCase};
 use crate::error::CliError;
 
 /// Names the generated file declares or refers to from inside `ApiError`.
@@ -127,28 +128,14 @@ fn check_package(package: &str) -> Result<(), CliError> {
     }
 }
 
-/// Kotlin property names for `params`: camelCase, or `param1`, `param2`… when camelCase would
-/// be empty or make two names collide. Keywords are escaped with backticks.
-fn property_names(params: &[Param]) -> Vec<String> {
-    let camel: Vec<String> = params.iter().map(|p| camel_case(&p.name)).collect();
-    let distinct = camel
-        .iter()
-        .enumerate()
-        .all(|(i, n)| !n.is_empty() && !camel[..i].contains(n));
-    if !distinct {
-        return (1..=params.len()).map(|i| format!("param{i}")).collect();
-    }
-    camel
-        .into_iter()
-        .map(|n| {
-            if KEYWORDS.contains(&n.as_str()) {
-                format!("`{n}`")
-            } else {
-                n
-            }
-        })
-        .collect()
-}
+/// Kotlin's naming: classes avoid the declared and standard types, properties are camelCase
+/// with keywords in backticks (`param1`, `param2`… when camelCase would collide).
+const NAMING: Naming = Naming {
+    reserved: RESERVED,
+    keywords: KEYWORDS,
+    param_case: ParamCase::Camel,
+    escape_keyword: |k| format!("`{k}`"),
+};
 
 struct Variant<'a> {
     entry: &'a Entry,
@@ -161,14 +148,14 @@ pub fn render(catalog: &Catalog, package: &str) -> Result<String, CliError> {
     check_package(package)?;
     let info = &catalog.info;
     let locale = info.default_locale.as_str();
-    let mut names = Names::with_reserved(RESERVED);
-    let variants: Vec<Variant<'_>> = catalog
-        .entries
+    let model = Model::new(catalog, &NAMING);
+    let variants: Vec<Variant<'_>> = model
+        .codes
         .iter()
-        .map(|entry| Variant {
-            entry,
-            class: names.claim(&pascal_case(&entry.code)),
-            properties: property_names(&entry.params),
+        .map(|code| Variant {
+            entry: code.entry,
+            class: code.name.clone(),
+            properties: code.params.iter().map(|p| p.ident.clone()).collect(),
         })
         .collect();
 
@@ -206,7 +193,10 @@ pub fn render(catalog: &Catalog, package: &str) -> Result<String, CliError> {
             let _ = writeln!(out, "            put({}, {})", literal(alias), entry.code);
         }
     }
-    out.push_str("        }\n\n        /** The constant for [code] or one of its aliases; null when this client does not know it. */\n        fun fromCode(code: String): ErrorCode? = byCode[code]\n    }\n}\n\n");
+    for (number, code) in model.number_codes() {
+        let _ = writeln!(out, "            put({}, {code})", literal(number));
+    }
+    out.push_str("        }\n\n        /** The constant for [code] or one of its aliases (or its number, in flat bodies whose `code` is the number); null when this client does not know it. */\n        fun fromCode(code: String): ErrorCode? = byCode[code]\n    }\n}\n\n");
 
     out.push_str(COMMON_TYPES);
 
@@ -234,7 +224,7 @@ pub fn render(catalog: &Catalog, package: &str) -> Result<String, CliError> {
                 .collect();
             let _ = writeln!(
                 out,
-                "    data class {}(override val body: ErrorBody, val params: Params?) : ApiError() {{\n        override val code: String get() = {}\n\n        /** Parameters, read from `details`; null when the body does not carry them. */\n        data class Params({})\n    }}",
+                "    data class {}(override val body: ErrorBody, val params: Params?) : ApiError() {{\n        override val code: String get() = {}\n\n        /** Parameters, read from the parameters member (or `details`); null when the body does not carry them. */\n        data class Params({})\n    }}",
                 v.class,
                 literal(&v.entry.code),
                 fields.join(", ")
@@ -243,6 +233,12 @@ pub fn render(catalog: &Catalog, package: &str) -> Result<String, CliError> {
     }
     out.push_str("\n    /** An error whose code this client does not know (added to the API after it was generated). */\n    data class Unknown(override val code: String, override val body: ErrorBody) : ApiError()\n}\n\n");
 
+    let _ = writeln!(
+        out,
+        "/** The member of the envelope carrying the code's parameters (`[envelope] params`). */\nprivate const val PARAMS_MEMBER = {}\n\n/** The member carrying the catalog number (`[envelope] number`); null when numbers are not sent. */\nprivate val NUMBER_MEMBER: String? = {}\n",
+        literal(&model.envelope.params),
+        model.envelope.number.as_deref().map_or_else(|| "null".to_owned(), literal)
+    );
     out.push_str(PARSER);
     out.push_str("    return when (ErrorCode.fromCode(raw.code)) {\n        null -> ApiError.Unknown(raw.code, raw.body)\n");
     for v in &variants {
@@ -255,7 +251,7 @@ pub fn render(catalog: &Catalog, package: &str) -> Result<String, CliError> {
         } else {
             let _ = writeln!(
                 out,
-                "        ErrorCode.{} -> ApiError.{}(raw.body, read{}Params(raw.body.details))",
+                "        ErrorCode.{} -> ApiError.{}(raw.body, read{}Params(raw.params))",
                 v.entry.code, v.class, v.class
             );
         }
@@ -312,12 +308,16 @@ data class ErrorBody(
     /** Validation problems per field path (empty when there are none). */
     val fieldErrors: Map<String, List<FieldError>>,
     /** The request id, to quote when asking for support. */
-    val requestId: String?
+    val requestId: String?,
+    /** The catalog number of the code, when the server sends it (`[envelope] number`). */
+    val number: String? = null
 )
 
 "#;
 
-const PARSER: &str = r#"private class RawError(val code: String, val body: ErrorBody)
+const PARSER: &str = r#"private class RawError(val code: String, val body: ErrorBody, val params: Map<String, Any?>)
+
+private fun readCodeNumber(json: Map<String, Any?>): String? = NUMBER_MEMBER?.let { readString(json[it]) }
 
 private fun readObject(value: Any?): Map<String, Any?>? {
     if (value !is Map<*, *>) return null
@@ -394,9 +394,10 @@ private fun readRawError(json: Map<String, Any?>): RawError? {
             message = readString(nested["message"]) ?: "",
             details = readObject(nested["details"]) ?: emptyMap(),
             fieldErrors = readFieldErrorMap(nested["field_errors"]),
-            requestId = readString(json["request_id"]) ?: readString(nested["request_id"])
+            requestId = readString(json["request_id"]) ?: readString(nested["request_id"]),
+            number = readCodeNumber(nested)
         )
-        return RawError(code, body)
+        return RawError(code, body, readObject(nested[PARAMS_MEMBER]) ?: body.details)
     }
     val code = readString(json["code"]) ?: return null
     val problemErrors = json["errors"]
@@ -405,9 +406,10 @@ private fun readRawError(json: Map<String, Any?>): RawError? {
         message = readString(json["message"]) ?: readString(json["detail"]) ?: readString(json["title"]) ?: "",
         details = readObject(json["details"]) ?: emptyMap(),
         fieldErrors = if (problemErrors is List<*>) readProblemErrors(problemErrors) else readFieldErrorMap(json["field_errors"]),
-        requestId = readString(json["request_id"])
+        requestId = readString(json["request_id"]),
+        number = readCodeNumber(json)
     )
-    return RawError(code, body)
+    return RawError(code, body, readObject(json[PARAMS_MEMBER]) ?: body.details)
 }
 
 /**

@@ -1,12 +1,21 @@
 //! `errata codegen`: client code that knows every code and survives codes it does not know.
 //!
-//! Each generator writes one file with the code constants, the parameter types per code, and a
-//! parser from an error body (nested, problem or flat envelope) to a typed value. A code the
-//! client was not generated with becomes an `Unknown` value carrying the raw code, never an
-//! exception. Parameter values are read from the body's `details` when the server puts them
-//! there; otherwise a code's `params` is null.
+//! Every emitter reads one [`model::Model`]: the codes with their identifiers in the target
+//! language (clashes resolved once, case-insensitively), typed parameters, and the envelope's
+//! member names from the catalog's `[envelope]` table.
+//!
+//! The client generators (TypeScript, Kotlin) write one file with the code constants, the
+//! parameter types per code, and a parser from an error body (nested, problem or flat
+//! envelope) to a typed value. A code the client was not generated with becomes an `Unknown`
+//! value carrying the raw code, never an exception. Parameter values are read from the
+//! envelope's parameters member (`params` unless the catalog renames it), or else from
+//! `details`; a code's `params` is null when neither carries them. The Python generator writes
+//! the server side for Django REST Framework: exceptions, an exception handler rendering the
+//! same bodies as the Rust renderer, the upstream rules and a drf-spectacular helper.
 
 pub mod kotlin;
+pub mod model;
+pub mod python;
 pub mod ts;
 
 use std::collections::HashSet;
@@ -51,29 +60,44 @@ pub fn camel_case(name: &str) -> String {
     out
 }
 
-/// Hands out names that are unique among themselves and distinct from reserved ones.
+/// Hands out names that are unique among themselves and distinct from reserved ones, ignoring
+/// ASCII case (`Http_2Only` and `Http_2only` would share a class file on a case-insensitive
+/// file system).
 #[derive(Debug, Default)]
 pub struct Names {
     taken: HashSet<String>,
+    /// Words taken with their exact spelling only (a language's keywords).
+    exact: HashSet<String>,
 }
 
 impl Names {
     /// A registry where `reserved` names are already taken.
     pub fn with_reserved(reserved: &[&str]) -> Self {
         Self {
-            taken: reserved.iter().map(|s| (*s).to_owned()).collect(),
+            taken: reserved.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            exact: HashSet::new(),
         }
+    }
+
+    /// Takes `word` with its exact spelling only (keywords: `None` is taken, `NONE` is not).
+    pub fn reserve_exact(&mut self, word: &str) {
+        self.exact.insert(word.to_owned());
+    }
+
+    /// Takes `name` without handing it out.
+    pub fn reserve(&mut self, name: &str) {
+        self.taken.insert(name.to_ascii_lowercase());
     }
 
     /// `wanted` if free, else `wanted_2`, `wanted_3`, …; the result is taken from then on.
     pub fn claim(&mut self, wanted: &str) -> String {
         let mut name = wanted.to_owned();
         let mut n = 2;
-        while self.taken.contains(&name) {
+        while self.taken.contains(&name.to_ascii_lowercase()) || self.exact.contains(&name) {
             name = format!("{wanted}_{n}");
             n += 1;
         }
-        self.taken.insert(name.clone());
+        self.taken.insert(name.to_ascii_lowercase());
         name
     }
 }

@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 
 use errata_catalog::{Catalog, Entry, ParamType};
 
-use super::{comment_text, pascal_case, Names};
+use super::comment_text;
+use super::model::{CodeModel, Model, Naming, ParamCase};
 
 /// Names the generated file declares itself.
 const RESERVED: &[&str] = &[
@@ -50,9 +51,19 @@ fn reader(ty: ParamType) -> &'static str {
     }
 }
 
+/// TypeScript's naming: parameters keep their catalog names (any word can be a property).
+/// The base names of codes are never declared, so only the derived names avoid [`RESERVED`].
+const NAMING: Naming = Naming {
+    reserved: &[],
+    keywords: &[],
+    param_case: ParamCase::Verbatim,
+    escape_keyword: str::to_owned,
+};
+
 /// Per-code names of the entries that have parameters.
 struct WithParams<'a> {
     entry: &'a Entry,
+    code: &'a CodeModel<'a>,
     error_type: String,
     params_type: String,
     reader_fn: String,
@@ -62,15 +73,18 @@ struct WithParams<'a> {
 pub fn render(catalog: &Catalog) -> String {
     let info = &catalog.info;
     let locale = info.default_locale.as_str();
-    let mut names = Names::with_reserved(RESERVED);
-    let with_params: Vec<WithParams<'_>> = catalog
-        .entries
-        .iter()
-        .filter(|e| !e.params.is_empty())
-        .map(|entry| {
-            let base = pascal_case(&entry.code);
+    let mut model = Model::new(catalog, &NAMING);
+    for r in RESERVED {
+        model.names.reserve(r);
+    }
+    let mut names = std::mem::take(&mut model.names);
+    let with_params: Vec<WithParams<'_>> = model
+        .with_params()
+        .map(|code| {
+            let base = &code.name;
             WithParams {
-                entry,
+                entry: code.entry,
+                code,
                 error_type: names.claim(&format!("{base}Error")),
                 params_type: names.claim(&format!("{base}Params")),
                 reader_fn: names.claim(&format!("read{base}Params")),
@@ -134,14 +148,20 @@ pub fn render(catalog: &Catalog) -> String {
     }
     out.push_str("};\n\n");
 
+    out.push_str("/** Numbers that stand for a code in flat bodies (`[envelope] flat_code = \"number\"`). */\nconst NUMBERS: { readonly [number: string]: ErrorCode | undefined } = {\n");
+    for (number, code) in model.number_codes() {
+        let _ = writeln!(out, "  {}: {},", literal(number), literal(code));
+    }
+    out.push_str("};\n\n");
+
     for wp in &with_params {
         let _ = writeln!(
             out,
             "/** Parameters of `{}`. */\nexport interface {} {{",
             wp.entry.code, wp.params_type
         );
-        for p in &wp.entry.params {
-            let _ = writeln!(out, "  readonly {}: {};", p.name, ts_type(p.ty));
+        for p in &wp.code.params {
+            let _ = writeln!(out, "  readonly {}: {};", p.ident, ts_type(p.param.ty));
         }
         out.push_str("}\n\n");
     }
@@ -164,7 +184,7 @@ pub fn render(catalog: &Catalog) -> String {
     for wp in &with_params {
         let _ = writeln!(
             out,
-            "/** {} */\nexport interface {} extends ApiErrorBase {{\n  readonly known: true;\n  readonly code: {};\n  /** Read from `details`; null when the body does not carry them. */\n  readonly params: {} | null;\n}}\n",
+            "/** {} */\nexport interface {} extends ApiErrorBase {{\n  readonly known: true;\n  readonly code: {};\n  /** Read from the parameters member (or `details`); null when the body does not carry them. */\n  readonly params: {} | null;\n}}\n",
             doc_line(catalog, wp.entry, locale),
             wp.error_type,
             literal(&wp.entry.code),
@@ -178,6 +198,21 @@ pub fn render(catalog: &Catalog) -> String {
     }
     out.push_str(";\n\n/** Every error: check `known` first, then `code`. */\nexport type ApiError = KnownApiError | UnknownApiError;\n\n");
 
+    let _ = writeln!(
+        out,
+        "/** The member of the envelope carrying the code's parameters (`[envelope] params`). */\nconst PARAMS_MEMBER = {};\n",
+        literal(&model.envelope.params)
+    );
+    match &model.envelope.number {
+        Some(member) => {
+            let _ = writeln!(
+                out,
+                "/** The catalog number, from the `[envelope] number` member. */\nfunction readCodeNumber(body: JsonObject): string | null {{\n  return readString(body[{}]);\n}}\n",
+                literal(member)
+            );
+        }
+        None => out.push_str("/** The catalog puts no number on the wire. */\nfunction readCodeNumber(_body: JsonObject): string | null {\n  return null;\n}\n\n"),
+    }
     out.push_str(PARSER_HELPERS);
     let uses_boolean = with_params
         .iter()
@@ -192,22 +227,22 @@ pub fn render(catalog: &Catalog) -> String {
             "function {}(details: JsonObject): {} | null {{",
             wp.reader_fn, wp.params_type
         );
-        for (i, p) in wp.entry.params.iter().enumerate() {
+        for (i, p) in wp.code.params.iter().enumerate() {
             let _ = writeln!(
                 out,
                 "  const v{i} = {}(details[{}]);\n  if (v{i} === null) {{\n    return null;\n  }}",
-                reader(p.ty),
-                literal(&p.name)
+                reader(p.param.ty),
+                literal(&p.param.name)
             );
         }
         let fields: Vec<String> = wp
-            .entry
+            .code
             .params
             .iter()
             .enumerate()
             // `__proto__: v` in an object literal would set the prototype; a computed key does not.
-            .map(|(i, p)| match p.name.as_str() {
-                "__proto__" => format!("[{}]: v{i}", literal(&p.name)),
+            .map(|(i, p)| match p.ident.as_str() {
+                "__proto__" => format!("[{}]: v{i}", literal(&p.ident)),
                 name => format!("{name}: v{i}"),
             })
             .collect();
@@ -219,7 +254,7 @@ pub fn render(catalog: &Catalog) -> String {
     for wp in &with_params {
         let _ = writeln!(
             out,
-            "    case {}:\n      return {{ ...base, known: true, code, params: {}(raw.details) }};",
+            "    case {}:\n      return {{ ...base, known: true, code, params: {}(raw.params) }};",
             literal(&wp.entry.code),
             wp.reader_fn
         );
@@ -262,6 +297,8 @@ export interface ApiErrorBase {
   readonly fieldErrors: FieldErrors;
   /** The request id, to quote when asking for support. */
   readonly requestId: string | null;
+  /** The catalog number of the code, when the server sends it (`[envelope] number`). */
+  readonly number: string | null;
 }
 
 /** An error whose code this client does not know (added to the API after it was generated). */
@@ -279,7 +316,8 @@ const PARSER_HELPERS: &str = r#"interface JsonObject {
 interface RawError {
   readonly code: string;
   readonly base: ApiErrorBase;
-  readonly details: JsonObject;
+  /** The parameters member, or `details` when the body has none. */
+  readonly params: JsonObject;
 }
 
 function isObject(value: unknown): value is JsonObject {
@@ -374,14 +412,16 @@ function readRawError(body: JsonObject): RawError | null {
     }
     const rawDetails = nested["details"];
     const details: JsonObject = isObject(rawDetails) ? rawDetails : {};
+    const rawParams = nested[PARAMS_MEMBER];
     const base: ApiErrorBase = {
       status: readStatus(body["status"]),
       message: readString(nested["message"]) ?? "",
       details,
       fieldErrors: readFieldErrorMap(nested["field_errors"]),
       requestId: readString(body["request_id"]) ?? readString(nested["request_id"]),
+      number: readCodeNumber(nested),
     };
-    return { code, base, details };
+    return { code, base, params: isObject(rawParams) ? rawParams : details };
   }
   const code = readString(body["code"]);
   if (code === null) {
@@ -390,14 +430,16 @@ function readRawError(body: JsonObject): RawError | null {
   const rawDetails = body["details"];
   const details: JsonObject = isObject(rawDetails) ? rawDetails : {};
   const problemErrors = body["errors"];
+  const rawParams = body[PARAMS_MEMBER];
   const base: ApiErrorBase = {
     status: readStatus(body["status"]),
     message: readString(body["message"]) ?? readString(body["detail"]) ?? readString(body["title"]) ?? "",
     details,
     fieldErrors: Array.isArray(problemErrors) ? readProblemErrors(problemErrors) : readFieldErrorMap(body["field_errors"]),
     requestId: readString(body["request_id"]),
+    number: readCodeNumber(body),
   };
-  return { code, base, details };
+  return { code, base, params: isObject(rawParams) ? rawParams : details };
 }
 
 /** Whether `code` is a code of this catalog (aliases excluded). */
@@ -405,13 +447,20 @@ export function isErrorCode(code: string): code is ErrorCode {
   return Object.prototype.hasOwnProperty.call(ErrorCodes, code);
 }
 
-/** The current code for `code`, resolving aliases; null when this client does not know it. */
+/**
+ * The current code for `code`, resolving aliases (and numbers, for flat bodies whose `code` is
+ * the number); null when this client does not know it.
+ */
 export function resolveErrorCode(code: string): ErrorCode | null {
   if (isErrorCode(code)) {
     return code;
   }
   const target = Object.prototype.hasOwnProperty.call(ALIASES, code) ? ALIASES[code] : undefined;
-  return target !== undefined ? target : null;
+  if (target !== undefined) {
+    return target;
+  }
+  const numbered = Object.prototype.hasOwnProperty.call(NUMBERS, code) ? NUMBERS[code] : undefined;
+  return numbered !== undefined ? numbered : null;
 }
 
 "#;

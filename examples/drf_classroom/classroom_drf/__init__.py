@@ -1,0 +1,1 @@
+"""Seed 001's auth and enrollment API on Django REST Framework, answering errata's envelope."""
