@@ -161,7 +161,7 @@ pub fn build(catalog: &Catalog) -> Corpus {
                     n += 1;
                     // Headers that need real negotiation: q-values, case, a range that matches
                     // nothing; every other case has none (the default locale).
-                    let accept_language = (li > 0 || n % 2 == 0)
+                    let accept_language = (li > 0 || n.is_multiple_of(2))
                         .then(|| format!("xx;q=1, {};q=0.5, *;q=0.1", locale.to_ascii_uppercase()));
                     let request_id = match n % 3 {
                         0 => None,
@@ -170,7 +170,7 @@ pub fn build(catalog: &Catalog) -> Corpus {
                     };
                     let instance = (envelope == Envelope::Problem && n % 2 == 1)
                         .then(|| "/v1/things/7".into());
-                    let details = (variant == "plain" && n % 5 == 0)
+                    let details = (variant == "plain" && n.is_multiple_of(5))
                         .then(|| json!({"lecture_id": 7, "tags": ["a"]}))
                         .and_then(|v| v.as_object().cloned());
                     let retry_after = ((entry.status == 503 || entry.status == 429)

@@ -474,7 +474,7 @@ fn emit_class(out: &mut String, catalog: &Catalog, code: &CodeModel<'_>) {
         .unwrap_or("");
     let _ = writeln!(
         out,
-        "\nclass {}(ApiError):\n    \"\"\"{} {}: {}\"\"\"\n\n    code: ClassVar[str] = {}\n    default_code = {}\n    status_code = {}\n    number: ClassVar[str | None] = {}\n    retryable: ClassVar[bool] = {}",
+        "\n\nclass {}(ApiError):\n    \"\"\"{} {}: {}\"\"\"\n\n    code: ClassVar[str] = {}\n    default_code = {}\n    status_code = {}\n    number: ClassVar[str | None] = {}\n    retryable: ClassVar[bool] = {}",
         code.name,
         e.status,
         doc_text(errata_catalog::reason_phrase(e.status)),
