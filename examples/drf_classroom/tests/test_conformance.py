@@ -88,6 +88,10 @@ def test_clashing_names_and_keywords_still_import(tmp_path_factory: pytest.TempP
     assert errors.ERRORS["HTTP_2_ONLY"] is not errors.ERRORS["HTTP_2ONLY"]
     assert errors.ERRORS["HTTP_2_ONLY"].__name__.lower() != errors.ERRORS["HTTP_2ONLY"].__name__.lower()
     # Python keywords as parameters become `in_`, `class_`; the wire keeps the catalog's names.
+    # Codes whose class name would be a keyword, parameters named `from` and `self`.
+    assert errors.ERRORS["NONE"].__name__ == "None_2" and errors.ERRORS["TRUE"].__name__ == "True_2"
+    _, _, body = errors.render(errors.ERRORS["NONE"](from_="a", self_=1), locale=1, envelope="flat")
+    assert json.loads(body)["message"] == "Nada de a para 1."
     error = errors.ERRORS["STRING"](in_="x", class_=3, is_ok=True, ratio=0.5)
     _, _, body = errors.render(error, envelope="nested")
     assert json.loads(body)["error"]["params"] == {"in": "x", "class": 3, "is_ok": True, "ratio": 0.5}
