@@ -3,7 +3,7 @@
 # per hash, standard parameters, release build): N logins at once from one client, for the
 # default bound (a slot per core, 3 s of waiting, then AUTH_BUSY) and for a long wait (every
 # login admitted in turn). Prints the answers by status and the process's peak RSS (VmHWM).
-# Usage: scripts/bench-logins.sh [logins] [sqlite|postgres]
+# Usage: scripts/bench-logins.sh [logins] [sqlite|postgres]   (PROFILE=debug: the debug build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 logins=${1:-150}
@@ -20,7 +20,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -q -p classroom
+profile=${PROFILE:-release}
+if [ "$profile" = release ]; then cargo build --release -q -p classroom; else cargo build -q -p classroom; fi
+bin=${CARGO_TARGET_DIR:-target}/$profile/classroom
 
 # run WAIT_MS [CONCURRENCY]: starts the service, floods it, prints one line, stops it.
 run() {
@@ -35,7 +37,7 @@ run() {
   env CLASSROOM_ADDR=127.0.0.1:$port DATABASE_URL="$db" JWT_SECRET=bench-secret-0123456789abcdef \
     CLASSROOM_RATE_ANON=off CLASSROOM_RATE_USER=off CLASSROOM_RATE_BURST=off ERRATA_ALERTS=off \
     CLASSROOM_HASH_WAIT_MS="$wait" ${slots:+CLASSROOM_HASH_CONCURRENCY=$slots} \
-    RUST_LOG=off target/release/classroom >"$tmp/classroom.log" 2>&1 &
+    RUST_LOG=off "$bin" >"$tmp/classroom.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   curl -sf -X POST "http://127.0.0.1:$port/v1/auth/signup" -H 'content-type: application/json' \
@@ -69,9 +71,9 @@ PY
   local peak
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   kill -TERM "$pid"; wait "$pid" || true; pid=
-  echo "$backend, wait ${wait} ms, slots ${slots:-default ($(nproc))}: $logins logins -> $answers; RSS before $((base / 1024)) MiB, peak $((peak / 1024)) MiB"
+  echo "$backend ($profile), wait ${wait} ms, slots ${slots:-default ($(nproc))}: $logins logins -> $answers; RSS before $((base / 1024)) MiB, peak $((peak / 1024)) MiB"
 }
 
-run 3000
-run 600000
-run 600000 4
+for spec in ${RUNS:-3000 600000 600000:4}; do
+  run "${spec%%:*}" "$([ "${spec#*:}" != "$spec" ] && echo "${spec#*:}")"
+done

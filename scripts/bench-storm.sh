@@ -51,8 +51,12 @@ http.server.ThreadingHTTPServer(("127.0.0.1", port), Slack).serve_forever()
 PY
 pids+=($!)
 
-cargo build --release -q -p classroom -p errata-cli
-cargo build --release -q -p classroom --example storm
+# PROFILE=debug: the debug builds (quicker to build, slower to run: compare within one run only).
+profile=${PROFILE:-release}
+flag=$([ "$profile" = release ] && echo --release || true)
+cargo build $flag -q -p classroom -p errata-cli
+cargo build $flag -q -p classroom --example storm
+bin=${CARGO_TARGET_DIR:-target}/$profile
 
 # Creates a fresh PostgreSQL database named $1 (dropped at the end of its run, or on exit).
 pg_db() { psql -q "$pg_admin" -c "CREATE DATABASE $1" >/dev/null; }
@@ -71,7 +75,7 @@ storm() {
   CLASSROOM_ADDR=127.0.0.1:$port DATABASE_URL="$db" JWT_SECRET=storm-secret-0123456789abcdef \
     KAKAO_API_BASE=http://127.0.0.1:9 CLASSROOM_RATE_ANON=off CLASSROOM_RATE_USER=off CLASSROOM_RATE_BURST=off \
     ERRATA_ALERTS=$alerts ERRATA_STORE="$store" ERRATA_SLACK_WEBHOOK_URL=http://127.0.0.1:$slack_port/hook \
-    RUST_LOG=off target/release/classroom >"$tmp/classroom.log" 2>&1 &
+    RUST_LOG=off "$bin/classroom" >"$tmp/classroom.log" 2>&1 &
   local pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   local token
@@ -79,14 +83,14 @@ storm() {
     -d '{"email":"storm@example.com","password":"storm-password","name":"Storm"}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
   local out rps requests peak
-  out=$(target/release/examples/storm "http://127.0.0.1:$port/v1/user/kakao-channel-added" "$total" 32 \
+  out=$("$bin/examples/storm" "http://127.0.0.1:$port/v1/user/kakao-channel-added" "$total" 32 \
     "Authorization: Bearer $token" "X-Kakao-Token: t")
   rps=$(echo "$out" | sed -n 's/.*rps=\([0-9.]*\).*/\1/p')
   requests=$(echo "$out" | sed -n 's/.*errors=\([0-9]*\).*/\1/p')
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   kill -TERM "$pid"; wait "$pid" || true
   if [ "$alerts" = on ]; then
-    counted=$(target/release/errata stats --store "$store" --from -1h --format json |
+    counted=$("$bin/errata" stats --store "$store" --from -1h --format json |
       python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(r["count"] for r in d["rows"] if r["code"]=="UPSTREAM_ERROR"))')
     echo "$rps $peak $requests $counted"
   else
