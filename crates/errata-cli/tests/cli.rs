@@ -400,7 +400,14 @@ fn openapi_has_envelopes_codes_and_one_response_per_status() {
     let examples = conflict["examples"].as_object().unwrap();
     let mut names: Vec<&String> = examples.keys().collect();
     names.sort();
-    assert_eq!(names, ["ALREADY_ENROLLED", "SESSION_ALREADY_STARTED"]);
+    assert_eq!(
+        names,
+        [
+            "ALREADY_ENROLLED",
+            "DEVICE_ID_TAKEN",
+            "SESSION_ALREADY_STARTED"
+        ]
+    );
     assert_eq!(
         examples["ALREADY_ENROLLED"]["value"],
         serde_json::json!({

@@ -10,7 +10,7 @@
 //! 3. Request tracing (method, path and request id only: query strings may carry tokens).
 //! 4. Body limits: 10 MB, with or without `Content-Length`; a body that takes longer than
 //!    [`Config::body_timeout`] to arrive is `REQUEST_TIMEOUT`.
-//! 5. Rate limits, on `/v1` only.
+//! 5. Rate limits, on `/v1` and `/ws` (one budget per user or IP for both).
 //! 6. The routes, with [`errata_axum::fallback`] for unknown paths.
 
 use std::sync::Arc;
@@ -23,7 +23,6 @@ use axum::Router;
 use errata::Renderer;
 use errata_axum::ratelimit::{Applies, RateLimitLayer, Rule};
 use errata_axum::{ErrataLayer, RequestContext};
-use sqlx::SqlitePool;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -42,7 +41,7 @@ pub const BODY_LIMIT: usize = 10 * 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// The database.
-    pub db: SqlitePool,
+    pub db: db::Pool,
     /// Token signing and verification.
     pub tokens: Arc<TokenKeys>,
     /// Password hashing.
@@ -68,11 +67,15 @@ pub struct App {
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     let catalog = errors::catalog().clone();
     let renderer = Arc::new(Renderer::new(catalog.clone()));
-    let pool = db::connect(&config.database_url).await?;
+    let pool = db::connect(&config.database_url, config.db_max_connections).await?;
     let state = AppState {
         db: pool,
         tokens: Arc::new(TokenKeys::new(config.jwt_secret.as_bytes())),
-        passwords: Arc::new(Passwords::new(config.password_hashing)?),
+        passwords: Arc::new(Passwords::new(
+            config.password_hashing,
+            config.hash_concurrency,
+            config.hash_wait,
+        )?),
         kakao: Arc::new(KakaoClient::new(
             config.kakao_api_base.clone(),
             config.kakao_timeout,
@@ -99,11 +102,14 @@ fn router(config: &Config, state: AppState, renderer: Arc<Renderer>) -> Router {
     .flatten()
     .collect();
     let keys = Arc::clone(&state.tokens);
-    // A request counts as its user's only with a valid access token; anything else counts
-    // against its IP.
+    // A request counts as its user's only with a valid access token (the bearer header, or
+    // the `token` query parameter of a WebSocket); anything else counts against its IP.
     let rate_limit = RateLimitLayer::new(rules).user_key(move |parts| {
-        let token = auth::bearer_token(&parts.headers).ok().flatten()?;
-        keys.verify(token, TokenKind::Access)
+        let token = match auth::bearer_token(&parts.headers).ok().flatten() {
+            Some(token) => token.to_owned(),
+            None => ws::query_token(parts.uri.query())?,
+        };
+        keys.verify(&token, TokenKind::Access)
             .ok()
             .map(|claims| claims.sub)
     });
@@ -136,7 +142,7 @@ fn router(config: &Config, state: AppState, renderer: Arc<Renderer>) -> Router {
         .route("/v1/sessions/{code}/complete", post(sessions::complete))
         .route("/v1/uploads/images", post(uploads::upload))
         .route("/v1/uploads/images/{id}", get(uploads::download))
-        .layer(rate_limit);
+        .layer(rate_limit.clone());
 
     let openapi_json = Arc::new(
         serde_json::to_string(&openapi::document(&renderer)).unwrap_or_else(|_| "{}".to_owned()),
@@ -145,7 +151,7 @@ fn router(config: &Config, state: AppState, renderer: Arc<Renderer>) -> Router {
 
     Router::new()
         .merge(api)
-        .route("/ws/sessions/{code}", get(ws::connect))
+        .route("/ws/sessions/{code}", get(ws::connect).layer(rate_limit))
         .route(
             "/openapi.json",
             get(move || {

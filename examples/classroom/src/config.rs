@@ -4,13 +4,16 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `CLASSROOM_ADDR` | `127.0.0.1:8080` | address to listen on |
-//! | `DATABASE_URL` | `sqlite://classroom.db` | SQLite database (created with its schema on start) |
+//! | `DATABASE_URL` | `sqlite://classroom.db` | `sqlite:…` or `postgres://…`; migrated on start |
+//! | `DATABASE_MAX_CONNECTIONS` | `8` | connections of this process to the database |
 //! | `KAKAO_API_BASE` | `https://kapi.kakao.com` | Kakao API host |
 //! | `KAKAO_TIMEOUT_MS` | `3000` | how long to wait for Kakao |
 //! | `JWT_SECRET` | generated in debug builds | HMAC key of the tokens (at least 16 bytes) |
 //! | `CLASSROOM_RATE_ANON` | `100/h` | requests per client IP without a token |
 //! | `CLASSROOM_RATE_USER` | `1000/h` | requests per user |
 //! | `CLASSROOM_RATE_BURST` | `60/min` | requests per user or IP, short window |
+//! | `CLASSROOM_HASH_CONCURRENCY` | the machine's cores | password hashes computed at once (19 MiB each) |
+//! | `CLASSROOM_HASH_WAIT_MS` | `3000` | how long a login or signup waits for a hashing slot before `SERVER_BUSY` |
 //!
 //! ```
 //! use classroom::config::Config;
@@ -40,8 +43,10 @@ pub const MIN_SECRET_LEN: usize = 16;
 pub struct Config {
     /// `CLASSROOM_ADDR`: where to listen.
     pub addr: SocketAddr,
-    /// `DATABASE_URL`: a `sqlite:` URL.
+    /// `DATABASE_URL`: a `sqlite:` or `postgres://` URL.
     pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS`: the pool's size.
+    pub db_max_connections: u32,
     /// `KAKAO_API_BASE`: the Kakao API host, without a trailing slash.
     pub kakao_api_base: reqwest::Url,
     /// `KAKAO_TIMEOUT_MS`: the deadline of one Kakao call.
@@ -56,6 +61,11 @@ pub struct Config {
     pub rate_burst: Option<Rate>,
     /// Cost of password hashing. Not read from the environment: tests lower it.
     pub password_hashing: PasswordHashing,
+    /// `CLASSROOM_HASH_CONCURRENCY`: password hashes computed at once; each holds its memory
+    /// (19 MiB with [`PasswordHashing::Standard`]) only while it runs.
+    pub hash_concurrency: usize,
+    /// `CLASSROOM_HASH_WAIT_MS`: how long a request waits for a hashing slot.
+    pub hash_wait: Duration,
     /// How long a client may take to send its body (`REQUEST_TIMEOUT` after). Not read from
     /// the environment: 30 seconds.
     pub body_timeout: Duration,
@@ -65,7 +75,8 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("addr", &self.addr)
-            .field("database_url", &self.database_url)
+            .field("database_url", &crate::db::redact_url(&self.database_url))
+            .field("db_max_connections", &self.db_max_connections)
             .field("kakao_api_base", &self.kakao_api_base.as_str())
             .field("kakao_timeout", &self.kakao_timeout)
             .field("jwt_secret", &self.jwt_secret)
@@ -73,6 +84,8 @@ impl fmt::Debug for Config {
             .field("rate_user", &self.rate_user)
             .field("rate_burst", &self.rate_burst)
             .field("password_hashing", &self.password_hashing)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("hash_wait", &self.hash_wait)
             .field("body_timeout", &self.body_timeout)
             .finish()
     }
@@ -216,7 +229,48 @@ impl Config {
         })?;
 
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        crate::db::connect_options(&database_url).map_err(|reason| err("DATABASE_URL", reason))?;
+        crate::db::Backend::of_url(&database_url).map_err(|reason| err("DATABASE_URL", reason))?;
+
+        let db_max_connections = match get("DATABASE_MAX_CONNECTIONS") {
+            None => 8,
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    return Err(err(
+                        "DATABASE_MAX_CONNECTIONS",
+                        format!(
+                            "`{text}` is not a pool size: write a whole number between 1 and 1000"
+                        ),
+                    ))
+                }
+            },
+        };
+
+        let hash_concurrency = match get("CLASSROOM_HASH_CONCURRENCY") {
+            None => std::thread::available_parallelism().map_or(1, usize::from),
+            Some(text) => match text.trim().parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => n,
+                _ => {
+                    return Err(err(
+                        "CLASSROOM_HASH_CONCURRENCY",
+                        format!("`{text}` is not a number of hashes: write a whole number between 1 and 256"),
+                    ))
+                }
+            },
+        };
+
+        let hash_wait = match get("CLASSROOM_HASH_WAIT_MS") {
+            None => Duration::from_millis(3000),
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(ms) if ms <= 600_000 => Duration::from_millis(ms),
+                _ => {
+                    return Err(err(
+                        "CLASSROOM_HASH_WAIT_MS",
+                        format!("`{text}` is not a wait: write a whole number of milliseconds between 0 and 600000"),
+                    ))
+                }
+            },
+        };
 
         let base_text = get("KAKAO_API_BASE").unwrap_or_else(|| DEFAULT_KAKAO_API_BASE.to_owned());
         let kakao_api_base =
@@ -263,6 +317,7 @@ impl Config {
         Ok(Config {
             addr,
             database_url,
+            db_max_connections,
             kakao_api_base,
             kakao_timeout,
             jwt_secret,
@@ -270,6 +325,8 @@ impl Config {
             rate_user: rate("CLASSROOM_RATE_USER", "1000/h")?,
             rate_burst: rate("CLASSROOM_RATE_BURST", "60/min")?,
             password_hashing: PasswordHashing::Standard,
+            hash_concurrency,
+            hash_wait,
             body_timeout: Duration::from_secs(30),
         })
     }
@@ -325,7 +382,12 @@ mod tests {
     fn every_bad_value_names_its_variable() {
         for (var, value) in [
             ("CLASSROOM_ADDR", "localhost"),
-            ("DATABASE_URL", "postgres://db/classroom"),
+            ("DATABASE_URL", "mysql://db/classroom"),
+            ("DATABASE_URL", "classroom.db"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("CLASSROOM_HASH_CONCURRENCY", "0"),
+            ("CLASSROOM_HASH_CONCURRENCY", "many"),
+            ("CLASSROOM_HASH_WAIT_MS", "3s"),
             ("KAKAO_API_BASE", "kapi.kakao.com"),
             ("KAKAO_API_BASE", "ftp://kapi.kakao.com"),
             ("KAKAO_TIMEOUT_MS", "3s"),
@@ -345,5 +407,36 @@ mod tests {
     fn the_secret_never_shows_in_debug() {
         let c = config(&[("JWT_SECRET", "super-secret-value-123")]).unwrap();
         assert!(!format!("{c:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn postgres_urls_are_accepted_and_their_password_never_shows_in_debug() {
+        let c = config(&[(
+            "DATABASE_URL",
+            "postgres://app:db-pass-42@127.0.0.1/classroom",
+        )])
+        .unwrap();
+        assert_eq!(
+            crate::db::Backend::of_url(&c.database_url),
+            Ok(crate::db::Backend::Postgres)
+        );
+        let debug = format!("{c:?}");
+        assert!(
+            !debug.contains("db-pass-42") && debug.contains("***"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn hashing_is_bounded_by_default() {
+        let c = config(&[]).unwrap();
+        assert!(c.hash_concurrency >= 1);
+        assert_eq!(c.hash_wait, Duration::from_secs(3));
+        let c = config(&[
+            ("CLASSROOM_HASH_CONCURRENCY", "3"),
+            ("CLASSROOM_HASH_WAIT_MS", "0"),
+        ])
+        .unwrap();
+        assert_eq!((c.hash_concurrency, c.hash_wait), (3, Duration::ZERO));
     }
 }

@@ -90,8 +90,8 @@ const LECTURE_SELECT: &str =
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLecture {
-    /// Title, 1 to 200 characters.
-    #[validate(length(min = 1, max = 200))]
+    /// Title, 1 to 200 characters, not only whitespace.
+    #[validate(length(min = 1, max = 200), custom(function = "crate::not_blank"))]
     pub title: String,
     /// Description, at most 5000 characters.
     #[serde(default)]
@@ -103,8 +103,8 @@ pub struct CreateLecture {
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateLecture {
-    /// New title.
-    #[validate(length(min = 1, max = 200))]
+    /// New title (not only whitespace).
+    #[validate(length(min = 1, max = 200), custom(function = "crate::not_blank"))]
     pub title: Option<String>,
     /// New description.
     #[validate(length(max = 5000))]
@@ -130,11 +130,8 @@ pub struct LectureId {
 }
 
 /// Loads a lecture or answers `LECTURE_NOT_FOUND`.
-pub async fn load<'e>(
-    executor: impl sqlx::SqliteExecutor<'e>,
-    id: i64,
-) -> Result<Lecture, ApiError> {
-    sqlx::query_as::<_, Lecture>(&format!("{LECTURE_SELECT} WHERE l.id = ?"))
+pub async fn load<'e>(executor: impl sqlx::AnyExecutor<'e>, id: i64) -> Result<Lecture, ApiError> {
+    sqlx::query_as::<_, Lecture>(&format!("{LECTURE_SELECT} WHERE l.id = $1"))
         .bind(id)
         .fetch_optional(executor)
         .await?
@@ -143,7 +140,7 @@ pub async fn load<'e>(
 
 /// Loads a lecture and checks that `user` is its instructor (`INSTRUCTOR_ONLY` otherwise).
 pub async fn load_as_instructor<'e>(
-    executor: impl sqlx::SqliteExecutor<'e>,
+    executor: impl sqlx::AnyExecutor<'e>,
     id: i64,
     user: AuthUser,
 ) -> Result<Lecture, ApiError> {
@@ -160,7 +157,7 @@ pub async fn create(
     user: AuthUser,
     Valid(Json(req)): Valid<Json<CreateLecture>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let role: Option<(String,)> = sqlx::query_as("SELECT role FROM users WHERE id = ?")
+    let role: Option<(String,)> = sqlx::query_as("SELECT role FROM users WHERE id = $1")
         .bind(user.id)
         .fetch_optional(&state.db)
         .await?;
@@ -170,7 +167,7 @@ pub async fn create(
         Some(_) => {}
     }
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO lectures (title, description, instructor_id) VALUES (?, ?, ?) RETURNING id",
+        "INSERT INTO lectures (title, description, instructor_id) VALUES ($1, $2, $3) RETURNING id",
     )
     .bind(req.title.trim())
     .bind(&req.description)
@@ -188,7 +185,7 @@ pub async fn list(
     Valid(Query(page)): Valid<Query<Page>>,
 ) -> Result<axum::Json<Vec<Lecture>>, ApiError> {
     let lectures = sqlx::query_as::<_, Lecture>(&format!(
-        "{LECTURE_SELECT} ORDER BY l.id DESC LIMIT ? OFFSET ?"
+        "{LECTURE_SELECT} ORDER BY l.id DESC LIMIT $1 OFFSET $2"
     ))
     .bind(i64::from(page.limit.unwrap_or(20)))
     .bind(i64::from(page.offset.unwrap_or(0)))
@@ -215,7 +212,7 @@ pub async fn update(
 ) -> Result<axum::Json<Lecture>, ApiError> {
     let mut tx = db::begin_write(&state.db).await?;
     load_as_instructor(&mut *tx, id, user).await?;
-    sqlx::query("UPDATE lectures SET title = COALESCE(?, title), description = COALESCE(?, description) WHERE id = ?")
+    sqlx::query("UPDATE lectures SET title = COALESCE($1, title), description = COALESCE($2, description) WHERE id = $3")
         .bind(req.title.as_deref().map(str::trim))
         .bind(req.description.as_deref())
         .bind(id)
@@ -235,7 +232,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let mut tx = db::begin_write(&state.db).await?;
     load_as_instructor(&mut *tx, id, user).await?;
-    sqlx::query("DELETE FROM lectures WHERE id = ?")
+    sqlx::query("DELETE FROM lectures WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -261,7 +258,7 @@ pub async fn enroll(
             errors::permission_denied().with_details(serde_json::json!({"reason": "own_lecture"}))
         );
     }
-    sqlx::query("INSERT INTO enrollments (lecture_id, user_id) VALUES (?, ?)")
+    sqlx::query("INSERT INTO enrollments (lecture_id, user_id) VALUES ($1, $2)")
         .bind(id)
         .bind(user.id)
         .execute(&mut *tx)
@@ -281,7 +278,7 @@ pub async fn unenroll(
     Path(LectureId { id }): Path<LectureId>,
 ) -> Result<StatusCode, ApiError> {
     load(&state.db, id).await?;
-    let done = sqlx::query("DELETE FROM enrollments WHERE lecture_id = ? AND user_id = ?")
+    let done = sqlx::query("DELETE FROM enrollments WHERE lecture_id = $1 AND user_id = $2")
         .bind(id)
         .bind(user.id)
         .execute(&state.db)
@@ -314,7 +311,7 @@ pub async fn students(
     load_as_instructor(&state.db, id, user).await?;
     let students = sqlx::query_as::<_, Student>(
         "SELECT u.id, u.name, u.email, e.created_at AS enrolled_at FROM enrollments e JOIN users u ON u.id = e.user_id \
-         WHERE e.lecture_id = ? ORDER BY e.created_at, u.id",
+         WHERE e.lecture_id = $1 ORDER BY e.created_at, u.id",
     )
     .bind(id)
     .fetch_all(&state.db)
@@ -324,7 +321,7 @@ pub async fn students(
 
 /// Whether `user` may take part in the lecture's sessions: enrolled, or its instructor.
 pub async fn is_member<'e>(
-    executor: impl sqlx::SqliteExecutor<'e>,
+    executor: impl sqlx::AnyExecutor<'e>,
     lecture: &Lecture,
     user: AuthUser,
 ) -> Result<bool, ApiError> {
@@ -332,7 +329,7 @@ pub async fn is_member<'e>(
         return Ok(true);
     }
     let row: Option<(i64,)> =
-        sqlx::query_as("SELECT 1 FROM enrollments WHERE lecture_id = ? AND user_id = ?")
+        sqlx::query_as("SELECT 1 FROM enrollments WHERE lecture_id = $1 AND user_id = $2")
             .bind(lecture.id)
             .bind(user.id)
             .fetch_optional(executor)

@@ -78,3 +78,12 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+/// Validator of names and titles: text that is only whitespace is `blank` (a
+/// `VALIDATION_ERROR` field error), since it would be stored trimmed, as `""`.
+pub fn not_blank(text: &str) -> Result<(), validator::ValidationError> {
+    if text.trim().is_empty() {
+        return Err(validator::ValidationError::new("blank"));
+    }
+    Ok(())
+}

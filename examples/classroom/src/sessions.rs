@@ -15,7 +15,6 @@ use errata::{ApiError, Code, FieldError};
 use errata_axum::{Json, Path, Valid};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sqlx::Sqlite;
 use validator::Validate;
 
 use crate::app::AppState;
@@ -31,7 +30,7 @@ pub const CREATE_ERRORS: &[Code] = &[
     codes::VALIDATION_ERROR,
 ];
 /// Errors of `GET /v1/sessions/{code}`.
-pub const GET_ERRORS: &[Code] = &[codes::SESSION_NOT_FOUND];
+pub const GET_ERRORS: &[Code] = &[codes::SESSION_NOT_FOUND, codes::NOT_ENROLLED];
 /// Errors of `POST /v1/sessions/{code}/start`.
 pub const START_ERRORS: &[Code] = &[
     codes::SESSION_NOT_FOUND,
@@ -54,6 +53,7 @@ pub const JOIN_ERRORS: &[Code] = &[
     codes::SESSION_ENDED,
     codes::NOT_ENROLLED,
     codes::DEVICE_ID_REQUIRED,
+    codes::DEVICE_ID_TAKEN,
     codes::VALIDATION_ERROR,
 ];
 /// Errors of `POST /v1/sessions/{code}/complete`.
@@ -63,6 +63,7 @@ pub const COMPLETE_ERRORS: &[Code] = &[
     codes::SESSION_ENDED,
     codes::NOT_ENROLLED,
     codes::DEVICE_ID_REQUIRED,
+    codes::DEVICE_ID_TAKEN,
     codes::NOT_FOUND,
     codes::VALIDATION_ERROR,
 ];
@@ -192,13 +193,13 @@ const VIEW_SELECT: &str = "SELECT s.id, s.code, s.lecture_id, s.title, s.status,
 
 /// Loads a session by code, or `SESSION_NOT_FOUND`.
 pub async fn load<'e>(
-    executor: impl sqlx::SqliteExecutor<'e>,
+    executor: impl sqlx::AnyExecutor<'e>,
     code: &str,
 ) -> Result<SessionView, ApiError> {
     if !is_code(code) {
         return Err(errors::session_not_found());
     }
-    sqlx::query_as::<_, SessionView>(&format!("{VIEW_SELECT} WHERE s.code = ?"))
+    sqlx::query_as::<_, SessionView>(&format!("{VIEW_SELECT} WHERE s.code = $1"))
         .bind(code)
         .fetch_optional(executor)
         .await?
@@ -231,8 +232,8 @@ pub struct SessionCode {
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
-    /// Title, 1 to 200 characters.
-    #[validate(length(min = 1, max = 200))]
+    /// Title, 1 to 200 characters, not only whitespace.
+    #[validate(length(min = 1, max = 200), custom(function = "crate::not_blank"))]
     pub title: String,
 }
 
@@ -248,7 +249,7 @@ pub async fn create(
     let mut attempt = 0;
     let code = loop {
         let code = new_code();
-        let inserted = sqlx::query("INSERT INTO sessions (code, lecture_id, title) VALUES (?, ?, ?) ON CONFLICT (code) DO NOTHING")
+        let inserted = sqlx::query("INSERT INTO sessions (code, lecture_id, title) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING")
             .bind(&code)
             .bind(id)
             .bind(req.title.trim())
@@ -269,13 +270,31 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
-/// `GET /v1/sessions/{code}`.
+/// Loads a session for `user`, who must teach its lecture or be enrolled in it
+/// (`NOT_ENROLLED` otherwise): reading and watching a session are for its members only.
+pub async fn load_for_member(
+    conn: &mut sqlx::AnyConnection,
+    code: &str,
+    user: AuthUser,
+) -> Result<SessionView, ApiError> {
+    let session = load(&mut *conn, code).await?;
+    let lecture = lectures::load(&mut *conn, session.lecture_id).await?;
+    if !lectures::is_member(&mut *conn, &lecture, user).await? {
+        return Err(errors::not_enrolled());
+    }
+    Ok(session)
+}
+
+/// `GET /v1/sessions/{code}`: for the lecture's instructor and enrolled students.
 pub async fn get(
     State(state): State<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
     Path(SessionCode { code }): Path<SessionCode>,
 ) -> Result<axum::Json<SessionView>, ApiError> {
-    load(&state.db, &code).await.map(axum::Json)
+    let mut conn = state.db.acquire().await?;
+    load_for_member(&mut conn, &code, user)
+        .await
+        .map(axum::Json)
 }
 
 /// A transition by the lecture's instructor: loads, checks, updates, commits, pushes.
@@ -286,13 +305,15 @@ async fn transition(
     apply: fn(Status) -> Result<&'static str, ApiError>,
 ) -> Result<axum::Json<SessionView>, ApiError> {
     let mut tx = db::begin_write(&state.db).await?;
+    db::lock_session(&mut tx, code, db::Lock::Update).await?;
     let session = load(&mut *tx, code).await?;
     lectures::load_as_instructor(&mut *tx, session.lecture_id, user).await?;
     let update = apply(session.status.0)?;
-    sqlx::query(update)
-        .bind(session.id)
-        .execute(&mut *tx)
-        .await?;
+    let mut query = sqlx::query(update).bind(session.id);
+    if update.contains("$2") {
+        query = query.bind(db::now_text());
+    }
+    query.execute(&mut *tx).await?;
     let view = load(&mut *tx, code).await?;
     tx.commit().await?;
     state.hub.publish(&view);
@@ -307,7 +328,7 @@ pub async fn start(
 ) -> Result<axum::Json<SessionView>, ApiError> {
     transition(&state, user, &code, |status| {
         status.start()?;
-        Ok("UPDATE sessions SET status = 'IN_PROGRESS', started_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?")
+        Ok("UPDATE sessions SET status = 'IN_PROGRESS', started_at = $2 WHERE id = $1")
     })
     .await
 }
@@ -320,7 +341,7 @@ pub async fn next_step(
 ) -> Result<axum::Json<SessionView>, ApiError> {
     transition(&state, user, &code, |status| {
         status.require_running()?;
-        Ok("UPDATE sessions SET current_step = current_step + 1 WHERE id = ?")
+        Ok("UPDATE sessions SET current_step = current_step + 1 WHERE id = $1")
     })
     .await
 }
@@ -333,7 +354,7 @@ pub async fn end(
 ) -> Result<axum::Json<SessionView>, ApiError> {
     transition(&state, user, &code, |status| {
         status.end()?;
-        Ok("UPDATE sessions SET status = 'ENDED', ended_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?")
+        Ok("UPDATE sessions SET status = 'ENDED', ended_at = $2 WHERE id = $1")
     })
     .await
 }
@@ -413,18 +434,30 @@ pub struct Joined {
     pub session: SessionView,
 }
 
-/// Loads the session and checks that the user is enrolled (or teaches the lecture).
-async fn load_for_member(
-    tx: &mut sqlx::Transaction<'static, Sqlite>,
-    code: &str,
+/// The participant of `device_id` in a session, if the device joined: `DEVICE_ID_TAKEN` when
+/// another user joined with it (a device id belongs to the user who registered it first).
+async fn participant_of(
+    tx: &mut db::Tx,
+    session_id: i64,
+    device_id: &str,
     user: AuthUser,
-) -> Result<SessionView, ApiError> {
-    let session = load(&mut **tx, code).await?;
-    let lecture = lectures::load(&mut **tx, session.lecture_id).await?;
-    if !lectures::is_member(&mut **tx, &lecture, user).await? {
-        return Err(errors::not_enrolled());
+) -> Result<Option<Participant>, ApiError> {
+    let row: Option<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT id, device_id, joined_at, user_id FROM participants WHERE session_id = $1 AND device_id = $2",
+    )
+    .bind(session_id)
+    .bind(device_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some((_, _, _, owner)) if owner != user.id => Err(errors::device_id_taken()),
+        Some((id, device_id, joined_at, _)) => Ok(Some(Participant {
+            id,
+            device_id,
+            joined_at,
+        })),
     }
-    Ok(session)
 }
 
 /// `POST /v1/sessions/{code}/join`: adds the device as a participant; joining again is
@@ -436,22 +469,23 @@ pub async fn join(
     DeviceBody(body): DeviceBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut tx = db::begin_write(&state.db).await?;
+    db::lock_session(&mut tx, &code, db::Lock::Share).await?;
     let session = load_for_member(&mut tx, &code, user).await?;
     session.status.0.require_open()?;
     let device_id = body.device_id()?;
-    let inserted = sqlx::query("INSERT INTO participants (session_id, device_id, user_id) VALUES (?, ?, ?) ON CONFLICT (session_id, device_id) DO NOTHING")
+    let inserted = sqlx::query("INSERT INTO participants (session_id, device_id, user_id) VALUES ($1, $2, $3) ON CONFLICT (session_id, device_id) DO NOTHING")
         .bind(session.id)
         .bind(device_id)
         .bind(user.id)
         .execute(&mut *tx)
         .await?;
-    let participant: Participant = sqlx::query_as(
-        "SELECT id, device_id, joined_at FROM participants WHERE session_id = ? AND device_id = ?",
-    )
-    .bind(session.id)
-    .bind(device_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let participant = participant_of(&mut tx, session.id, device_id, user)
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(std::io::Error::other(
+                "a participant vanished while joining",
+            ))
+        })?;
     let view = load(&mut *tx, &code).await?;
     tx.commit().await?;
     let created = inserted.rows_affected() == 1;
@@ -494,23 +528,17 @@ pub async fn complete(
     DeviceBody(body): DeviceBody,
 ) -> Result<axum::Json<Completed>, ApiError> {
     let mut tx = db::begin_write(&state.db).await?;
+    db::lock_session(&mut tx, &code, db::Lock::Share).await?;
     let session = load_for_member(&mut tx, &code, user).await?;
     session.status.0.require_running()?;
     let device_id = body.device_id()?;
-    let participant: Option<(i64,)> = sqlx::query_as(
-        "SELECT id FROM participants WHERE session_id = ? AND device_id = ? AND user_id = ?",
-    )
-    .bind(session.id)
-    .bind(device_id)
-    .bind(user.id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((participant_id,)) = participant else {
+    let Some(participant) = participant_of(&mut tx, session.id, device_id, user).await? else {
         return Err(
             errors::not_found().with_details(serde_json::json!({"resource": "participant"}))
         );
     };
-    let inserted = sqlx::query("INSERT INTO completions (session_id, step, participant_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+    let participant_id = participant.id;
+    let inserted = sqlx::query("INSERT INTO completions (session_id, step, participant_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(session.id)
         .bind(session.current_step)
         .bind(participant_id)

@@ -144,7 +144,7 @@ pub async fn upload(
 ) -> Result<impl IntoResponse, ApiError> {
     let (bytes, format) = decode_image(&req.image)?;
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO images (user_id, content_type, data) VALUES (?, ?, ?) RETURNING id",
+        "INSERT INTO images (user_id, content_type, data) VALUES ($1, $2, $3) RETURNING id",
     )
     .bind(user.id)
     .bind(format.content_type())
@@ -175,7 +175,7 @@ pub async fn download(
     Path(ImageId { id }): Path<ImageId>,
 ) -> Result<Response, ApiError> {
     let row: Option<(i64, String, Vec<u8>)> =
-        sqlx::query_as("SELECT user_id, content_type, data FROM images WHERE id = ?")
+        sqlx::query_as("SELECT user_id, content_type, data FROM images WHERE id = $1")
             .bind(id)
             .fetch_optional(&state.db)
             .await?;
@@ -186,7 +186,18 @@ pub async fn download(
         return Err(errors::permission_denied());
     }
     let content_type = HeaderValue::from_str(&content_type).map_err(ApiError::internal)?;
-    Ok(([(header::CONTENT_TYPE, content_type)], data).into_response())
+    // Served as uploaded, never sniffed into something else (an "image" that is HTML).
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        data,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

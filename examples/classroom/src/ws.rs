@@ -3,6 +3,10 @@
 //! The socket is upgraded first, then authenticated: a missing, expired or invalid token
 //! closes it with the catalog's close code (`4001`, from [`errata::Renderer::ws_close`]) and
 //! the message in the client's language as the reason; an unknown session closes with `4004`.
+//! A user who neither teaches the session's lecture nor is enrolled in it is refused with
+//! `NOT_ENROLLED` (`4003`). A client that breaks the protocol (a malformed or unmasked frame, a
+//! message over [`MAX_MESSAGE`] bytes, text that is not UTF-8) gets a close frame with
+//! `WS_PROTOCOL_ERROR` (`4000`) rather than a dropped connection.
 //! Otherwise the server sends the session's state at once (`{"type": "session", "session":
 //! {...}}`), then again after every change (start, step, end, join, completion), and closes
 //! normally (`1000`) once the session has ended.
@@ -20,7 +24,7 @@ use tokio::sync::broadcast;
 
 use crate::app::AppState;
 use crate::auth;
-use crate::errors::codes;
+use crate::errors::{self, codes};
 use crate::sessions::{self, SessionCode, SessionView, Status};
 
 /// Errors that close the socket (with their `ws_close` codes).
@@ -31,7 +35,20 @@ pub const WS_ERRORS: &[Code] = &[
     codes::TOKEN_EXPIRED,
     codes::TOKEN_INVALID,
     codes::SESSION_NOT_FOUND,
+    codes::NOT_ENROLLED,
+    codes::WS_PROTOCOL_ERROR,
 ];
+
+/// Largest message a client may send (the server expects none but control frames).
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+/// The `token` parameter of a query string, decoded.
+pub fn query_token(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.into_owned())
+        .filter(|token| !token.is_empty())
+}
 
 /// Close code for errors without a `ws_close` in the catalog (RFC 6455 "internal error").
 const CLOSE_INTERNAL: u16 = 1011;
@@ -113,16 +130,22 @@ pub async fn connect(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let verdict = match auth::authenticate(&state, query.token.as_deref()) {
-        Ok(_) => sessions::load(&state.db, &code).await,
+        Ok(user) => match state.db.acquire().await {
+            Ok(mut conn) => sessions::load_for_member(&mut conn, &code, user).await,
+            Err(e) => Err(e.into()),
+        },
         Err(e) => Err(e),
     };
     let locale = ctx.locale();
-    upgrade.on_upgrade(move |socket| async move {
-        match verdict {
-            Ok(view) => watch(socket, &state, view).await,
-            Err(err) => close_with_error(socket, &state, &err, locale).await,
-        }
-    })
+    upgrade
+        .max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            match verdict {
+                Ok(view) => watch(socket, &state, view, locale).await,
+                Err(err) => close_with_error(socket, &state, &err, locale).await,
+            }
+        })
 }
 
 async fn close_with_error(
@@ -149,7 +172,7 @@ async fn close_with_error(
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-async fn watch(mut socket: WebSocket, state: &AppState, view: SessionView) {
+async fn watch(mut socket: WebSocket, state: &AppState, view: SessionView, locale: LocaleId) {
     let mut updates = state.hub.subscribe(&view.code);
     let code = view.code.clone();
     // Re-read after subscribing, so no change slips between the first load and the subscription.
@@ -176,7 +199,13 @@ async fn watch(mut socket: WebSocket, state: &AppState, view: SessionView) {
                 }
             }
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_))) | None => return,
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "websocket protocol error");
+                    let err = errors::ws_protocol_error();
+                    close_with_error(socket, state, &err, locale).await;
+                    return;
+                }
                 Some(Ok(_)) => {}
             },
         }

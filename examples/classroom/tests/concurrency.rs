@@ -198,3 +198,220 @@ async fn simultaneous_starts_give_one_start() {
         r.err(c::SESSION_ALREADY_STARTED);
     }
 }
+
+// ── several instances of the service on one database ────────────────────────────────────────
+//
+// Run with `DATABASE_URL=postgres://…` (as `.ci/run` does), these are replicas sharing one
+// PostgreSQL: no process-level lock can help, only the database's constraints and row locks.
+
+/// The app and two replicas on its database.
+async fn cluster() -> Vec<Arc<TestApp>> {
+    let first = spawn().await;
+    let second = first.replica().await;
+    let third = first.replica().await;
+    vec![Arc::new(first), Arc::new(second), Arc::new(third)]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_replicas_twenty_enrollments_give_exactly_one() {
+    let apps = cluster().await;
+    let room = apps[0].classroom().await;
+    let newcomer = apps[1].user("new@example.com", "student").await;
+    let tries = (0..20).map(|i| {
+        let (app, token, lecture) = (
+            Arc::clone(&apps[i % apps.len()]),
+            newcomer.access.clone(),
+            room.lecture,
+        );
+        tokio::spawn(async move {
+            app.post(&format!("/v1/lectures/{lecture}/enroll"))
+                .token(&token)
+                .send()
+                .await
+        })
+    });
+    let results: Vec<Resp> = join_all(tries)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(results.iter().filter(|r| r.status == 201).count(), 1);
+    for r in results.iter().filter(|r| r.status != 201) {
+        r.err(c::ALREADY_ENROLLED);
+    }
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM enrollments WHERE lecture_id = $1 AND user_id = $2")
+            .bind(room.lecture)
+            .bind(newcomer.id)
+            .fetch_one(&apps[2].state.db)
+            .await
+            .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_replicas_joins_reports_and_step_changes_give_exact_counts() {
+    let apps = cluster().await;
+    let room = apps[0].classroom().await;
+    let code = room.session.clone();
+    apps[1]
+        .post(&format!("/v1/sessions/{code}/start"))
+        .token(&room.instructor.access)
+        .send()
+        .await
+        .ok(200);
+    // 60 joins of 20 devices (each three times, through different replicas).
+    let joins = (0..60).map(|i| {
+        let (app, code, token) = (
+            Arc::clone(&apps[i % 3]),
+            code.clone(),
+            room.student.access.clone(),
+        );
+        tokio::spawn(async move {
+            app.post(&format!("/v1/sessions/{code}/join"))
+                .token(&token)
+                .json(&json!({"device_id": format!("device-{}", i / 3)}))
+                .send()
+                .await
+        })
+    });
+    let joined: Vec<Resp> = join_all(joins)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(joined.iter().filter(|r| r.status == 201).count(), 20);
+    assert_eq!(joined.iter().filter(|r| r.status == 200).count(), 40);
+
+    // Every device reports step 0 three times, through different replicas, while the
+    // instructor moves to step 1 on another: each report counts for the step it saw, once.
+    let reports = (0..60).map(|i| {
+        let (app, code, token) = (
+            Arc::clone(&apps[(i + 1) % 3]),
+            code.clone(),
+            room.student.access.clone(),
+        );
+        tokio::spawn(async move {
+            app.post(&format!("/v1/sessions/{code}/complete"))
+                .token(&token)
+                .json(&json!({"device_id": format!("device-{}", i % 20)}))
+                .send()
+                .await
+        })
+    });
+    let step = {
+        let (app, code, token) = (
+            Arc::clone(&apps[2]),
+            code.clone(),
+            room.instructor.access.clone(),
+        );
+        tokio::spawn(async move {
+            app.post(&format!("/v1/sessions/{code}/next-step"))
+                .token(&token)
+                .send()
+                .await
+        })
+    };
+    let reported: Vec<Resp> = join_all(reports)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    step.await.unwrap().ok(200);
+    let mut recorded = std::collections::HashMap::<(i64, String), usize>::new();
+    for (i, r) in reported.iter().enumerate() {
+        let body = r.ok(200);
+        if body["created"] == true {
+            let step = body["step"].as_i64().unwrap();
+            *recorded
+                .entry((step, format!("device-{}", i % 20)))
+                .or_default() += 1;
+        }
+    }
+    assert!(
+        recorded.values().all(|n| *n == 1),
+        "a report counted twice: {recorded:?}"
+    );
+    let db = &apps[0].state.db;
+    for step in [0_i64, 1] {
+        let (stored,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM completions c JOIN sessions s ON s.id = c.session_id WHERE s.code = $1 AND c.step = $2")
+                .bind(&code)
+                .bind(step)
+                .fetch_one(db)
+                .await
+                .unwrap();
+        let created = recorded.keys().filter(|(s, _)| *s == step).count() as i64;
+        assert_eq!(stored, created, "step {step}: stored = reported as created");
+    }
+    let view = apps[1]
+        .get(&format!("/v1/sessions/{code}"))
+        .token(&room.student.access)
+        .send()
+        .await
+        .ok(200);
+    assert_eq!(view["participant_count"], 20);
+    assert_eq!(view["current_step"], 1);
+    let step1 = recorded.keys().filter(|(s, _)| *s == 1).count();
+    assert_eq!(view["completed_count"], step1 as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_replicas_refreshes_with_one_token_give_one_winner() {
+    let apps = cluster().await;
+    let user = apps[0].user("kim@example.com", "student").await;
+    let tries = (0..12).map(|i| {
+        let (app, refresh) = (Arc::clone(&apps[i % 3]), user.refresh.clone());
+        tokio::spawn(async move {
+            app.post("/v1/auth/refresh")
+                .json(&json!({"refresh": refresh}))
+                .send()
+                .await
+        })
+    });
+    let results: Vec<Resp> = join_all(tries)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(results.iter().filter(|r| r.status == 200).count(), 1);
+    for r in results.iter().filter(|r| r.status != 200) {
+        r.err(c::TOKEN_BLACKLISTED);
+    }
+    let (rotated,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM refresh_tokens WHERE user_id = $1 AND revoked_reason = 'rotated'",
+    )
+    .bind(user.id)
+    .fetch_one(&apps[1].state.db)
+    .await
+    .unwrap();
+    assert_eq!(rotated, 1, "the token was rotated exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_replicas_simultaneous_starts_give_one_start() {
+    let apps = cluster().await;
+    let room = apps[0].classroom().await;
+    let tries = (0..12).map(|i| {
+        let (app, token, code) = (
+            Arc::clone(&apps[i % 3]),
+            room.instructor.access.clone(),
+            room.session.clone(),
+        );
+        tokio::spawn(async move {
+            app.post(&format!("/v1/sessions/{code}/start"))
+                .token(&token)
+                .send()
+                .await
+        })
+    });
+    let results: Vec<Resp> = join_all(tries)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(results.iter().filter(|r| r.status == 200).count(), 1);
+    for r in results.iter().filter(|r| r.status != 200) {
+        r.err(c::SESSION_ALREADY_STARTED);
+    }
+}

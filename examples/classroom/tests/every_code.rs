@@ -129,11 +129,37 @@ async fn every_code_of_the_catalog_over_http_in_both_languages() {
         app.post(&format!("/v1/sessions/{code}/join"))
             .token(student)
     );
+    app.post(&format!("/v1/sessions/{code}/join"))
+        .token(student)
+        .json(&json!({"device_id": "phone-1"}))
+        .send()
+        .await
+        .ok(201);
+    both!(
+        seen,
+        c::DEVICE_ID_TAKEN,
+        app.post(&format!("/v1/sessions/{code}/join"))
+            .token(teacher)
+            .json(&json!({"device_id": "phone-1"}))
+    );
     app.post(&format!("/v1/sessions/{code}/start"))
         .token(teacher)
         .send()
         .await
         .ok(200);
+    // Over the WebSocket: a frame a client must never send (unmasked) closes with the code.
+    for lang in ["ko", "en"] {
+        let path = format!("/ws/sessions/{code}?token={student}");
+        let mut ws = RawSocket::open(&app, &path, Some(lang)).await;
+        assert_eq!(ws.frame().await.expect("the state").0, 0x1, "a text frame");
+        ws.send_raw(&[0x81, 0x02, b'h', b'i']).await;
+        assert_eq!(
+            ws.close_frame().await,
+            Some((4000, message_of(c::WS_PROTOCOL_ERROR, lang))),
+            "{lang}"
+        );
+    }
+    seen.insert(c::WS_PROTOCOL_ERROR.as_str().to_owned());
     both!(
         seen,
         c::SESSION_ALREADY_STARTED,
@@ -235,6 +261,18 @@ async fn every_code_of_the_catalog_over_http_in_both_languages() {
         .parse()
         .expect("seconds");
     assert!((1..=60).contains(&wait), "{wait}");
+
+    // ── every password hashing slot busy (their own app: no waiting for a slot) ──
+    let busy = spawn_with(&[("CLASSROOM_HASH_WAIT_MS", "0")]).await;
+    let held = busy.state.passwords.occupy_all().await;
+    let en = both!(
+        seen,
+        c::AUTH_BUSY,
+        busy.post("/v1/auth/login")
+            .json(&json!({"email": "a@example.com", "password": "whatever1"}))
+    );
+    assert_eq!(en.header("retry-after"), Some("1"));
+    drop(held);
 
     // ── the server's own failure, with nothing of it in the body ──
     sqlx::query("DROP TABLE images")

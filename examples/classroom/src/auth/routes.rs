@@ -7,7 +7,6 @@ use errata::{ApiError, Code, FieldError};
 use errata_axum::db::ConstraintViolationExt;
 use errata_axum::{Json, Valid};
 use serde::{Deserialize, Serialize};
-use sqlx::{Sqlite, Transaction};
 use validator::Validate;
 
 use super::jwt::{TokenKind, ACCESS_TTL_SECS};
@@ -17,9 +16,9 @@ use crate::db;
 use crate::errors::{self, codes};
 
 /// Errors of `POST /v1/auth/signup` (besides the body errors every JSON route has).
-pub const SIGNUP_ERRORS: &[Code] = &[codes::VALIDATION_ERROR];
+pub const SIGNUP_ERRORS: &[Code] = &[codes::VALIDATION_ERROR, codes::AUTH_BUSY];
 /// Errors of `POST /v1/auth/login`.
-pub const LOGIN_ERRORS: &[Code] = &[codes::AUTH_FAILED];
+pub const LOGIN_ERRORS: &[Code] = &[codes::AUTH_FAILED, codes::AUTH_BUSY];
 /// Errors of `POST /v1/auth/refresh`.
 pub const REFRESH_ERRORS: &[Code] = &[
     codes::TOKEN_EXPIRED,
@@ -65,8 +64,8 @@ pub struct SignupRequest {
     /// At least 8 characters.
     #[validate(length(min = 8, max = 128))]
     pub password: String,
-    /// Display name.
-    #[validate(length(min = 1, max = 50))]
+    /// Display name (not only whitespace).
+    #[validate(length(min = 1, max = 50), custom(function = "crate::not_blank"))]
     pub name: String,
     /// `student` (default) or `instructor`.
     #[serde(default)]
@@ -129,7 +128,7 @@ struct SignupResponse {
 /// Issues an access token and a refresh token of `family`, recording the refresh token.
 async fn issue_pair(
     state: &AppState,
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut db::Tx,
     user_id: i64,
     family: &str,
 ) -> Result<TokenPair, ApiError> {
@@ -143,7 +142,7 @@ async fn issue_pair(
         .issue(user_id, TokenKind::Refresh, now)
         .map_err(ApiError::internal)?;
     sqlx::query(
-        "INSERT INTO refresh_tokens (jti, user_id, family, expires_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO refresh_tokens (jti, user_id, family, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(&refresh.jti)
     .bind(user_id)
@@ -165,14 +164,10 @@ pub async fn signup(
     State(state): State<AppState>,
     Valid(Json(req)): Valid<Json<SignupRequest>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let hash = state
-        .passwords
-        .hash(req.password)
-        .await
-        .map_err(ApiError::internal)?;
+    let hash = state.passwords.hash(req.password).await?;
     let mut tx = db::begin_write(&state.db).await?;
     let user: User = sqlx::query_as(
-        "INSERT INTO users (email, password_hash, name, role) VALUES (?, ?, ?, ?) \
+        "INSERT INTO users (email, password_hash, name, role) VALUES ($1, $2, $3, $4) \
          RETURNING id, email, name, role, created_at",
     )
     .bind(req.email.trim())
@@ -201,16 +196,12 @@ pub async fn login(
     Json(req): Json<LoginRequest>,
 ) -> Result<axum::Json<TokenPair>, ApiError> {
     let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, password_hash FROM users WHERE email = ?")
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = lower($1)")
             .bind(req.email.trim())
             .fetch_optional(&state.db)
             .await?;
     let (id, hash) = row.map_or((None, None), |(id, hash)| (Some(id), Some(hash)));
-    let ok = state
-        .passwords
-        .verify(req.password, hash)
-        .await
-        .map_err(ApiError::internal)?;
+    let ok = state.passwords.verify(req.password, hash).await?;
     let Some(id) = id.filter(|_| ok) else {
         return Err(errors::auth_failed());
     };
@@ -233,8 +224,8 @@ pub async fn refresh(
     let now = db::unix_now();
     let mut tx = db::begin_write(&state.db).await?;
     let rotated: Option<(String,)> = sqlx::query_as(
-        "UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = 'rotated' \
-         WHERE jti = ? AND user_id = ? AND revoked_at IS NULL RETURNING family",
+        "UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = 'rotated' \
+         WHERE jti = $2 AND user_id = $3 AND revoked_at IS NULL RETURNING family",
     )
     .bind(now)
     .bind(&claims.jti)
@@ -243,7 +234,7 @@ pub async fn refresh(
     .await?;
     let Some((family,)) = rotated else {
         let known: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT family, revoked_reason FROM refresh_tokens WHERE jti = ? AND user_id = ?",
+            "SELECT family, revoked_reason FROM refresh_tokens WHERE jti = $1 AND user_id = $2",
         )
         .bind(&claims.jti)
         .bind(user_id)
@@ -255,7 +246,7 @@ pub async fn refresh(
         };
         if reason.as_deref() == Some("rotated") {
             sqlx::query(
-                "UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = 'reuse' WHERE family = ? AND revoked_at IS NULL",
+                "UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = 'reuse' WHERE family = $2 AND revoked_at IS NULL",
             )
             .bind(now)
             .bind(&family)
@@ -283,7 +274,7 @@ pub async fn logout(
     let user_id = claims.user_id()?;
     let mut tx = db::begin_write(&state.db).await?;
     let family: Option<(String, Option<i64>)> = sqlx::query_as(
-        "SELECT family, revoked_at FROM refresh_tokens WHERE jti = ? AND user_id = ?",
+        "SELECT family, revoked_at FROM refresh_tokens WHERE jti = $1 AND user_id = $2",
     )
     .bind(&claims.jti)
     .bind(user_id)
@@ -293,7 +284,7 @@ pub async fn logout(
         None => Err(errors::token_invalid()),
         Some((_, Some(_))) => Err(errors::token_blacklisted()),
         Some((family, None)) => {
-            sqlx::query("UPDATE refresh_tokens SET revoked_at = ?, revoked_reason = 'logout' WHERE family = ? AND revoked_at IS NULL")
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $1, revoked_reason = 'logout' WHERE family = $2 AND revoked_at IS NULL")
                 .bind(db::unix_now())
                 .bind(&family)
                 .execute(&mut *tx)
@@ -310,7 +301,7 @@ pub async fn me(
     user: AuthUser,
 ) -> Result<axum::Json<User>, ApiError> {
     let found: Option<User> =
-        sqlx::query_as("SELECT id, email, name, role, created_at FROM users WHERE id = ?")
+        sqlx::query_as("SELECT id, email, name, role, created_at FROM users WHERE id = $1")
             .bind(user.id)
             .fetch_optional(&state.db)
             .await?;

@@ -1,5 +1,11 @@
-//! Test harness: the real app on `127.0.0.1:0` with a temporary SQLite file, a reqwest client,
+//! Test harness: the real app on `127.0.0.1:0` with a database of its own, a reqwest client,
 //! assertions on error envelopes, and a fake Kakao.
+//!
+//! The database is a temporary SQLite file by default. With `DATABASE_URL=postgres://…` in the
+//! environment (a server and a database to connect to, such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`), every app gets a fresh PostgreSQL database
+//! of its own instead, named `classroom_t…`, created there and dropped when the test ends: the
+//! whole suite runs on either backend.
 #![allow(dead_code, missing_docs)]
 
 use std::collections::HashMap;
@@ -17,14 +23,114 @@ use tokio::net::TcpListener;
 
 pub const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
 
+/// A database for one test (and every replica it starts), removed when the last user drops.
+pub enum TestDb {
+    /// A temporary SQLite file.
+    Sqlite {
+        url: String,
+        _dir: tempfile::TempDir,
+    },
+    /// A fresh PostgreSQL database on the server of `admin_url`.
+    Postgres {
+        url: String,
+        name: String,
+        admin_url: String,
+    },
+}
+
+/// The PostgreSQL server the suite runs against, when `DATABASE_URL` names one.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+}
+
+impl TestDb {
+    /// A fresh database of the backend the suite runs against.
+    pub async fn new() -> Arc<TestDb> {
+        match postgres_admin_url() {
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("classroom.db").display());
+                Arc::new(TestDb::Sqlite { url, _dir: dir })
+            }
+            Some(admin_url) => {
+                use sqlx::Connection;
+                let name = format!(
+                    "classroom_t{}_{}",
+                    std::process::id(),
+                    uuid::Uuid::new_v4().simple()
+                );
+                let mut admin = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at DATABASE_URL: {e}"));
+                sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("create the test database");
+                let _ = admin.close().await;
+                let mut url = reqwest::Url::parse(&admin_url).expect("DATABASE_URL");
+                url.set_path(&format!("/{name}"));
+                Arc::new(TestDb::Postgres {
+                    url: url.to_string(),
+                    name,
+                    admin_url,
+                })
+            }
+        }
+    }
+
+    /// Its `DATABASE_URL`.
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDb::Postgres { .. })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres {
+            name, admin_url, ..
+        } = self
+        {
+            let (name, admin_url) = (name.clone(), admin_url.clone());
+            // Its own thread and runtime: drop may run inside or outside the test's runtime.
+            let dropped = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async move {
+                    use sqlx::Connection;
+                    let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                    sqlx::Executor::execute(
+                        &mut admin,
+                        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                    )
+                    .await?;
+                    admin.close().await
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("could not drop a test database: {dropped:?}");
+            }
+        }
+    }
+}
+
 /// A running app.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
     pub state: classroom::AppState,
-    pub db_path: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    pub db: Arc<TestDb>,
+    config: Config,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -50,14 +156,14 @@ pub async fn spawn_custom(env: &[(&str, &str)], adjust: impl FnOnce(&mut Config)
         )
         .with_test_writer()
         .try_init();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("classroom.db");
+    let db = TestDb::new().await;
     let mut vars: HashMap<String, String> = HashMap::from([
         ("CLASSROOM_ADDR".into(), "127.0.0.1:0".into()),
-        (
-            "DATABASE_URL".into(),
-            format!("sqlite://{}", db_path.display()),
-        ),
+        ("DATABASE_URL".into(), db.url().to_owned()),
+        // PostgreSQL is shared: a few connections per app are plenty for the tests.
+        ("DATABASE_MAX_CONNECTIONS".into(), "4".into()),
+        // Generous: a test waits for its turn to hash rather than fail on a slow machine.
+        ("CLASSROOM_HASH_WAIT_MS".into(), "600000".into()),
         ("JWT_SECRET".into(), SECRET.into()),
         ("KAKAO_API_BASE".into(), "http://127.0.0.1:9".into()),
         ("CLASSROOM_RATE_ANON".into(), "off".into()),
@@ -70,6 +176,11 @@ pub async fn spawn_custom(env: &[(&str, &str)], adjust: impl FnOnce(&mut Config)
     let mut config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
     config.password_hashing = PasswordHashing::Fast;
     adjust(&mut config);
+    start(config, db).await
+}
+
+/// Starts the app of `config` on `db`.
+async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
     let app = classroom::build(&config).await.expect("app builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -89,9 +200,17 @@ pub async fn spawn_custom(env: &[(&str, &str)], adjust: impl FnOnce(&mut Config)
             .build()
             .expect("client"),
         state: app.state,
-        db_path,
-        _dir: dir,
+        db,
+        config,
         shutdown: Some(tx),
+    }
+}
+
+impl TestApp {
+    /// Another instance of the service on the same database (a replica behind a load
+    /// balancer): its own process state, pool, rate limiter and port.
+    pub async fn replica(&self) -> TestApp {
+        start(self.config.clone(), Arc::clone(&self.db)).await
     }
 }
 
@@ -465,3 +584,96 @@ pub fn all_codes() -> Vec<String> {
 
 #[allow(unused_imports)]
 pub use classroom::errors::codes as c;
+
+// ── WebSocket frames by hand, to break the protocol as a hostile client would ──────────────
+
+/// A WebSocket opened over a bare TCP stream (the handshake done by hand).
+pub struct RawSocket {
+    pub stream: tokio::net::TcpStream,
+}
+
+impl RawSocket {
+    /// Opens `path` on the app (`accept-language` set when `lang` is given).
+    pub async fn open(app: &TestApp, path: &str, lang: Option<&str>) -> RawSocket {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(app.addr)
+            .await
+            .expect("connect");
+        let lang = lang
+            .map(|l| format!("accept-language: {l}\r\n"))
+            .unwrap_or_default();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nhost: {}\r\nupgrade: websocket\r\nconnection: upgrade\r\n\
+             sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n{lang}\r\n",
+            app.addr
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("handshake sent");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = stream.read(&mut byte).await.expect("handshake read");
+            assert!(n == 1, "connection closed during the handshake: {head:?}");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        RawSocket { stream }
+    }
+
+    /// Sends raw bytes.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.stream.write_all(bytes).await.expect("frame sent");
+    }
+
+    /// Reads one server frame: its opcode and payload; `None` when the connection ends.
+    pub async fn frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        use tokio::io::AsyncReadExt;
+        let read = async {
+            let mut head = [0u8; 2];
+            self.stream.read_exact(&mut head).await.ok()?;
+            let opcode = head[0] & 0x0f;
+            let mut len = u64::from(head[1] & 0x7f);
+            if len == 126 {
+                let mut ext = [0u8; 2];
+                self.stream.read_exact(&mut ext).await.ok()?;
+                len = u64::from(u16::from_be_bytes(ext));
+            } else if len == 127 {
+                let mut ext = [0u8; 8];
+                self.stream.read_exact(&mut ext).await.ok()?;
+                len = u64::from_be_bytes(ext);
+            }
+            let mut payload = vec![0u8; usize::try_from(len).ok()?];
+            self.stream.read_exact(&mut payload).await.ok()?;
+            Some((opcode, payload))
+        };
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .expect("a frame or the end within 10 s")
+    }
+
+    /// Reads frames until a close frame: its code and reason (`None` if the connection ended
+    /// without one).
+    pub async fn close_frame(&mut self) -> Option<(u16, String)> {
+        loop {
+            let (opcode, payload) = self.frame().await?;
+            if opcode == 0x8 {
+                assert!(payload.len() >= 2, "close frame with a code");
+                let code = u16::from_be_bytes([payload[0], payload[1]]);
+                return Some((code, String::from_utf8_lossy(&payload[2..]).into_owned()));
+            }
+        }
+    }
+}
+
+/// The message of catalog `code` in `locale`.
+pub fn message_of(code: Code, locale: &str) -> String {
+    errors::catalog()
+        .get(code.as_str())
+        .and_then(|e| e.message(locale))
+        .expect("a message")
+        .to_owned()
+}
