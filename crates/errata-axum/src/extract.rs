@@ -6,7 +6,7 @@
 //! | JSON of the wrong shape: missing, unknown or mistyped fields, numbers out of range | `VALIDATION_ERROR` with the field path |
 //! | wrong `Content-Type` | `UNSUPPORTED_MEDIA_TYPE` |
 //! | body over the limit, sized or chunked | `PAYLOAD_TOO_LARGE` |
-//! | body arriving too slowly (`RequestBodyTimeoutLayer`) | `REQUEST_TIMEOUT` |
+//! | body arriving too slowly (`serve`'s body deadline, or `RequestBodyTimeoutLayer`) | `REQUEST_TIMEOUT` |
 //! | query string, form or path parameter that does not parse | `VALIDATION_ERROR` with the field |
 
 use axum::body::{Body, Bytes};
@@ -111,7 +111,8 @@ pub fn body_error(rejection: BytesRejection) -> ApiError {
             builtin::payload_too_large().with_cause(e)
         }
         BytesRejection::FailedToBufferBody(FailedToBufferBody::UnknownBodyError(e)) => {
-            if source_chain_has::<tower_http::timeout::TimeoutError>(&e) {
+            if source_chain_has::<tower_http::timeout::TimeoutError>(&e) || body_deadline_passed(&e)
+            {
                 builtin::request_timeout().with_cause(e)
             } else if source_chain_has::<http_body_util::LengthLimitError>(&e) {
                 builtin::payload_too_large().with_cause(e)
@@ -122,6 +123,16 @@ pub fn body_error(rejection: BytesRejection) -> ApiError {
         }
         other => builtin::malformed_json().with_cause(other),
     }
+}
+
+#[cfg(feature = "server")]
+fn body_deadline_passed(e: &(dyn std::error::Error + 'static)) -> bool {
+    source_chain_has::<crate::serve::BodyDeadlineExceeded>(e)
+}
+
+#[cfg(not(feature = "server"))]
+fn body_deadline_passed(_: &(dyn std::error::Error + 'static)) -> bool {
+    false
 }
 
 fn source_chain_has<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
