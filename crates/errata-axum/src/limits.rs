@@ -176,10 +176,10 @@ mod tests {
             .max_uri_len(20)
             .max_headers(2)
             .max_header_bytes(30);
-        let ok: Uri = "/a?b=0123456789abcd".parse().unwrap();
+        let ok: Uri = "/a?b=0123456789abcde".parse().unwrap();
         assert_eq!(uri_len(&ok), 20);
         assert!(layer.check(&ok, &HeaderMap::new()).is_none());
-        let long: Uri = "/a?b=0123456789abcde".parse().unwrap();
+        let long: Uri = "/a?b=0123456789abcdef".parse().unwrap();
         assert_eq!(
             layer.check(&long, &HeaderMap::new()).unwrap().code(),
             "URI_TOO_LONG"

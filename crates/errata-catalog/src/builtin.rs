@@ -87,15 +87,28 @@ const BUILTIN_FIELDS: &[BuiltinField] = &[
     },
     BuiltinField {
         code: "out_of_range",
-        ko: "허용 범위를 벗어난 값입니다.",
-        en: "This value is out of range.",
-        params: &[],
+        ko: "{min} 이상 {max} 이하여야 합니다.",
+        en: "Must be between {min} and {max}.",
+        params: &[("min", ParamType::Number), ("max", ParamType::Number)],
     },
     BuiltinField {
         code: "invalid_email",
         ko: "올바른 이메일 주소가 아닙니다.",
         en: "This is not a valid email address.",
         params: &[],
+    },
+    // One-sided numeric bounds (`out_of_range` has both).
+    BuiltinField {
+        code: "too_small",
+        ko: "{min} 이상이어야 합니다.",
+        en: "Must be at least {min}.",
+        params: &[("min", ParamType::Number)],
+    },
+    BuiltinField {
+        code: "too_large",
+        ko: "{max} 이하여야 합니다.",
+        en: "Must be at most {max}.",
+        params: &[("max", ParamType::Number)],
     },
 ];
 
