@@ -220,13 +220,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         // A data error is reported before trailing garbage would be: make sure the body is JSON.
         let is_json = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
         // A body that is JSON failed on its shape, whatever serde's category (an enum from
-        // `null` is a "syntax" error to serde_json): the field is wrong, not the JSON.
+        // `null` is a "syntax" error to serde_json): the field is wrong, not the JSON. (`Value`
+        // here, not `IgnoredAny`: skipping checks neither UTF-8 nor number ranges.)
+        let is_strict_json = || serde_json::from_slice::<serde_json::Value>(bytes).is_ok();
+        let shape_error = match inner.classify() {
+            serde_json::error::Category::Data => is_json(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                is_strict_json()
+            }
+            serde_json::error::Category::Io => false,
+        };
         match inner.classify() {
-            serde_json::error::Category::Data
-            | serde_json::error::Category::Syntax
-            | serde_json::error::Category::Eof
-                if is_json() =>
-            {
+            _ if shape_error => {
                 let (field, error) = field_error(&path, &inner.to_string());
                 let cause = Rejected(format!(
                     "JSON body does not fit at `{field}`: {}",
