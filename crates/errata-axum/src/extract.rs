@@ -6,19 +6,73 @@
 //! | JSON of the wrong shape: missing, unknown or mistyped fields, numbers out of range | `VALIDATION_ERROR` with the field path |
 //! | wrong `Content-Type` | `UNSUPPORTED_MEDIA_TYPE` |
 //! | body over the limit, sized or chunked | `PAYLOAD_TOO_LARGE` |
-//! | body arriving too slowly (`RequestBodyTimeoutLayer`) | `REQUEST_TIMEOUT` |
+//! | body arriving too slowly (`serve`'s body deadline, or `RequestBodyTimeoutLayer`) | `REQUEST_TIMEOUT` |
 //! | query string, form or path parameter that does not parse | `VALIDATION_ERROR` with the field |
+//!
+//! Every failure of a body that *is* JSON is a `VALIDATION_ERROR` naming the field, whatever
+//! serde calls it: `"role": null` for an enum is the wrong type at `role`, never
+//! `MALFORMED_JSON`. The field codes are `required`, `unknown_field`, `invalid_type` (with
+//! `expected`), `out_of_range` (with `min` and `max`, the bounds of the integer type) and
+//! `invalid`.
+//!
+//! **Unknown fields** are ignored, as serde does by default. A type with
+//! `#[serde(deny_unknown_fields)]` refuses them: `VALIDATION_ERROR` with `unknown_field` at the
+//! field's full path (`user.nmae`).
+//!
+//! **Path parameters** are named by the route: `Path<u64>` on `/lectures/{id}` reports `id`,
+//! and a tuple reports the name of the failing position.
+//!
+//! [`Json`] is also an answer: `Json(value)` returned from a handler is `application/json`; a
+//! value that cannot be serialized is `SERVER_ERROR`, never a half-written body.
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::{header, request::Parts, HeaderMap, Request};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Request};
+use axum::response::{IntoResponse, Response};
 use errata::{builtin, ApiError, FieldError};
 use serde::de::DeserializeOwned;
 
-/// A JSON body. Rejections are catalog errors (see the module docs).
+/// A JSON body to read, or a JSON answer to write. Rejections are catalog errors (see the
+/// module docs).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        match serde_json::to_vec(&self.0) {
+            Ok(body) => (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response(),
+            Err(err) => ApiError::internal(Rejected(format!(
+                "the answer could not be serialized as JSON: {}",
+                err.classify_name()
+            )))
+            .into_response(),
+        }
+    }
+}
+
+/// serde_json's error category, without the message (which may quote the value).
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "an I/O error",
+            serde_json::error::Category::Syntax => "a syntax error",
+            serde_json::error::Category::Data => "a value it cannot represent",
+            serde_json::error::Category::Eof => "an early end",
+        }
+    }
+}
 
 /// A query string.
 #[derive(Debug, Clone, Copy, Default)]
@@ -86,7 +140,16 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
-            Err(rejection) => Err(path_error(rejection)),
+            Err(rejection) => {
+                // The route's own names for the parameters, so that a single value or a tuple
+                // position is reported by name.
+                let names: Vec<String> =
+                    match axum::extract::RawPathParams::from_request_parts(parts, state).await {
+                        Ok(raw) => raw.iter().map(|(k, _)| k.to_owned()).collect(),
+                        Err(_) => Vec::new(),
+                    };
+                Err(path_error(rejection, &names))
+            }
         }
     }
 }
@@ -111,7 +174,8 @@ pub fn body_error(rejection: BytesRejection) -> ApiError {
             builtin::payload_too_large().with_cause(e)
         }
         BytesRejection::FailedToBufferBody(FailedToBufferBody::UnknownBodyError(e)) => {
-            if source_chain_has::<tower_http::timeout::TimeoutError>(&e) {
+            if source_chain_has::<tower_http::timeout::TimeoutError>(&e) || body_deadline_passed(&e)
+            {
                 builtin::request_timeout().with_cause(e)
             } else if source_chain_has::<http_body_util::LengthLimitError>(&e) {
                 builtin::payload_too_large().with_cause(e)
@@ -122,6 +186,16 @@ pub fn body_error(rejection: BytesRejection) -> ApiError {
         }
         other => builtin::malformed_json().with_cause(other),
     }
+}
+
+#[cfg(feature = "server")]
+fn body_deadline_passed(e: &(dyn std::error::Error + 'static)) -> bool {
+    source_chain_has::<crate::serve::BodyDeadlineExceeded>(e)
+}
+
+#[cfg(not(feature = "server"))]
+fn body_deadline_passed(_: &(dyn std::error::Error + 'static)) -> bool {
+    false
 }
 
 fn source_chain_has<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -145,8 +219,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     value.map_err(|(path, inner)| {
         // A data error is reported before trailing garbage would be: make sure the body is JSON.
         let is_json = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+        // A body that is JSON failed on its shape, whatever serde's category (an enum from
+        // `null` is a "syntax" error to serde_json): the field is wrong, not the JSON. (`Value`
+        // here, not `IgnoredAny`: skipping checks neither UTF-8 nor number ranges.)
+        let is_strict_json = || serde_json::from_slice::<serde_json::Value>(bytes).is_ok();
+        let shape_error = match inner.classify() {
+            serde_json::error::Category::Data => is_json(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                is_strict_json()
+            }
+            serde_json::error::Category::Io => false,
+        };
         match inner.classify() {
-            serde_json::error::Category::Data if is_json() => {
+            _ if shape_error => {
                 let (field, error) = field_error(&path, &inner.to_string());
                 let cause = Rejected(format!(
                     "JSON body does not fit at `{field}`: {}",
@@ -217,7 +302,13 @@ fn field_error(path: &str, message: &str) -> (String, FieldError) {
         );
     }
     if message.starts_with("invalid value:") && message.contains("integer") {
-        return (field, FieldError::new("out_of_range"));
+        return (field, out_of_range(&expected_of_raw(message)));
+    }
+    if message.starts_with("number too large") || message.starts_with("number too small") {
+        return (
+            field,
+            FieldError::new("invalid_type").with_param("expected", "a smaller number"),
+        );
     }
     if message.starts_with("invalid digit") || message.starts_with("cannot parse") {
         let expected = expected_of(message);
@@ -227,6 +318,35 @@ fn field_error(path: &str, message: &str) -> (String, FieldError) {
         );
     }
     (field, FieldError::new("invalid"))
+}
+
+/// `out_of_range` with the bounds of the integer type serde expected (`u8`: 0 and 255).
+fn out_of_range(ty: &str) -> FieldError {
+    use errata::ParamValue::{Int, Num};
+    let (min, max) = match ty {
+        "u8" => (Int(0), Int(u8::MAX.into())),
+        "u16" => (Int(0), Int(u16::MAX.into())),
+        "u32" => (Int(0), Int(u32::MAX.into())),
+        "u64" | "usize" => (Int(0), Num(u64::MAX as f64)),
+        "i8" => (Int(i8::MIN.into()), Int(i8::MAX.into())),
+        "i16" => (Int(i16::MIN.into()), Int(i16::MAX.into())),
+        "i32" => (Int(i32::MIN.into()), Int(i32::MAX.into())),
+        "i64" | "isize" => (Int(i64::MIN), Int(i64::MAX)),
+        _ => return FieldError::new("invalid"),
+    };
+    FieldError::new("out_of_range")
+        .with_param("min", min)
+        .with_param("max", max)
+}
+
+/// The bare `expected …` word of a serde message (`u8`).
+fn expected_of_raw(message: &str) -> String {
+    let expected = message.rsplit_once("expected ").map_or("", |(_, e)| e);
+    expected
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .next()
+        .unwrap_or("")
+        .to_owned()
 }
 
 /// The `expected …` part of a serde message, reduced to a type name.
@@ -265,7 +385,7 @@ impl std::fmt::Display for Rejected {
 
 impl std::error::Error for Rejected {}
 
-fn path_error(rejection: PathRejection) -> ApiError {
+fn path_error(rejection: PathRejection, names: &[String]) -> ApiError {
     use axum::extract::path::ErrorKind;
     match rejection {
         PathRejection::FailedToDeserializePathParams(e) => {
@@ -284,14 +404,20 @@ fn path_error(rejection: PathRejection) -> ApiError {
                     expected_type,
                     ..
                 } => (
-                    format!("path[{index}]"),
+                    names
+                        .get(*index)
+                        .cloned()
+                        .unwrap_or_else(|| format!("path[{index}]")),
                     FieldError::new("invalid_type").with_param(
                         "expected",
                         expected_of(&format!("expected {expected_type}")),
                     ),
                 ),
                 ErrorKind::ParseError { expected_type, .. } => (
-                    "path".to_owned(),
+                    match names {
+                        [only] => only.clone(),
+                        _ => "path".to_owned(),
+                    },
                     FieldError::new("invalid_type").with_param(
                         "expected",
                         expected_of(&format!("expected {expected_type}")),
@@ -300,7 +426,13 @@ fn path_error(rejection: PathRejection) -> ApiError {
                 ErrorKind::InvalidUtf8InPathParam { key } => {
                     (key.clone(), FieldError::new("invalid"))
                 }
-                _ => ("path".to_owned(), FieldError::new("invalid")),
+                _ => (
+                    match names {
+                        [only] => only.clone(),
+                        _ => "path".to_owned(),
+                    },
+                    FieldError::new("invalid"),
+                ),
             };
             let cause = Rejected(format!(
                 "path parameter `{field}` does not parse: {}",

@@ -6,6 +6,8 @@
 //! - [`Json`], [`Query`], [`Form`], [`Path`]: extractors whose rejections are catalog errors;
 //!   `Valid<E>` adds `validator` rules as field errors.
 //! - [`fallback`]: `ROUTE_NOT_FOUND` for the API router.
+//! - [`serve()`]: a server that slow clients cannot starve; [`RequestLimitsLayer`]: 414 and 431
+//!   in the envelope.
 //! - [`ratelimit`], [`upstream`], [`db`], [`openapi`], [`test`]: rate limits, upstream
 //!   mapping, database constraint violations, OpenAPI, assertions for tests.
 //!
@@ -41,10 +43,13 @@ pub mod db;
 mod extract;
 mod fallback;
 mod layer;
+pub mod limits;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 #[cfg(feature = "ratelimit")]
 pub mod ratelimit;
+#[cfg(feature = "server")]
+pub mod serve;
 pub mod test;
 #[cfg(feature = "upstream")]
 pub mod upstream;
@@ -55,5 +60,8 @@ pub use context::RequestContext;
 pub use extract::{body_error, parse_json, parse_urlencoded, Form, Json, Path, Query};
 pub use fallback::fallback;
 pub use layer::{Errata, ErrataLayer, ResponseFuture, X_REQUEST_ID};
+pub use limits::RequestLimitsLayer;
+#[cfg(feature = "server")]
+pub use serve::{serve, Limits, Serve};
 #[cfg(feature = "validator")]
 pub use validation::{field_error as validator_field_error, validation_error, Valid, Validatable};

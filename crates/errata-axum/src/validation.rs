@@ -15,13 +15,19 @@ use crate::extract::{Form, Json, Query};
 /// error per failed rule.
 ///
 /// validator's codes map to catalog field codes: `length` → `too_short`/`too_long` (with
-/// `min`/`max`), `email` → `invalid_email`, `range` → `out_of_range`, `required` → `required`;
+/// `min`/`max`), `email` → `invalid_email`, `range` → `out_of_range` with `min` and `max` (or
+/// `too_small` / `too_large` with the one bound it has), `required` → `required`;
 /// any other code (a custom one such as `email_taken`) is kept as is, its message taken from the
 /// catalog's `[fields]`, else from the rule's own message, else the catalog's `invalid`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Valid<E>(pub E);
 
-/// Extractors whose payload can be validated.
+/// Extractors whose payload can be validated: errata's [`Json`], [`Query`] and [`Form`].
+#[diagnostic::on_unimplemented(
+    message = "`Valid` cannot validate `{Self}`: use errata's extractors inside it",
+    label = "`Valid` needs `errata_axum::Json`, `errata_axum::Query` or `errata_axum::Form` here",
+    note = "write `Valid<errata_axum::Json<T>>` (not `Valid<axum::Json<T>>`): errata's extractors answer rejections in the catalog's envelope, and `T` must derive `validator::Validate`"
+)]
 pub trait Validatable {
     /// The validated payload.
     type Payload: Validate;
@@ -126,6 +132,30 @@ fn value_len(e: &ValidationError) -> Option<i64> {
     }
 }
 
+/// A bound of a `range` rule, kept whole when it is a whole number.
+fn bound(e: &ValidationError, names: [&str; 2]) -> Option<errata::ParamValue> {
+    let value = names.iter().find_map(|n| e.params.get(*n))?;
+    match (value.as_i64(), value.as_f64()) {
+        (Some(i), _) => Some(errata::ParamValue::Int(i)),
+        (None, Some(f)) => Some(errata::ParamValue::Num(f)),
+        _ => None,
+    }
+}
+
+/// `range` → `out_of_range` with both bounds, or `too_small` / `too_large` with the one it has.
+fn range_error(e: &ValidationError) -> FieldError {
+    let min = bound(e, ["min", "exclusive_min"]);
+    let max = bound(e, ["max", "exclusive_max"]);
+    match (min, max) {
+        (Some(min), Some(max)) => FieldError::new("out_of_range")
+            .with_param("min", min)
+            .with_param("max", max),
+        (Some(min), None) => FieldError::new("too_small").with_param("min", min),
+        (None, Some(max)) => FieldError::new("too_large").with_param("max", max),
+        (None, None) => FieldError::new("invalid"),
+    }
+}
+
 /// Maps one validator failure to a catalog field error.
 pub fn field_error(e: &ValidationError) -> FieldError {
     let fe = match e.code.as_ref() {
@@ -141,7 +171,7 @@ pub fn field_error(e: &ValidationError) -> FieldError {
             _ => FieldError::new("invalid"),
         },
         "email" => FieldError::new("invalid_email"),
-        "range" => FieldError::new("out_of_range"),
+        "range" => range_error(e),
         "required" => FieldError::new("required"),
         other => FieldError::new(Cow::Owned(other.to_owned())),
     };

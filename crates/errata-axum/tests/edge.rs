@@ -93,9 +93,7 @@ fn app() -> Router {
     let renderer = Arc::new(Renderer::new(errors::catalog().clone()));
     let limited = Router::new()
         .route("/limited", get(|| async { "ok" }))
-        .layer(RateLimitLayer::new(vec![Rule::parse("2/min")
-            .unwrap()
-            .unwrap()]));
+        .layer(RateLimitLayer::new([Rule::parse("2/min").unwrap()]));
     Router::new()
         .route("/signup", post(signup))
         .route("/password", post(password))

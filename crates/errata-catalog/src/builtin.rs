@@ -31,6 +31,9 @@ const BUILTINS: &[Builtin] = &[
     Builtin { code: "UPSTREAM_ERROR", status: 502, retryable: true, ko: "외부 서비스 응답을 처리할 수 없습니다.", en: "An upstream service failed.", params: &[], description: "A service this API depends on answered with an error the API could not map to anything more specific." },
     Builtin { code: "SERVICE_UNAVAILABLE", status: 503, retryable: true, ko: "서비스를 일시적으로 사용할 수 없습니다.", en: "The service is temporarily unavailable.", params: &[], description: "The service is overloaded or in maintenance. Retry later, honoring `Retry-After` when present." },
     Builtin { code: "UPSTREAM_TIMEOUT", status: 504, retryable: true, ko: "외부 서비스 응답 시간이 초과되었습니다.", en: "An upstream service did not answer in time.", params: &[], description: "A service this API depends on did not answer in time. Distinct from REQUEST_TIMEOUT, where the client was slow." },
+    // The server's own request limits (errata_axum::RequestLimitsLayer).
+    Builtin { code: "URI_TOO_LONG", status: 414, retryable: false, ko: "요청 URI가 너무 깁니다.", en: "The request URI is too long.", params: &[], description: "The request's path and query are longer than the server accepts. Send large inputs in the body instead of the query string." },
+    Builtin { code: "REQUEST_HEADERS_TOO_LARGE", status: 431, retryable: false, ko: "요청 헤더가 너무 큽니다.", en: "The request headers are too large.", params: &[], description: "The request has more headers, or larger ones, than the server accepts (often an oversized cookie or token). Send fewer or smaller headers." },
 ];
 
 /// Codes of the built-in entries, in the order they are appended to a catalog.
@@ -84,15 +87,28 @@ const BUILTIN_FIELDS: &[BuiltinField] = &[
     },
     BuiltinField {
         code: "out_of_range",
-        ko: "허용 범위를 벗어난 값입니다.",
-        en: "This value is out of range.",
-        params: &[],
+        ko: "{min} 이상 {max} 이하여야 합니다.",
+        en: "Must be between {min} and {max}.",
+        params: &[("min", ParamType::Number), ("max", ParamType::Number)],
     },
     BuiltinField {
         code: "invalid_email",
         ko: "올바른 이메일 주소가 아닙니다.",
         en: "This is not a valid email address.",
         params: &[],
+    },
+    // One-sided numeric bounds (`out_of_range` has both).
+    BuiltinField {
+        code: "too_small",
+        ko: "{min} 이상이어야 합니다.",
+        en: "Must be at least {min}.",
+        params: &[("min", ParamType::Number)],
+    },
+    BuiltinField {
+        code: "too_large",
+        ko: "{max} 이하여야 합니다.",
+        en: "Must be at most {max}.",
+        params: &[("max", ParamType::Number)],
     },
 ];
 

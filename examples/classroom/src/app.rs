@@ -176,6 +176,9 @@ fn router(config: &Config, state: AppState, renderer: Arc<Renderer>) -> Router {
             let request_id = req.extensions().get::<RequestContext>().map(|c| c.request_id().to_owned()).unwrap_or_default();
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
         }))
+        // URI_TOO_LONG and REQUEST_HEADERS_TOO_LARGE, inside the edge layer so they are rendered
+        // like any other error.
+        .layer(errata_axum::RequestLimitsLayer::new())
         .layer(ErrataLayer::new(renderer))
 }
 

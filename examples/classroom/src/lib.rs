@@ -5,8 +5,9 @@
 //! ([`errors`]), and the edge layer renders them in the `nested` envelope, Korean by default,
 //! English on `Accept-Language: en`.
 //!
-//! The binary is thin: [`config::Config::from_env`] → [`app::build`] → [`serve_on`] with
-//! [`shutdown_signal`]. Tests build the same app in-process on `127.0.0.1:0`.
+//! The binary is thin: [`config::Config::from_env`] → [`app::build`] → [`errata_axum::serve`]
+//! with [`serve_limits`], flushing alerts on shutdown. Tests build the same app in-process on
+//! `127.0.0.1:0` and serve it with [`serve_on`].
 
 pub mod app;
 pub mod auth;
@@ -23,21 +24,26 @@ pub mod ws;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::http::Request;
 use axum::response::Response;
-use axum::ServiceExt;
 use tokio::net::TcpListener;
 use tower::Service;
 
 pub use app::{build, App, AppState};
 pub use config::Config;
 
+/// The server limits of classroom: `errata_axum::serve`'s defaults, with the body deadline
+/// of [`Config::body_timeout`].
+pub fn serve_limits(config: &Config) -> errata_axum::Limits {
+    errata_axum::Limits::default().body_deadline(Some(config.body_timeout))
+}
+
 /// Serves `service` (the app's router, or the router wrapped in layers of your own, such as a
-/// monitoring layer) on `listener`, with the peer address available to the rate limiter, until
-/// `shutdown` completes, then lets requests in flight finish.
+/// monitoring layer) on `listener` with [`errata_axum::serve`] (connect info for the rate
+/// limiter, header and body deadlines, connection caps), until `shutdown` completes, then lets
+/// requests in flight finish.
 pub async fn serve_on<S>(
     listener: TcpListener,
     service: S,
@@ -45,39 +51,16 @@ pub async fn serve_on<S>(
 ) -> anyhow::Result<()>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send,
+    S::Future: Send + 'static,
 {
-    axum::serve(
-        listener,
-        ServiceExt::<Request<Body>>::into_make_service_with_connect_info::<SocketAddr>(service),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    errata_axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down");
-}
+pub use errata_axum::serve::shutdown_signal;
 
 /// Validator of names and titles: text that is only whitespace is `blank` (a
 /// `VALIDATION_ERROR` field error), since it would be stored trimmed, as `""`.

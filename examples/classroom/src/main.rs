@@ -72,10 +72,17 @@ async fn run(config: Config, alerting: Option<Alerting>) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("CLASSROOM_ADDR: cannot listen on {}: {e}", config.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "classroom listening");
-    let served = classroom::serve_on(listener, service, classroom::shutdown_signal()).await;
-    if let Some(handle) = alerts {
-        // Flushes: every captured error is counted and every alert spooled before exit.
-        handle.shutdown().await;
-    }
-    served
+    // Header-read timeout, body deadline, connection caps and connect info from
+    // `errata_axum::serve`; on SIGTERM or Ctrl-C it lets requests in flight finish, then
+    // flushes the alert pipeline: every captured error is counted and every alert spooled
+    // before exit.
+    errata_axum::serve(listener, service)
+        .limits(classroom::serve_limits(&config))
+        .on_shutdown(async move {
+            if let Some(handle) = alerts {
+                handle.shutdown().await;
+            }
+        })
+        .await?;
+    Ok(())
 }

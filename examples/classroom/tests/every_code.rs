@@ -232,6 +232,14 @@ async fn every_code_of_the_catalog_over_http_in_both_languages() {
     );
     let allow = en.header("allow").expect("Allow on 405");
     assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    let long = format!("/v1/lectures?q={}", "a".repeat(9000));
+    both!(seen, c::URI_TOO_LONG, app.get(&long));
+    let cookie = format!("c={}", "x".repeat(40 * 1024));
+    both!(
+        seen,
+        c::REQUEST_HEADERS_TOO_LARGE,
+        app.get("/v1/lectures").header("cookie", &cookie)
+    );
 
     // ── Kakao ──
     let kakao_req = |token: &'static str| {

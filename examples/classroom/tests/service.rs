@@ -72,7 +72,13 @@ async fn openapi_lists_every_route_with_its_error_codes() {
     for code in &declared {
         assert!(classroom::errors::catalog().get(code).is_some(), "{code}");
     }
-    let framework = ["ROUTE_NOT_FOUND", "METHOD_NOT_ALLOWED", "REQUEST_TIMEOUT"];
+    let framework = [
+        "ROUTE_NOT_FOUND",
+        "METHOD_NOT_ALLOWED",
+        "REQUEST_TIMEOUT",
+        "URI_TOO_LONG",
+        "REQUEST_HEADERS_TOO_LARGE",
+    ];
     for code in all_codes() {
         assert!(
             declared.contains(code.as_str()) || framework.contains(&code.as_str()),
