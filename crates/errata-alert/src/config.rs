@@ -8,10 +8,14 @@
 //! | `ERRATA_SENTRY_DSN` | Sentry DSN |
 //! | `ERRATA_WEBHOOK_URL` + `ERRATA_WEBHOOK_SECRET` | signed JSON webhook |
 //! | `ERRATA_STORE` | SQLite file (default `errata-alert.sqlite3`) or a `postgres://` URL |
+//! | `ERRATA_CONSOLE` | `off` turns the console sink off (default `on`) |
 //! | `ERRATA_SERVICE`, `ERRATA_ENV`, `ERRATA_RELEASE` | stamped on every alert |
 //!
-//! With no sink configured, alerts go to the console. A bad value stops start-up with a message
-//! that names the variable; secrets are never echoed.
+//! Alerts always go to the console (stdout) unless `ERRATA_CONSOLE=off` (or
+//! `Alerting::console(false)`); the sinks set here and those added in code with
+//! `Alerting::sink` all receive every alert. At start-up one log line names every active sink,
+//! the store and the timing, secrets masked. A bad value stops start-up with a message that
+//! names the variable; secrets are never echoed.
 //!
 //! ```
 //! use errata_alert::Config;
@@ -152,6 +156,8 @@ pub struct Config {
     pub webhook_url: Option<Secret<String>>,
     /// `ERRATA_WEBHOOK_SECRET`.
     pub webhook_secret: Option<Secret<String>>,
+    /// `ERRATA_CONSOLE=off`: no console sink.
+    pub console_off: bool,
 }
 
 impl Config {
@@ -175,14 +181,29 @@ impl Config {
             sentry_dsn: get("ERRATA_SENTRY_DSN").map(Secret::new),
             webhook_url: get("ERRATA_WEBHOOK_URL").map(Secret::new),
             webhook_secret: get("ERRATA_WEBHOOK_SECRET").map(Secret::new),
+            console_off: match get("ERRATA_CONSOLE").map(|v| v.trim().to_ascii_lowercase()) {
+                None => false,
+                Some(v) if ["on", "true", "1", "yes"].contains(&v.as_str()) => false,
+                Some(v) if ["off", "false", "0", "no"].contains(&v.as_str()) => true,
+                Some(v) => {
+                    return Err(ConfigError::invalid(
+                        "ERRATA_CONSOLE",
+                        format!("{v:?} is neither `on` nor `off`"),
+                    ))
+                }
+            },
         };
         cfg.sinks()?;
         Ok(cfg)
     }
 
-    /// The sinks these settings describe; the console when there is none.
+    /// The sinks these settings describe: the console (unless `ERRATA_CONSOLE=off`), then each
+    /// sink whose variables are set.
     pub fn sinks(&self) -> Result<Vec<Arc<dyn Sink>>, ConfigError> {
         let mut out: Vec<Arc<dyn Sink>> = Vec::new();
+        if !self.console_off {
+            out.push(Arc::new(ConsoleSink::stdout()));
+        }
         if let Some(url) = &self.slack_webhook_url {
             out.push(Arc::new(SlackSink::webhook(url.expose())?));
         }
@@ -239,9 +260,6 @@ impl Config {
             }
             (None, None) => {}
         }
-        if out.is_empty() {
-            out.push(Arc::new(ConsoleSink::stdout()));
-        }
         Ok(out)
     }
 }
@@ -295,11 +313,34 @@ mod tests {
         .unwrap();
         let sinks = c.sinks().unwrap();
         let names: Vec<&str> = sinks.iter().map(|s| s.name()).collect();
-        assert_eq!(names, ["slack", "slack-bot", "sentry", "webhook"]);
+        assert_eq!(
+            names,
+            ["console", "slack", "slack-bot", "sentry", "webhook"]
+        );
         let dbg = format!("{c:?}");
         for secret in ["SECRETHOOK", "PUBKEY", "SHAREDSECRET", "BOTTOKEN", "DBPASS"] {
             assert!(!dbg.contains(secret), "{secret} in {dbg}");
         }
         assert_eq!(with(&[]).unwrap().sinks().unwrap()[0].name(), "console");
+    }
+
+    #[test]
+    fn the_console_stays_beside_other_sinks_unless_turned_off() {
+        let names = |pairs: &[(&str, &str)]| -> Vec<String> {
+            with(pairs)
+                .unwrap()
+                .sinks()
+                .unwrap()
+                .iter()
+                .map(|s| s.name().to_owned())
+                .collect()
+        };
+        let hook = ("ERRATA_SLACK_WEBHOOK_URL", "https://hooks.example/T0/B0/X");
+        assert_eq!(names(&[hook]), ["console", "slack"]);
+        assert_eq!(names(&[hook, ("ERRATA_CONSOLE", "off")]), ["slack"]);
+        assert_eq!(names(&[("ERRATA_CONSOLE", "OFF")]), Vec::<String>::new());
+        assert_eq!(names(&[("ERRATA_CONSOLE", "on")]), ["console"]);
+        let e = with(&[("ERRATA_CONSOLE", "maybe")]).unwrap_err();
+        assert_eq!(e.var(), "ERRATA_CONSOLE");
     }
 }

@@ -17,6 +17,7 @@ use crate::delivery::{DeliveryOptions, Worker};
 use crate::fingerprint::FingerprintFn;
 use crate::scrub::Scrubber;
 use crate::sink::Sink;
+use crate::spool::deferred::Deferred;
 use crate::spool::{Delivery, ListFilter, MemoryStore, PostgresStore, SqliteStore, StoreError};
 use crate::store::minute_of;
 use crate::Backend;
@@ -247,15 +248,49 @@ impl Alerting {
         self
     }
 
+    /// Keeps the console sink (the default) or turns it off, like `ERRATA_CONSOLE=off`.
+    pub fn console(mut self, on: bool) -> Self {
+        self.config.console_off = !on;
+        self
+    }
+
     /// Opens the store, starts the aggregator and one worker per sink.
+    ///
+    /// The sinks are the console (unless turned off), those of the environment, and those
+    /// added with [`Alerting::sink`]; a sink added in code named `console` replaces the
+    /// default one. One `info` log line names them, the store and the timing, secrets masked
+    /// (also [`AlertingHandle::summary`]).
+    ///
+    /// A PostgreSQL store that cannot be reached (the network) does not stop start-up: alerts
+    /// and counts wait in bounded memory while it is connected in the background, and are
+    /// written when it answers. A misconfigured store (a bad URL, refused credentials, an
+    /// unwritable SQLite path) stops start-up with an error naming `ERRATA_STORE`.
     ///
     /// Call inside a tokio runtime. Deliveries left pending by an earlier run (even one killed
     /// with `kill -9`) are sent again.
     pub async fn start(self) -> Result<(AlertLayer, AlertingHandle), StartError> {
-        let sinks = if self.sinks.is_empty() {
-            self.config.sinks()?
-        } else {
-            self.sinks
+        let mut sinks = self.config.sinks()?;
+        for sink in self.sinks {
+            if sink.name() == "console" {
+                sinks.retain(|s| s.name() != "console");
+            }
+            if sinks.iter().any(|s| s.name() == sink.name()) {
+                return Err(StartError::Config(ConfigError::invalid(
+                    "Alerting::sink",
+                    format!(
+                        "two sinks are named `{}` (one from the environment?): give the one added in code another name",
+                        sink.name()
+                    ),
+                )));
+            }
+            sinks.push(sink);
+        }
+        let mut store_note = "";
+        let store_shown = match &self.store {
+            StoreChoice::Memory => "memory".to_owned(),
+            StoreChoice::Custom(_) => "custom".to_owned(),
+            StoreChoice::Default => format!("sqlite {DEFAULT_STORE}"),
+            StoreChoice::Location(loc) => mask_store(loc),
         };
         let backend: Arc<dyn Backend> = match self.store {
             StoreChoice::Memory => Arc::new(MemoryStore::new()),
@@ -263,7 +298,26 @@ impl Alerting {
             StoreChoice::Default => Arc::new(SqliteStore::open(DEFAULT_STORE).await?),
             StoreChoice::Location(loc) => {
                 if loc.starts_with("postgres://") || loc.starts_with("postgresql://") {
-                    Arc::new(PostgresStore::connect(&loc).await?)
+                    use std::str::FromStr as _;
+                    if sqlx::postgres::PgConnectOptions::from_str(&loc).is_err() {
+                        return Err(StartError::Config(ConfigError::invalid(
+                            "ERRATA_STORE",
+                            "not a valid PostgreSQL URL (the value is not shown: it may hold a password)",
+                        )));
+                    }
+                    match PostgresStore::try_connect(&loc, STORE_CONNECT_TIMEOUT).await {
+                        Ok(store) => Arc::new(store),
+                        Err((true, e)) => {
+                            tracing::warn!(
+                                store = %store_shown,
+                                error = %e,
+                                "errata: the store cannot be reached; serving goes on, alerts and counts wait in memory until it answers"
+                            );
+                            store_note = " (unreachable: connecting in the background)";
+                            Deferred::start(loc, store_shown.clone(), STORE_CONNECT_TIMEOUT)
+                        }
+                        Err((false, e)) => return Err(StartError::Store(e)),
+                    }
                 } else {
                     let path = loc.strip_prefix("sqlite://").unwrap_or(&loc).to_string();
                     let s = SqliteStore::open(&path).await?;
@@ -315,9 +369,21 @@ impl Alerting {
             retention: self.retention,
             unspooled: Vec::new(),
             unsaved: Vec::new(),
+            unsaved_samples: Vec::new(),
+            store_down: false,
         };
         let agg_task = tokio::spawn(task.run());
+        let names: Vec<&str> = sinks.iter().map(|s| s.name()).collect();
+        let summary = format!(
+            "errata alerting: sinks {}; store {store_shown}{store_note}; group_wait {}, group_interval {}, repeat_interval {}",
+            if names.is_empty() { "none".to_owned() } else { names.join(", ") },
+            secs(self.timing.group_wait),
+            secs(self.timing.group_interval),
+            secs(self.timing.repeat_interval),
+        );
+        tracing::info!("{summary}");
         let handle = AlertingHandle {
+            summary: Arc::from(summary),
             capturer: capturer.clone(),
             cmds: cmd_tx,
             backend,
@@ -348,6 +414,9 @@ struct AggTask {
     retention: Duration,
     unspooled: Vec<Alert>,
     unsaved: Vec<crate::store::CountRow>,
+    unsaved_samples: Vec<crate::store::SampleRow>,
+    /// The last write failed: the next one that works says so on the console.
+    store_down: bool,
 }
 
 /// Events taken from the queue per turn, so commands and deadlines are not starved.
@@ -464,12 +533,14 @@ impl AggTask {
         {
             Ok(()) => {
                 tracing::debug!(alerts = self.unspooled.len(), "errata: alerts spooled");
+                self.store_back(self.unspooled.len(), "alerts");
                 self.unspooled.clear();
                 for w in &self.wakes {
                     w.notify_one();
                 }
             }
             Err(e) => {
+                self.store_down = true;
                 tracing::error!(error = %e, pending = self.unspooled.len(), "errata: cannot spool alerts; keeping them in memory");
                 // Bounded: keep the newest when the store stays down.
                 let excess = self.unspooled.len().saturating_sub(10_000);
@@ -478,28 +549,73 @@ impl AggTask {
         }
     }
 
+    /// A write worked after one failed: say so once, with what was kept in memory.
+    fn store_back(&mut self, written: usize, what: &str) {
+        if std::mem::take(&mut self.store_down) {
+            tracing::warn!(
+                written,
+                "errata: the store answers again; wrote the {written} {what} kept in memory"
+            );
+        }
+    }
+
     async fn persist(&mut self) {
         let now = self.clock.now();
         self.unsaved.extend(self.agg.take_counts());
         if !self.unsaved.is_empty() {
             match self.backend.add_counts(&self.unsaved).await {
-                Ok(()) => self.unsaved.clear(),
+                Ok(()) => {
+                    self.store_back(self.unsaved.len(), "count rows");
+                    self.unsaved.clear();
+                }
                 Err(e) => {
+                    self.store_down = true;
                     tracing::warn!(error = %e, "errata: cannot write counts; will retry");
                     let excess = self.unsaved.len().saturating_sub(100_000);
                     self.unsaved.drain(..excess);
                 }
             }
         }
-        let samples = self.agg.take_samples(now);
-        if !samples.is_empty() {
-            if let Err(e) = self.backend.add_samples(&samples).await {
-                tracing::warn!(error = %e, "errata: cannot write samples");
+        self.unsaved_samples.extend(self.agg.take_samples(now));
+        if !self.unsaved_samples.is_empty() {
+            match self.backend.add_samples(&self.unsaved_samples).await {
+                Ok(()) => self.unsaved_samples.clear(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "errata: cannot write samples; will retry");
+                    // Bounded: keep the newest when the store stays down.
+                    let excess = self.unsaved_samples.len().saturating_sub(1_000);
+                    self.unsaved_samples.drain(..excess);
+                }
             }
         }
         if !self.unspooled.is_empty() {
             self.emit(Vec::new()).await;
         }
+    }
+}
+
+/// How long start-up waits for a PostgreSQL store before going on without it.
+const STORE_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// `5s`, `300s`, `250ms`.
+fn secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// A store location fit for a log: a URL's user info and query (passwords) masked.
+fn mask_store(loc: &str) -> String {
+    if loc.starts_with("postgres://") || loc.starts_with("postgresql://") {
+        let masked = crate::config::redact_userinfo(loc);
+        match masked.split_once('?') {
+            Some((base, _)) => format!("{base}?***"),
+            None => masked,
+        }
+    } else {
+        format!("sqlite {}", loc.strip_prefix("sqlite://").unwrap_or(loc))
     }
 }
 
@@ -529,6 +645,7 @@ pub struct AlertingHandle {
     tasks: Arc<Mutex<Option<Tasks>>>,
     delivery: DeliveryOptions,
     sinks: Vec<String>,
+    summary: Arc<str>,
 }
 
 impl std::fmt::Debug for AlertingHandle {
@@ -548,6 +665,11 @@ impl AlertingHandle {
     /// Another layer capturing into this pipeline.
     pub fn layer(&self) -> AlertLayer {
         AlertLayer::new(self.capturer.clone())
+    }
+
+    /// The start-up line: every active sink, the store (secrets masked) and the timing.
+    pub fn summary(&self) -> &str {
+        &self.summary
     }
 
     /// The spool and store.

@@ -56,6 +56,18 @@ pub mod upstream;
 #[cfg(feature = "validator")]
 mod validation;
 
+/// The `validator` crate that [`Valid`] works with, re-exported so that its version always
+/// matches errata-axum's. Its derive names the crate absolutely, so point it here:
+/// `#[derive(errata_axum::validator::Validate)]` with
+/// `#[validate(crate = "errata_axum::validator")]` on the struct.
+#[cfg(feature = "validator")]
+pub use validator;
+
+/// The `utoipa` crate whose OpenAPI types the [`openapi`] module takes and returns,
+/// re-exported so that its version always matches errata-axum's.
+#[cfg(feature = "openapi")]
+pub use utoipa;
+
 pub use context::RequestContext;
 pub use extract::{body_error, parse_json, parse_urlencoded, Form, Json, Path, Query};
 pub use fallback::fallback;

@@ -5,6 +5,15 @@
 //! message a locale no longer has, a parameter added, removed or retyped. Everything else (new
 //! codes, new locales, new aliases, better wording, deprecations) is compatible.
 //!
+//! Upstream mappings decide which code a client receives when a dependency fails, so they are
+//! part of the contract: a removed upstream or rule, a rule that raises another code, or a new
+//! `on_unmatched`/`on_timeout` code changes what clients receive for a failure they may
+//! handle, and is breaking. A rule is known by its conditions (`status`, `message_contains`,
+//! `json`). A new rule or upstream is compatible: failures that used to fall to the catch-all
+//! get a more precise code, which clients treat like any new code (the generated parsers keep
+//! unknown codes). A changed alert policy is reported and compatible: it concerns monitoring
+//! only, never a response.
+//!
 //! ```
 //! use errata_catalog::diff::{diff, ChangeKind};
 //! use errata_catalog::Catalog;
@@ -39,7 +48,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::model::{Catalog, Entry, FieldCode, Param};
+use crate::model::{Catalog, Entry, FieldCode, Param, UpstreamRule};
 
 /// What changed between two versions of a catalog.
 ///
@@ -116,6 +125,20 @@ pub enum ChangeKind {
     FieldMessageAdded,
     /// The text of a field code's message changed. Compatible.
     FieldMessageChanged,
+    /// A new upstream mapping. Compatible: failures that used to raise `UPSTREAM_ERROR` now
+    /// raise the mapping's codes, which clients handle like any new code.
+    UpstreamAdded,
+    /// An upstream mapping is gone. Breaking: its failures now raise other codes.
+    UpstreamRemoved,
+    /// An upstream's `on_unmatched` or `on_timeout` code changed. Breaking.
+    UpstreamFallbackChanged,
+    /// An upstream rule is gone. Breaking: the failures it matched now raise another code.
+    UpstreamRuleRemoved,
+    /// An upstream rule with the same conditions now raises another code. Breaking.
+    UpstreamRuleChanged,
+    /// A new upstream rule. Compatible: failures that fell to the catch-all `on_unmatched`
+    /// get a more precise code, which clients handle like any new code.
+    UpstreamRuleAdded,
 }
 
 impl ChangeKind {
@@ -123,14 +146,29 @@ impl ChangeKind {
     pub fn is_breaking(self) -> bool {
         use ChangeKind::*;
         match self {
-            CodeRemoved | AliasRemoved | StatusChanged | NumberChanged | NumberRemoved
-            | LocaleRemoved | MessageRemoved | ParamRemoved | ParamAdded | ParamTypeChanged
-            | WsCloseChanged | FieldRemoved | FieldParamChanged | FieldMessageRemoved => true,
+            CodeRemoved
+            | AliasRemoved
+            | StatusChanged
+            | NumberChanged
+            | NumberRemoved
+            | LocaleRemoved
+            | MessageRemoved
+            | ParamRemoved
+            | ParamAdded
+            | ParamTypeChanged
+            | WsCloseChanged
+            | FieldRemoved
+            | FieldParamChanged
+            | FieldMessageRemoved
+            | UpstreamRemoved
+            | UpstreamFallbackChanged
+            | UpstreamRuleRemoved
+            | UpstreamRuleChanged => true,
             CodeAliased | CodeAdded | AliasAdded | AliasMoved | NumberAdded | LocaleAdded
             | DefaultLocaleChanged | MessageAdded | MessageChanged | DescriptionChanged
             | TitleChanged | RetryableChanged | AlertChanged | DeprecationAdded
             | DeprecationRemoved | DeprecationChanged | WsCloseAdded | FieldAdded
-            | FieldMessageAdded | FieldMessageChanged => false,
+            | FieldMessageAdded | FieldMessageChanged | UpstreamAdded | UpstreamRuleAdded => false,
         }
     }
 
@@ -172,6 +210,12 @@ impl ChangeKind {
             FieldMessageRemoved => "field_message_removed",
             FieldMessageAdded => "field_message_added",
             FieldMessageChanged => "field_message_changed",
+            UpstreamAdded => "upstream_added",
+            UpstreamRemoved => "upstream_removed",
+            UpstreamFallbackChanged => "upstream_fallback_changed",
+            UpstreamRuleRemoved => "upstream_rule_removed",
+            UpstreamRuleChanged => "upstream_rule_changed",
+            UpstreamRuleAdded => "upstream_rule_added",
         }
     }
 }
@@ -240,6 +284,7 @@ pub fn diff(old: &Catalog, new: &Catalog) -> Vec<Change> {
     differ.catalog();
     differ.entries();
     differ.fields();
+    differ.upstreams();
     let mut changes = differ.changes;
     // Stable: breaking first, catalog order kept within each group.
     changes.sort_by_key(|c| !c.breaking);
@@ -589,6 +634,106 @@ impl Differ<'_> {
         );
         self.params(&old.code, &old.params, &new.params, true);
     }
+}
+
+impl Differ<'_> {
+    /// Upstream mappings: a rule is known by its conditions; what it raises may change.
+    fn upstreams(&mut self) {
+        let (old_catalog, new_catalog) = (self.old, self.new);
+        for old in &old_catalog.upstreams {
+            let name = old.name.as_str();
+            let Some(new) = new_catalog.upstream(name) else {
+                self.push(
+                    ChangeKind::UpstreamRemoved,
+                    "",
+                    format!("upstream `{name}` was removed: its failures now raise other codes"),
+                );
+                continue;
+            };
+            for (what, a, b) in [
+                ("on_unmatched", &old.on_unmatched, &new.on_unmatched),
+                ("on_timeout", &old.on_timeout, &new.on_timeout),
+            ] {
+                if a != b {
+                    self.push(
+                        ChangeKind::UpstreamFallbackChanged,
+                        b,
+                        format!("upstream `{name}`: `{what}` raises `{b}` instead of `{a}`"),
+                    );
+                }
+            }
+            for (i, rule) in old.rules.iter().enumerate() {
+                match new.rules.iter().find(|r| same_conditions(r, rule)) {
+                    None => self.push(
+                        ChangeKind::UpstreamRuleRemoved,
+                        &rule.raise,
+                        format!(
+                            "upstream `{name}`: rule {} ({}) was removed; those failures no longer raise `{}`",
+                            i + 1,
+                            conditions_text(rule),
+                            rule.raise
+                        ),
+                    ),
+                    Some(r) if r.raise != rule.raise => self.push(
+                        ChangeKind::UpstreamRuleChanged,
+                        &r.raise,
+                        format!(
+                            "upstream `{name}`: rule {} ({}) raises `{}` instead of `{}`",
+                            i + 1,
+                            conditions_text(rule),
+                            r.raise,
+                            rule.raise
+                        ),
+                    ),
+                    Some(_) => {}
+                }
+            }
+            for (i, rule) in new.rules.iter().enumerate() {
+                if !old.rules.iter().any(|r| same_conditions(r, rule)) {
+                    self.push(
+                        ChangeKind::UpstreamRuleAdded,
+                        &rule.raise,
+                        format!(
+                            "upstream `{name}`: rule {} ({}) was added, raising `{}`",
+                            i + 1,
+                            conditions_text(rule),
+                            rule.raise
+                        ),
+                    );
+                }
+            }
+        }
+        for new in &new_catalog.upstreams {
+            if old_catalog.upstream(&new.name).is_none() {
+                self.push(
+                    ChangeKind::UpstreamAdded,
+                    "",
+                    format!("upstream `{}` was added", new.name),
+                );
+            }
+        }
+    }
+}
+
+fn same_conditions(a: &UpstreamRule, b: &UpstreamRule) -> bool {
+    a.status == b.status && a.message_contains == b.message_contains && a.json == b.json
+}
+
+/// `status 400, 401; json code = -101`.
+fn conditions_text(rule: &UpstreamRule) -> String {
+    let mut parts = Vec::new();
+    if !rule.status.is_empty() {
+        let s: Vec<String> = rule.status.iter().map(u16::to_string).collect();
+        parts.push(format!("status {}", s.join(", ")));
+    }
+    if !rule.message_contains.is_empty() {
+        parts.push(format!("message contains {:?}", rule.message_contains));
+    }
+    for (path, values) in &rule.json {
+        let v: Vec<String> = values.iter().map(serde_json::Value::to_string).collect();
+        parts.push(format!("json {path} = {}", v.join(" | ")));
+    }
+    parts.join("; ")
 }
 
 fn alert_text(entry: &Entry) -> String {

@@ -70,6 +70,7 @@ pub fn check(source: &str) -> Checked {
         diags: Vec::new(),
         alias_spans: HashMap::new(),
         number_spans: HashMap::new(),
+        taken: Vec::new(),
     };
     let catalog = loader.load(source);
     let mut diagnostics = loader.diags;
@@ -88,6 +89,9 @@ struct Loader<'s> {
     alias_spans: HashMap<String, Vec<Range<usize>>>,
     /// Where each entry's number is written, for the duplicate checks.
     number_spans: HashMap<String, Range<usize>>,
+    /// Every code the file declares (as written) and every built-in code, so that hints never
+    /// propose a name that is taken.
+    taken: Vec<String>,
 }
 
 /// A value with the byte range it came from.
@@ -284,25 +288,63 @@ impl Loader<'_> {
         out
     }
 
-    fn load(&mut self, source: &str) -> Option<Catalog> {
-        let doc = match ImDocument::parse(source) {
-            Ok(doc) => doc,
-            Err(e) => {
-                let span = e.span().unwrap_or(0..0);
-                let message = e
-                    .message()
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(": ");
-                let hint = message
-                    .contains("duplicate key")
-                    .then(|| "a key or table may be declared only once; merge the two".to_owned());
-                self.error(format!("invalid TOML: {message}"), span, hint);
+    /// Parses the TOML; a key or table declared twice is reported and its second declaration
+    /// set aside (blanked, offsets kept), so the rest of the file is still checked.
+    fn parse(&mut self, source: &str) -> Option<ImDocument<String>> {
+        let mut text = source.to_owned();
+        // Each round sets one duplicate aside; a file with more is not worth going on with.
+        for _ in 0..64 {
+            let e = match ImDocument::parse(text.clone()) {
+                Ok(doc) => return Some(doc),
+                Err(e) => e,
+            };
+            let span = e.span().unwrap_or(0..0);
+            let message = e
+                .message()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(": ");
+            let duplicate = message.contains("duplicate key");
+            let hint = duplicate
+                .then(|| "a key or table may be declared only once; merge the two".to_owned());
+            self.error(format!("invalid TOML: {message}"), span.clone(), hint);
+            if !duplicate {
                 return None;
             }
-        };
+            let start = text[..span.start.min(text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+            let end = if text[start..].trim_start().starts_with('[') {
+                // A whole table: up to the next header.
+                let mut at = line_end;
+                loop {
+                    if at >= text.len() {
+                        break text.len();
+                    }
+                    let next = text[at + 1..].find('\n').map_or(text.len(), |i| at + 1 + i);
+                    if text[at + 1..next].trim_start().starts_with('[') {
+                        break at;
+                    }
+                    at = next;
+                }
+            } else {
+                line_end
+            };
+            // Keep byte offsets: one space per byte of what is set aside.
+            let blank: String = text[start..end]
+                .bytes()
+                .map(|b| if b == b'\n' { '\n' } else { ' ' })
+                .collect();
+            text.replace_range(start..end, &blank);
+        }
+        None
+    }
+
+    fn load(&mut self, source: &str) -> Option<Catalog> {
+        let doc = self.parse(source)?;
         let root = doc.as_table();
         let whole = 0..source.len().min(1);
         self.unknown_keys(root, TOP_KEYS, "the catalog file", &whole);
@@ -322,6 +364,18 @@ impl Loader<'_> {
                 .or_else(|| key_span(root, "errors"))
                 .unwrap_or(whole.clone());
             if let Some(errors) = self.table(item, "`errors`", at) {
+                self.taken = errors
+                    .iter()
+                    .flat_map(|(code, item)| {
+                        let aliases = item
+                            .get("aliases")
+                            .and_then(Item::as_array)
+                            .into_iter()
+                            .flat_map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned));
+                        std::iter::once(code.to_owned()).chain(aliases)
+                    })
+                    .chain(builtin_entries().into_iter().map(|b| b.code))
+                    .collect();
                 for (code, item) in errors.iter() {
                     let code_span = key_span(errors, code)
                         .or_else(|| span(item))
@@ -710,7 +764,10 @@ impl Loader<'_> {
                             self.error(
                                 format!("placeholder `{{{n}}}` in the `{locale}` message of `{owner}` is not declared in `params`"),
                                 at,
-                                Some(format!("add `params = {{ {n} = \"string\" }}` (or integer, number, boolean)")),
+                                Some(match did_you_mean(n, params.iter().map(|p| p.name.as_str())) {
+                                    Some(declared) => format!("did you mean `{{{declared}}}`? `params` declares `{declared}`"),
+                                    None => format!("add `params = {{ {n} = \"string\" }}` (or integer, number, boolean)"),
+                                }),
                             );
                         }
                     }
@@ -820,10 +877,16 @@ impl Loader<'_> {
         let table = self.table(item, &format!("`errors.{code}`"), code_span.clone())?;
         let mut ok = true;
         if !is_upper_snake(code) {
+            let proposed = to_upper_snake(code);
+            let hint = if self.taken.contains(&proposed) {
+                format!("`{proposed}` is already taken by another entry or a built-in code; rename it to a free UPPER_SNAKE_CASE code, or merge the two entries")
+            } else {
+                format!("rename it to `{proposed}`")
+            };
             self.error(
                 format!("code `{code}` is not UPPER_SNAKE_CASE"),
                 code_span.clone(),
-                Some(format!("rename it to `{}`", to_upper_snake(code))),
+                Some(hint),
             );
             ok = false;
         }
@@ -937,10 +1000,16 @@ impl Loader<'_> {
         let aliases = self.string_array(table, "aliases", &code_span);
         for a in &aliases {
             if !is_upper_snake(&a.value) {
+                let proposed = to_upper_snake(&a.value);
+                let hint = if self.taken.contains(&proposed) {
+                    format!("`{proposed}` is already a code; codes and aliases share one namespace, pick a free UPPER_SNAKE_CASE name")
+                } else {
+                    format!("write it as `{proposed}`")
+                };
                 self.error(
                     format!("alias `{}` is not UPPER_SNAKE_CASE", a.value),
                     a.span.clone(),
-                    Some(format!("write it as `{}`", to_upper_snake(&a.value))),
+                    Some(hint),
                 );
                 ok = false;
             }
@@ -1344,18 +1413,7 @@ impl Loader<'_> {
                 if let Some(j) = t.get("json") {
                     let jspan = self.value_span(t, "json", &tspan);
                     if let Some(jt) = self.table(j, "`json`", jspan.clone()) {
-                        for (field, v) in jt.iter() {
-                            let values: Vec<serde_json::Value> = match v.as_array() {
-                                Some(a) => a.iter().filter_map(scalar_json).collect(),
-                                None => v.as_value().and_then(scalar_json).into_iter().collect(),
-                            };
-                            if values.is_empty() {
-                                let vspan =
-                                    span_of_value(jt, field, v).unwrap_or_else(|| jspan.clone());
-                                self.error(format!("`json.{field}` must list strings, numbers or booleans to match"), vspan, None);
-                            }
-                            rule.json.push((field.to_owned(), values));
-                        }
+                        self.json_conditions(jt, "", &jspan, &mut rule.json);
                     }
                 }
                 if rule.status.is_empty()
@@ -1378,6 +1436,41 @@ impl Loader<'_> {
             on_timeout: on_timeout?,
             rules,
         })
+    }
+}
+
+impl Loader<'_> {
+    /// The conditions of a rule's `json` table, as dotted paths: `{ error.code = [..] }` (nested
+    /// TOML keys) and `{ "error.code" = [..] }` (one quoted key) both give `error.code`.
+    fn json_conditions(
+        &mut self,
+        table: &dyn TableLike,
+        prefix: &str,
+        at: &Range<usize>,
+        out: &mut Vec<(String, Vec<serde_json::Value>)>,
+    ) {
+        for (field, v) in table.iter() {
+            let path = format!("{prefix}{field}");
+            if let Some(inner) = v.as_table_like() {
+                self.json_conditions(inner, &format!("{path}."), at, out);
+                continue;
+            }
+            let values: Vec<serde_json::Value> = match v.as_array() {
+                Some(a) => a.iter().filter_map(scalar_json).collect(),
+                None => v.as_value().and_then(scalar_json).into_iter().collect(),
+            };
+            if values.is_empty() {
+                let vspan = span_of_value(table, field, v).unwrap_or_else(|| at.clone());
+                self.error(
+                    format!("`json.{path}` must list strings, numbers or booleans to match"),
+                    vspan,
+                    Some(format!(
+                        "write the field's dotted path and the values it matches: `json = {{ \"{path}\" = [\"value\"] }}`"
+                    )),
+                );
+            }
+            out.push((path, values));
+        }
     }
 }
 

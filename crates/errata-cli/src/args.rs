@@ -6,6 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::envelope::Envelope;
 
+/// The catalog every command reads when none is named: `errors.toml` in the current directory.
+pub const DEFAULT_CATALOG: &str = "errors.toml";
+
 /// The error contract of an HTTP API, from one catalog file.
 ///
 /// Exit codes: 0 when all is well, 1 when problems were found (catalog errors, breaking
@@ -28,6 +31,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 #[non_exhaustive]
 pub enum Command {
+    /// Write a starter catalog (default `errors.toml`) that passes `errata check`.
+    Init(InitArgs),
     /// Check a catalog: every error and warning with its location; exit 1 on any error.
     Check(CheckArgs),
     /// A reference of every error for frontend developers (Markdown, one HTML page, or JSON).
@@ -56,6 +61,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The catalog file (TOML).
+    #[arg(default_value = DEFAULT_CATALOG)]
     pub catalog: PathBuf,
 }
 
@@ -74,6 +80,7 @@ pub enum DocsFormat {
 #[derive(Debug, Args)]
 pub struct DocsArgs {
     /// The catalog file (TOML).
+    #[arg(default_value = DEFAULT_CATALOG)]
     pub catalog: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DocsFormat::Md)]
@@ -84,6 +91,7 @@ pub struct DocsArgs {
 #[derive(Debug, Args)]
 pub struct OpenapiArgs {
     /// The catalog file (TOML).
+    #[arg(default_value = DEFAULT_CATALOG)]
     pub catalog: PathBuf,
     /// The envelope the responses use (and their examples follow).
     #[arg(long, value_enum, default_value_t = Envelope::Nested)]
@@ -105,6 +113,7 @@ pub enum Lang {
 #[derive(Debug, Args)]
 pub struct CodegenArgs {
     /// The catalog file (TOML).
+    #[arg(default_value = DEFAULT_CATALOG)]
     pub catalog: PathBuf,
     /// Target language.
     #[arg(long, value_enum)]
@@ -133,6 +142,7 @@ When -o names an existing directory (or ends with '/'), one file per locale is w
 there instead (ko.json, en.json, ...; only L.json with --locale L).")]
 pub struct BundleArgs {
     /// The catalog file (TOML).
+    #[arg(default_value = DEFAULT_CATALOG)]
     pub catalog: PathBuf,
     /// Only this locale.
     #[arg(long, value_name = "L")]
@@ -144,12 +154,19 @@ pub struct BundleArgs {
 pub enum DiffFormat {
     /// One line per change, breaking ones first and marked.
     Text,
-    /// `{"old", "new", "breaking", "changes": [{"kind", "code", "breaking", "message"}]}`.
+    /// `{"old", "new", "breaking", "summary", "version", "passed", "changes": [{"kind", "code",
+    /// "breaking", "message"}]}`.
     Json,
+    /// GitHub Actions annotations (`::error file=…,line=…::…`), one per change and verdict.
+    Github,
 }
 
 /// Arguments of `errata diff`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Versions: `[catalog].version` of both files is read as semver. Breaking changes pass under a
+major bump (under 0.x, a minor bump) and are still listed; without one they fail (exit 1) and
+the message names the version to ship. A major bump with no breaking change is a warning.")]
 pub struct DiffArgs {
     /// The catalog as clients know it.
     pub old: PathBuf,
@@ -166,6 +183,32 @@ pub struct ExplainArgs {
     /// An error code, an alias or a field code.
     pub code: String,
     /// The catalog file (TOML).
-    #[arg(long, value_name = "CATALOG")]
+    #[arg(long, value_name = "CATALOG", default_value = DEFAULT_CATALOG)]
     pub catalog: PathBuf,
+}
+
+/// Numbering schemes `errata init` can set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitScheme {
+    /// Four digits: domain, kind, two-digit sequence (`1301`).
+    DomainKindSeq,
+    /// A prefix, the HTTP status, a three-digit sequence (`E404001`).
+    StatusSeq,
+}
+
+/// Arguments of `errata init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the catalog.
+    #[arg(default_value = DEFAULT_CATALOG)]
+    pub path: PathBuf,
+    /// Number the errors with a scheme (none by default).
+    #[arg(long, value_enum)]
+    pub scheme: Option<InitScheme>,
+    /// The API's name (default: the current directory's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Overwrite the file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -60,7 +60,11 @@ impl fmt::Display for CliError {
             } => {
                 write!(f, "error: cannot {action} `{}`: {source}", path.display())?;
                 if source.kind() == io::ErrorKind::NotFound && *action == "read catalog" {
-                    write!(f, "\n  hint: check the path; `errata check <FILE>` takes the catalog's TOML file")?;
+                    if path.as_os_str() == crate::args::DEFAULT_CATALOG {
+                        write!(f, "\n  hint: `{}` in the current directory is the catalog read when none is named; create one with `errata init`, or name the catalog file", crate::args::DEFAULT_CATALOG)?;
+                    } else {
+                        write!(f, "\n  hint: check the path; `errata check <FILE>` takes the catalog's TOML file")?;
+                    }
                 }
                 Ok(())
             }

@@ -1,13 +1,17 @@
 //! The `errata` command: everything that can be derived from an error catalog.
 //!
+//! - `errata init [--scheme domain-kind-seq|status-seq]`: a starter `errors.toml`.
 //! - `errata check CATALOG`: every error and warning, located, with hints.
 //! - `errata docs CATALOG --format md|html|json`: a reference for frontend developers.
 //! - `errata openapi CATALOG`: OpenAPI 3.1 components (envelopes, `ErrorCode`, responses).
 //! - `errata codegen CATALOG --lang ts|kotlin|python`: constants, types and a tolerant parser
 //!   (TypeScript, Kotlin); exceptions and a DRF exception handler (Python).
 //! - `errata bundle CATALOG`: message templates per locale.
-//! - `errata diff OLD NEW`: the compatibility gate (exit 1 on a breaking change).
+//! - `errata diff OLD NEW`: the compatibility gate (exit 1 on a breaking change without a major
+//!   version bump), as text, JSON or GitHub Actions annotations.
 //! - `errata explain CODE --catalog CATALOG`: everything about one code.
+//!
+//! Every command that reads one catalog defaults to `./errors.toml`.
 //!
 //! Exit codes: 0 when all is well, 1 when the input has problems, 2 on usage or I/O errors.
 //! The renderers are public so that other tools (and benchmarks) can call them without a
@@ -37,6 +41,7 @@ pub mod docs;
 pub mod envelope;
 pub mod error;
 mod explain;
+mod init;
 pub mod monitor;
 pub mod openapi;
 pub mod output;
@@ -85,6 +90,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: &Cli) -> Result<Outcome, CliError> {
     let output = cli.output.as_deref();
     match &cli.command {
+        Command::Init(args) => init::run(args, output),
         Command::Check(args) => check::run(args, output),
         Command::Docs(args) => {
             let catalog = source::load(&args.catalog)?;

@@ -64,7 +64,12 @@ impl CatalogFile {
 /// Reads and checks the catalog at `path`. Warnings go to stderr; errors become
 /// [`CliError::InvalidCatalog`] with every diagnostic rendered.
 pub fn load(path: &Path) -> Result<Catalog, CliError> {
-    let file = CatalogFile::read(path)?;
+    load_file(&CatalogFile::read(path)?)
+}
+
+/// Checks a catalog file already read. Warnings go to stderr; errors become
+/// [`CliError::InvalidCatalog`] with every diagnostic rendered.
+pub fn load_file(file: &CatalogFile) -> Result<Catalog, CliError> {
     let checked = file.check();
     match checked.catalog {
         Some(catalog) => {

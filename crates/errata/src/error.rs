@@ -442,3 +442,44 @@ where
         ApiError::internal(cause)
     }
 }
+
+/// Any primitive integer, accepted where the catalog declares an `integer` parameter, so that
+/// callers pass a `u32`, a `usize` or an `i64` without a cast.
+///
+/// Integer parameters travel as `i64`: a value beyond `i64`'s range (only possible from
+/// `u64`, `usize`, `i128` or `u128`) is clamped to `i64::MIN` or `i64::MAX`.
+///
+/// ```
+/// use errata::IntegerParam;
+/// assert_eq!(7u8.to_i64(), 7);
+/// assert_eq!(30usize.to_i64(), 30);
+/// assert_eq!(u64::MAX.to_i64(), i64::MAX);
+/// ```
+pub trait IntegerParam: Copy {
+    /// The value as the `i64` a parameter holds.
+    fn to_i64(self) -> i64;
+}
+
+macro_rules! integer_param_lossless {
+    ($($t:ty),*) => {$(
+        impl IntegerParam for $t {
+            fn to_i64(self) -> i64 {
+                i64::from(self)
+            }
+        }
+    )*};
+}
+integer_param_lossless!(i8, i16, i32, i64, u8, u16, u32);
+
+macro_rules! integer_param_clamped {
+    ($($t:ty),*) => {$(
+        impl IntegerParam for $t {
+            fn to_i64(self) -> i64 {
+                #[allow(unused_comparisons)]
+                let negative = self < 0;
+                i64::try_from(self).unwrap_or(if negative { i64::MIN } else { i64::MAX })
+            }
+        }
+    )*};
+}
+integer_param_clamped!(isize, u64, usize, i128, u128);

@@ -43,14 +43,29 @@ pub use errata_catalog::{AlertPolicy, Catalog, CatalogError, Entry, SpikeRule};
 ///
 /// In the module where it is invoked it defines `catalog()` (the parsed catalog), a `codes`
 /// module with one [`Code`] constant per entry, and one constructor per entry, named after the
-/// code in snake case, taking the entry's parameters with their declared types
-/// (`string` → `impl Into<String>`, `integer` → `i64`, `number` → `f64`, `boolean` → `bool`).
-/// A catalog with errors fails the build with its diagnostics.
+/// code in snake case (`r#match` for a Rust keyword). Parameters take what their declared type
+/// accepts: `string` → `impl Into<String>`, `integer` → any primitive integer
+/// ([`IntegerParam`]), `number` → `impl Into<f64>`, `boolean` → `bool`.
+///
+/// An entry with one parameter takes it as the argument; an entry with two or more takes one
+/// struct, `params::PascalCaseCode`, with a named field per parameter, so that two parameters
+/// of one type cannot be swapped:
+///
+/// ```text
+/// errors::rate_limit_exceeded(30u16);
+/// errors::item_out_of_stock(errors::params::ItemOutOfStock { item: "pen", left: 3 });
+/// ```
+///
+/// A catalog with errors fails the build with its diagnostics, and so do names Rust cannot
+/// use (a code `CATALOG` whose constructor would clash with `catalog()`, a parameter `self`),
+/// each located in the catalog file.
 pub use errata_macros::catalog;
 
 #[cfg(feature = "axum")]
 pub use axum::PendingError;
-pub use error::{ApiError, Code, FieldError, ParamValue, UpstreamDetail, UPSTREAM_BODY_LIMIT};
+pub use error::{
+    ApiError, Code, FieldError, IntegerParam, ParamValue, UpstreamDetail, UPSTREAM_BODY_LIMIT,
+};
 pub use locale::{negotiate_locale, LocaleId};
 pub use render::{Envelope, RenderContext, Rendered, Renderer, FALLBACK_BODY};
 pub use report::{ErrorReport, ReportWanted};

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::Alert;
 
+pub(crate) mod deferred;
 mod memory;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;

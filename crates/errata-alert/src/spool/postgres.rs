@@ -61,12 +61,31 @@ impl std::fmt::Debug for PostgresStore {
 impl PostgresStore {
     /// Connects to `url` (`postgres://…`) and creates the tables if needed.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::try_connect(url, Duration::from_secs(30))
+            .await
+            .map_err(|(_, e)| e)
+    }
+
+    /// Like [`PostgresStore::connect`], giving up after `timeout`; the error says whether the
+    /// server could not be reached (`true`: the network, worth retrying) or refused the
+    /// connection (`false`: bad credentials, no such database: a configuration mistake).
+    pub(crate) async fn try_connect(
+        url: &str,
+        timeout: Duration,
+    ) -> Result<Self, (bool, StoreError)> {
         let pool = PgPoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(timeout)
             .connect(url)
             .await
-            .map_err(|e| StoreError::Database(redact_pg_error(&e)))?;
+            .map_err(|e| {
+                let unreachable = matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut);
+                (unreachable, StoreError::Database(redact_pg_error(&e)))
+            })?;
+        Self::create_schema(pool).await.map_err(|e| (false, e))
+    }
+
+    async fn create_schema(pool: PgPool) -> Result<Self, StoreError> {
         let mut tx = pool.begin().await?;
         // Replicas starting together must not race on CREATE TABLE.
         sqlx::query("SELECT pg_advisory_xact_lock(7217305)")

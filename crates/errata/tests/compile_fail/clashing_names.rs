@@ -1,0 +1,5 @@
+mod errors {
+    errata::catalog!("clashing_names.toml");
+}
+
+fn main() {}
