@@ -29,6 +29,7 @@ pub mod diff;
 mod load;
 mod model;
 pub mod template;
+pub mod text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
