@@ -30,8 +30,16 @@ pub const CREATE_ERRORS: &[Code] = &[
     codes::INSTRUCTOR_ONLY,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`CREATE_ERRORS`] (errors of `POST /v1/lectures/{id}/sessions`).
+    pub struct CreateErrors for crate::errors::catalog = CREATE_ERRORS;
+}
 /// Errors of `GET /v1/sessions/{code}`.
 pub const GET_ERRORS: &[Code] = &[codes::SESSION_NOT_FOUND];
+errata_axum::error_set! {
+    /// The codes of [`GET_ERRORS`] (errors of `GET /v1/sessions/{code}`).
+    pub struct GetErrors for crate::errors::catalog = GET_ERRORS;
+}
 /// Errors of `POST /v1/sessions/{code}/start`.
 pub const START_ERRORS: &[Code] = &[
     codes::SESSION_NOT_FOUND,
@@ -39,6 +47,10 @@ pub const START_ERRORS: &[Code] = &[
     codes::SESSION_ALREADY_STARTED,
     codes::SESSION_ENDED,
 ];
+errata_axum::error_set! {
+    /// The codes of [`START_ERRORS`] (errors of `POST /v1/sessions/{code}/start`).
+    pub struct StartErrors for crate::errors::catalog = START_ERRORS;
+}
 /// Errors of `POST /v1/sessions/{code}/next-step`.
 pub const NEXT_STEP_ERRORS: &[Code] = &[
     codes::SESSION_NOT_FOUND,
@@ -46,8 +58,16 @@ pub const NEXT_STEP_ERRORS: &[Code] = &[
     codes::SESSION_NOT_STARTED,
     codes::SESSION_ENDED,
 ];
+errata_axum::error_set! {
+    /// The codes of [`NEXT_STEP_ERRORS`] (errors of `POST /v1/sessions/{code}/next-step`).
+    pub struct NextStepErrors for crate::errors::catalog = NEXT_STEP_ERRORS;
+}
 /// Errors of `POST /v1/sessions/{code}/end`.
 pub const END_ERRORS: &[Code] = NEXT_STEP_ERRORS;
+errata_axum::error_set! {
+    /// The codes of [`END_ERRORS`] (errors of `POST /v1/sessions/{code}/end`).
+    pub struct EndErrors for crate::errors::catalog = END_ERRORS;
+}
 /// Errors of `POST /v1/sessions/{code}/join`.
 pub const JOIN_ERRORS: &[Code] = &[
     codes::SESSION_NOT_FOUND,
@@ -56,6 +76,10 @@ pub const JOIN_ERRORS: &[Code] = &[
     codes::DEVICE_ID_REQUIRED,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`JOIN_ERRORS`] (errors of `POST /v1/sessions/{code}/join`).
+    pub struct JoinErrors for crate::errors::catalog = JOIN_ERRORS;
+}
 /// Errors of `POST /v1/sessions/{code}/complete`.
 pub const COMPLETE_ERRORS: &[Code] = &[
     codes::SESSION_NOT_FOUND,
@@ -66,6 +90,10 @@ pub const COMPLETE_ERRORS: &[Code] = &[
     codes::NOT_FOUND,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`COMPLETE_ERRORS`] (errors of `POST /v1/sessions/{code}/complete`).
+    pub struct CompleteErrors for crate::errors::catalog = COMPLETE_ERRORS;
+}
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -221,7 +249,8 @@ pub fn is_code(code: &str) -> bool {
 }
 
 /// Path of `/v1/sessions/{code}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct SessionCode {
     /// The join code.
     pub code: String,
@@ -237,6 +266,8 @@ pub struct CreateSession {
 }
 
 /// `POST /v1/lectures/{id}/sessions`: the lecture's instructor opens a session (`WAITING`).
+#[utoipa::path(post, path = "/v1/lectures/{id}/sessions", params(LectureId), tag = "sessions", security(("bearer" = [])), request_body = CreateSession,
+    responses((status = 201, description = "Opened", body = SessionView), CreateErrors))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -270,6 +301,8 @@ pub async fn create(
 }
 
 /// `GET /v1/sessions/{code}`.
+#[utoipa::path(get, path = "/v1/sessions/{code}", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, description = "The session", body = SessionView), GetErrors))]
 pub async fn get(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -300,6 +333,8 @@ async fn transition(
 }
 
 /// `POST /v1/sessions/{code}/start`: `WAITING` → `IN_PROGRESS`.
+#[utoipa::path(post, path = "/v1/sessions/{code}/start", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, description = "Started", body = SessionView), StartErrors))]
 pub async fn start(
     State(state): State<AppState>,
     user: AuthUser,
@@ -313,6 +348,8 @@ pub async fn start(
 }
 
 /// `POST /v1/sessions/{code}/next-step`: advances the current step of a running session.
+#[utoipa::path(post, path = "/v1/sessions/{code}/next-step", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, description = "Advanced", body = SessionView), NextStepErrors))]
 pub async fn next_step(
     State(state): State<AppState>,
     user: AuthUser,
@@ -326,6 +363,8 @@ pub async fn next_step(
 }
 
 /// `POST /v1/sessions/{code}/end`: `IN_PROGRESS` → `ENDED`.
+#[utoipa::path(post, path = "/v1/sessions/{code}/end", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, description = "Ended", body = SessionView), EndErrors))]
 pub async fn end(
     State(state): State<AppState>,
     user: AuthUser,
@@ -429,6 +468,9 @@ async fn load_for_member(
 
 /// `POST /v1/sessions/{code}/join`: adds the device as a participant; joining again is
 /// harmless (`200` with the existing participant instead of `201`).
+#[utoipa::path(post, path = "/v1/sessions/{code}/join", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    request_body(content = DeviceRequest, description = "The device (an empty body lacks its `device_id`)"),
+    responses((status = 201, description = "Joined", body = Joined), (status = 200, description = "The device had joined", body = Joined), JoinErrors))]
 pub async fn join(
     State(state): State<AppState>,
     user: AuthUser,
@@ -487,6 +529,9 @@ pub struct Completed {
 /// `POST /v1/sessions/{code}/complete`: the device reports the current step complete; a
 /// repeated report is counted once. The device must have joined, as this user (`NOT_FOUND`
 /// otherwise).
+#[utoipa::path(post, path = "/v1/sessions/{code}/complete", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    request_body(content = DeviceRequest, description = "The device (an empty body lacks its `device_id`)"),
+    responses((status = 200, description = "Recorded", body = Completed), CompleteErrors))]
 pub async fn complete(
     State(state): State<AppState>,
     user: AuthUser,

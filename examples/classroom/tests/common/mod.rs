@@ -24,6 +24,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: classroom::AppState,
     pub db_path: std::path::PathBuf,
+    /// The codes each route declares; dropping the app fails the test when a route answered
+    /// another.
+    pub declared: errata_axum::declare::Declared,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -32,6 +35,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if !std::thread::panicking() {
+            self.declared.assert_all_declared();
         }
     }
 }
@@ -75,6 +81,7 @@ pub async fn spawn_custom(env: &[(&str, &str)], adjust: impl FnOnce(&mut Config)
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let router = app.router;
+    let declared = app.declared;
     tokio::spawn(async move {
         let _ = classroom::serve_on(listener, router, async {
             let _ = rx.await;
@@ -90,6 +97,7 @@ pub async fn spawn_custom(env: &[(&str, &str)], adjust: impl FnOnce(&mut Config)
             .expect("client"),
         state: app.state,
         db_path,
+        declared,
         _dir: dir,
         shutdown: Some(tx),
     }
