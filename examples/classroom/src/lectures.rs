@@ -189,7 +189,7 @@ pub async fn load_as_instructor<'e>(
 }
 
 /// `POST /v1/lectures`: instructors create lectures; students get `PERMISSION_DENIED`.
-#[utoipa::path(post, path = "/v1/lectures", tag = "lectures", security(("bearer" = [])), request_body = CreateLecture,
+#[utoipa::path(post, path = "/v1/lectures", operation_id = "create_lecture", tag = "lectures", security(("bearer" = [])), request_body = CreateLecture,
     responses((status = 201, description = "Created", body = Lecture), CreateErrors))]
 pub async fn create(
     State(state): State<AppState>,
@@ -236,7 +236,7 @@ pub async fn list(
 }
 
 /// `GET /v1/lectures/{id}`.
-#[utoipa::path(get, path = "/v1/lectures/{id}", params(LectureId), tag = "lectures", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/lectures/{id}", operation_id = "get_lecture", params(LectureId), tag = "lectures", security(("bearer" = [])),
     responses((status = 200, description = "The lecture", body = Lecture), GetErrors))]
 pub async fn get(
     State(state): State<AppState>,

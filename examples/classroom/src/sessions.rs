@@ -266,7 +266,7 @@ pub struct CreateSession {
 }
 
 /// `POST /v1/lectures/{id}/sessions`: the lecture's instructor opens a session (`WAITING`).
-#[utoipa::path(post, path = "/v1/lectures/{id}/sessions", params(LectureId), tag = "sessions", security(("bearer" = [])), request_body = CreateSession,
+#[utoipa::path(post, path = "/v1/lectures/{id}/sessions", operation_id = "create_session", params(LectureId), tag = "sessions", security(("bearer" = [])), request_body = CreateSession,
     responses((status = 201, description = "Opened", body = SessionView), CreateErrors))]
 pub async fn create(
     State(state): State<AppState>,
@@ -301,7 +301,7 @@ pub async fn create(
 }
 
 /// `GET /v1/sessions/{code}`.
-#[utoipa::path(get, path = "/v1/sessions/{code}", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/sessions/{code}", operation_id = "get_session", params(SessionCode), tag = "sessions", security(("bearer" = [])),
     responses((status = 200, description = "The session", body = SessionView), GetErrors))]
 pub async fn get(
     State(state): State<AppState>,

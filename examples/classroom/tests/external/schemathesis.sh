@@ -43,6 +43,10 @@ token=$(curl -sf -X POST "http://127.0.0.1:$port/v1/auth/signup" -H 'content-typ
   -d '{"email":"fuzz@example.com","password":"fuzz-password-1","name":"Fuzz","role":"instructor"}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
 
+# The document itself is valid OpenAPI (unique operation ids, well-formed parameters).
+curl -sf "http://127.0.0.1:$port/openapi.json" -o "$tmp/openapi.json"
+python3 -m openapi_spec_validator "$tmp/openapi.json"
+
 status=0
 schemathesis run "http://127.0.0.1:$port/openapi.json" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
