@@ -10,6 +10,8 @@
 //!   in the envelope.
 //! - [`ratelimit`], [`upstream`], [`db`], [`openapi`], [`test`]: rate limits, upstream
 //!   mapping, database constraint violations, OpenAPI, assertions for tests.
+//! - [`declare`]: each route declares its errors once ([`error_set!`]), as its OpenAPI
+//!   responses and as the list its answers are checked against.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -40,6 +42,8 @@
 mod context;
 #[cfg(feature = "sqlx")]
 pub mod db;
+#[cfg(feature = "openapi")]
+pub mod declare;
 mod extract;
 mod fallback;
 mod layer;

@@ -32,10 +32,20 @@
 use errata::{Code, Renderer};
 use utoipa::openapi::{Components, OpenApi, RefOr, Response, Schema};
 
-/// The error responses of a route declaring `codes`: `(status, response)` pairs.
+/// The error responses of a route declaring `codes`: `(status, response)` pairs, each in the
+/// renderer's envelope and as `application/problem+json`, each listing its codes in
+/// `x-error-codes`.
 pub fn error_responses(renderer: &Renderer, codes: &[Code]) -> Vec<(String, RefOr<Response>)> {
     let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
-    errata::openapi::responses(renderer, &codes)
+    error_responses_named(renderer, &codes)
+}
+
+/// [`error_responses`] for codes given as text.
+pub fn error_responses_named(
+    renderer: &Renderer,
+    codes: &[&str],
+) -> Vec<(String, RefOr<Response>)> {
+    errata::openapi::responses(renderer, codes)
         .into_iter()
         .filter_map(|(status, value)| {
             serde_json::from_value::<Response>(value)

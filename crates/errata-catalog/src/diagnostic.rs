@@ -131,13 +131,7 @@ fn line_start(source: &str, offset: usize) -> usize {
     source[..offset].rfind('\n').map_or(0, |i| i + 1)
 }
 
-fn floor_char_boundary(source: &str, offset: usize) -> usize {
-    let mut offset = offset.min(source.len());
-    while !source.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
-}
+use crate::text::floor_char_boundary;
 
 /// Converts a byte offset into a 1-based line and character column.
 pub fn location_of(source: &str, offset: usize) -> Location {

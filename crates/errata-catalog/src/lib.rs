@@ -30,6 +30,7 @@ pub mod envelope;
 mod load;
 mod model;
 pub mod template;
+pub mod text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

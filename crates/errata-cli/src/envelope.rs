@@ -9,7 +9,7 @@
 
 use clap::ValueEnum;
 use errata::Renderer;
-use errata_catalog::{Catalog, Entry};
+use errata_catalog::Entry;
 use serde_json::Value;
 
 /// The JSON shape of error bodies.
@@ -58,16 +58,4 @@ impl From<Envelope> for errata::Envelope {
     }
 }
 
-/// The template of `messages` in `locale`, falling back to the catalog's default locale, then
-/// to any locale (built-in entries ship `ko` and `en` whatever the catalog's locales are).
-pub fn message_in<'a>(
-    catalog: &Catalog,
-    messages: &'a std::collections::BTreeMap<String, String>,
-    locale: &str,
-) -> Option<&'a str> {
-    messages
-        .get(locale)
-        .or_else(|| messages.get(&catalog.info.default_locale))
-        .or_else(|| messages.values().next())
-        .map(String::as_str)
-}
+pub use errata_docs::message_in;

@@ -27,7 +27,7 @@
 //! status = 409
 //! message.en = "This item is out of stock."
 //! "#).unwrap();
-//! let page = errata_cli::docs::html::render(&catalog);
+//! let page = errata_docs::html::render(&catalog);
 //! assert!(page.contains(r#"id="OUT_OF_STOCK""#));
 //! ```
 

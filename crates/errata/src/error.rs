@@ -188,10 +188,7 @@ impl UpstreamDetail {
     /// Builds a detail, truncating the body on a character boundary.
     pub fn new(name: impl Into<String>, status: Option<u16>, body: &[u8], timed_out: bool) -> Self {
         let text = String::from_utf8_lossy(&body[..body.len().min(UPSTREAM_BODY_LIMIT + 4)]);
-        let mut end = text.len().min(UPSTREAM_BODY_LIMIT);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
+        let end = errata_catalog::text::floor_char_boundary(&text, UPSTREAM_BODY_LIMIT);
         Self {
             name: name.into(),
             status,

@@ -11,6 +11,9 @@
 //! let not_found = &responses[&404];
 //! assert_eq!(not_found["content"]["application/json"]["examples"]["LECTURE_NOT_FOUND"]["value"]["error"]["code"], "LECTURE_NOT_FOUND");
 //! assert!(responses.contains_key(&409));
+//! // Clients that ask for RFC 9457 problem details get them, documented beside the envelope.
+//! assert_eq!(not_found["content"]["application/problem+json"]["examples"]["LECTURE_NOT_FOUND"]["value"]["code"], "LECTURE_NOT_FOUND");
+//! assert_eq!(not_found["x-error-codes"], serde_json::json!(["LECTURE_NOT_FOUND", "NOT_FOUND"]));
 //! ```
 
 use std::collections::BTreeMap;
@@ -263,8 +266,9 @@ pub fn example(renderer: &Renderer, entry: &Entry, envelope: Envelope) -> Value 
 }
 
 /// One OpenAPI response object per status for `codes` (unknown codes are skipped), each with a
-/// named example per code, in the renderer's envelope. A 429 documents `Retry-After`, a 405
-/// documents `Allow`.
+/// named example per code, in the renderer's envelope and, beside it, as
+/// `application/problem+json`; each lists its codes in `x-error-codes`. A 429 documents
+/// `Retry-After`, a 405 documents `Allow`.
 pub fn responses(renderer: &Renderer, codes: &[&str]) -> BTreeMap<u16, Value> {
     let catalog = renderer.catalog();
     let envelope = renderer.envelope();
@@ -296,29 +300,44 @@ pub fn all_responses(renderer: &Renderer) -> BTreeMap<u16, Value> {
 
 fn response(renderer: &Renderer, status: u16, entries: &[&Entry], envelope: Envelope) -> Value {
     let listed: Vec<String> = entries.iter().map(|e| format!("`{}`", e.code)).collect();
-    let examples: Map<String, Value> = entries
-        .iter()
-        .map(|e| {
-            let mut ex = Map::new();
-            let summary = e
-                .message(&renderer.catalog().info.default_locale)
-                .unwrap_or_default();
-            ex.insert("summary".into(), Value::String(summary.to_owned()));
-            if let Some(d) = &e.description {
-                ex.insert("description".into(), Value::String(d.clone()));
-            }
-            ex.insert("value".into(), example(renderer, e, envelope));
-            (e.code.clone(), Value::Object(ex))
+    let codes: Vec<&str> = entries.iter().map(|e| e.code.as_str()).collect();
+    let examples = |envelope: Envelope| -> Map<String, Value> {
+        entries
+            .iter()
+            .map(|e| {
+                let mut ex = Map::new();
+                let summary = e
+                    .message(&renderer.catalog().info.default_locale)
+                    .unwrap_or_default();
+                ex.insert("summary".into(), Value::String(summary.to_owned()));
+                if let Some(d) = &e.description {
+                    ex.insert("description".into(), Value::String(d.clone()));
+                }
+                ex.insert("value".into(), example(renderer, e, envelope));
+                (e.code.clone(), Value::Object(ex))
+            })
+            .collect()
+    };
+    let media = |envelope: Envelope| {
+        json!({
+            "schema": {"$ref": format!("#/components/schemas/{}", envelope_schema_name(envelope))},
+            "examples": examples(envelope)
         })
-        .collect();
+    };
+    // The renderer's envelope, and RFC 9457 problem details for clients that ask for them
+    // (`Accept: application/problem+json`).
+    let mut content = Map::new();
+    content.insert(envelope.content_type().to_owned(), media(envelope));
+    if envelope != Envelope::Problem {
+        content.insert(
+            Envelope::Problem.content_type().to_owned(),
+            media(Envelope::Problem),
+        );
+    }
     let mut response = json!({
         "description": format!("{}: {}", reason_phrase(status), listed.join(", ")),
-        "content": {
-            envelope.content_type(): {
-                "schema": {"$ref": format!("#/components/schemas/{}", envelope_schema_name(envelope))},
-                "examples": examples
-            }
-        }
+        "content": content,
+        "x-error-codes": codes,
     });
     let mut headers = Map::new();
     headers.insert(

@@ -347,11 +347,7 @@ impl Renderer {
         let code = self.entry(err).ws_close?;
         let mut reason = self.message(err, locale);
         // A close frame's reason is at most 123 bytes.
-        let mut end = reason.len().min(123);
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        reason.truncate(end);
+        errata_catalog::text::truncate_on_char_boundary(&mut reason, 123);
         Some((code, reason))
     }
 

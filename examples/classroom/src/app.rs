@@ -10,29 +10,40 @@
 //! 3. Request tracing (method, path and request id only: query strings may carry tokens).
 //! 4. Body limits: 10 MB, with or without `Content-Length`; a body that takes longer than
 //!    [`Config::body_timeout`] to arrive is `REQUEST_TIMEOUT`.
-//! 5. Rate limits, on `/v1` and `/ws` (one budget per user or IP for both).
-//! 6. The routes, with [`errata_axum::fallback`] for unknown paths.
+//! 5. The declared-codes check ([`Declared::layer`]): in debug builds, an error a route
+//!    answers outside the codes it declares is logged and recorded in [`App::declared`].
+//! 6. Rate limits, on `/v1` and `/ws` (one budget per user or IP for both).
+//! 7. The routes, with [`errata_axum::fallback`] for unknown paths.
+//!
+//! Each route declares its errors once, in its `#[utoipa::path]`; `/openapi.json` is built
+//! from those declarations (utoipa-axum's `OpenApiRouter`), with the codes of the layers
+//! around each route added by the layers themselves.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, Request};
 use axum::response::{Html, IntoResponse};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use errata::Renderer;
+use errata_axum::declare::{DeclareLayer, Declared};
 use errata_axum::ratelimit::{Applies, RateLimitLayer, Rule};
 use errata_axum::{ErrataLayer, RequestContext};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::jwt::{TokenKeys, TokenKind};
 use crate::auth::password::Passwords;
 use crate::config::{Config, Rate};
 use crate::kakao::KakaoClient;
 use crate::ws::SessionHub;
-use crate::{auth, db, errors, kakao, lectures, openapi, sessions, uploads, ws};
+use crate::{auth, db, errors, kakao, lectures, sessions, uploads, ws};
 
 /// Largest request body (base64 of a 5 MB image fits).
 pub const BODY_LIMIT: usize = 10 * 1024 * 1024;
@@ -61,6 +72,8 @@ pub struct App {
     pub router: Router,
     /// The shared state (the tests use its pool).
     pub state: AppState,
+    /// The codes each route declares, and the answers outside them (debug builds).
+    pub declared: Declared,
 }
 
 /// Connects the database (creating its schema), builds the clients and the router.
@@ -84,15 +97,19 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         hub: SessionHub::default(),
         renderer: Arc::clone(&renderer),
     };
-    let router = router(config, state.clone(), renderer);
-    Ok(App { router, state })
+    let (router, declared) = router(config, state.clone(), &renderer);
+    Ok(App {
+        router,
+        state,
+        declared,
+    })
 }
 
 fn rule(rate: Option<Rate>, applies: Applies) -> Option<Rule> {
     rate.map(|r| Rule::new(r.count, r.period).applies(applies))
 }
 
-fn router(config: &Config, state: AppState, renderer: Arc<Renderer>) -> Router {
+fn router(config: &Config, state: AppState, renderer: &Arc<Renderer>) -> (Router, Declared) {
     let rules: Vec<Rule> = [
         rule(config.rate_anon, Applies::Anonymous),
         rule(config.rate_user, Applies::Authenticated),
@@ -114,49 +131,40 @@ fn router(config: &Config, state: AppState, renderer: Arc<Renderer>) -> Router {
             .map(|claims| claims.sub)
     });
 
-    let api = Router::new()
-        .route("/v1/auth/signup", post(auth::signup))
-        .route("/v1/auth/login", post(auth::login))
-        .route("/v1/auth/refresh", post(auth::refresh))
-        .route("/v1/auth/logout", post(auth::logout))
-        .route("/v1/user/me", get(auth::me))
-        .route("/v1/user/kakao-channel-added", get(kakao::channel_added))
-        .route("/v1/lectures", get(lectures::list).post(lectures::create))
-        .route(
-            "/v1/lectures/{id}",
-            get(lectures::get)
-                .patch(lectures::update)
-                .delete(lectures::delete),
-        )
-        .route(
-            "/v1/lectures/{id}/enroll",
-            post(lectures::enroll).delete(lectures::unenroll),
-        )
-        .route("/v1/lectures/{id}/students", get(lectures::students))
-        .route("/v1/lectures/{id}/sessions", post(sessions::create))
-        .route("/v1/sessions/{code}", get(sessions::get))
-        .route("/v1/sessions/{code}/start", post(sessions::start))
-        .route("/v1/sessions/{code}/next-step", post(sessions::next_step))
-        .route("/v1/sessions/{code}/end", post(sessions::end))
-        .route("/v1/sessions/{code}/join", post(sessions::join))
-        .route("/v1/sessions/{code}/complete", post(sessions::complete))
-        .route("/v1/uploads/images", post(uploads::upload))
-        .route("/v1/uploads/images/{id}", get(uploads::download))
-        .layer(rate_limit.clone());
-
-    let openapi_json = Arc::new(
-        serde_json::to_string(&openapi::document(&renderer)).unwrap_or_else(|_| "{}".to_owned()),
-    );
-    let docs_html = Arc::new(errata_cli::docs::html::render(renderer.catalog()));
-
-    Router::new()
-        .merge(api)
-        .route("/ws/sessions/{code}", get(ws::connect).layer(rate_limit))
+    // Each route declares its errors in its `#[utoipa::path]` (a code set of its own); the
+    // layers add the codes they can answer to every route they wrap, and `finish` those of
+    // errata's extractors and of the bearer scheme.
+    let declared = Declared::new().security(auth::SECURITY_SCHEME, auth::AUTH_CODES);
+    let openapi_json: Arc<OnceLock<String>> = Arc::default();
+    let docs_html = Arc::new(errata_docs::html::render(renderer.catalog()));
+    let served_doc = Arc::clone(&openapi_json);
+    let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::routes::signup))
+        .routes(routes!(auth::routes::login))
+        .routes(routes!(auth::routes::refresh))
+        .routes(routes!(auth::routes::logout))
+        .routes(routes!(auth::routes::me))
+        .routes(routes!(kakao::channel_added))
+        .routes(routes!(lectures::list, lectures::create))
+        .routes(routes!(lectures::get, lectures::update, lectures::delete))
+        .routes(routes!(lectures::enroll, lectures::unenroll))
+        .routes(routes!(lectures::students))
+        .routes(routes!(sessions::create))
+        .routes(routes!(sessions::get))
+        .routes(routes!(sessions::start))
+        .routes(routes!(sessions::next_step))
+        .routes(routes!(sessions::end))
+        .routes(routes!(sessions::join))
+        .routes(routes!(sessions::complete))
+        .routes(routes!(uploads::upload))
+        .routes(routes!(uploads::download))
+        .routes(routes!(ws::connect))
+        .layer_declaring(rate_limit)
         .route(
             "/openapi.json",
             get(move || {
-                let body = Arc::clone(&openapi_json);
-                async move { ([(header::CONTENT_TYPE, "application/json")], body.as_str().to_owned()) }
+                let body = served_doc.get().cloned().unwrap_or_default();
+                async move { ([(header::CONTENT_TYPE, "application/json")], body) }
             }),
         )
         .route(
@@ -168,10 +176,10 @@ fn router(config: &Config, state: AppState, renderer: Arc<Renderer>) -> Router {
         )
         .route("/health", get(health))
         .fallback(errata_axum::fallback)
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
+        .layer(declared.layer())
+        .layer_declaring(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer_declaring(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer_declaring(RequestBodyTimeoutLayer::new(config.body_timeout))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
             let request_id = req.extensions().get::<RequestContext>().map(|c| c.request_id().to_owned()).unwrap_or_default();
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
@@ -179,7 +187,37 @@ fn router(config: &Config, state: AppState, renderer: Arc<Renderer>) -> Router {
         // URI_TOO_LONG and REQUEST_HEADERS_TOO_LARGE, inside the edge layer so they are rendered
         // like any other error.
         .layer(errata_axum::RequestLimitsLayer::new())
-        .layer(ErrataLayer::new(renderer))
+        .layer_declaring(ErrataLayer::new(Arc::clone(renderer)))
+        .with_state(state);
+    let (router, doc) = api.split_for_parts();
+    let doc = declared.finish(doc, renderer);
+    let _ = openapi_json.set(serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_owned()));
+    (router, declared)
+}
+
+/// What the document says besides the routes: who it is, and the bearer scheme.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "classroom",
+        description = "Lectures, enrollment and live sessions. Every error is in the `ErrorEnvelope` (or, on `Accept: application/problem+json`, RFC 9457 problem details); the codes are the catalog's (see `/errors`)."
+    ),
+    modifiers(&BearerScheme)
+)]
+struct ApiDoc;
+
+/// Adds the `bearer` security scheme.
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            auth::SECURITY_SCHEME,
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        doc.info.version = errors::catalog().info.version.clone();
+    }
 }
 
 /// `GET /health`: the database answers.

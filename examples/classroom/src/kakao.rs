@@ -37,6 +37,10 @@ pub const CHANNEL_ADDED_ERRORS: &[Code] = &[
     codes::UPSTREAM_ERROR,
     codes::UPSTREAM_TIMEOUT,
 ];
+errata_axum::error_set! {
+    /// The codes of [`CHANNEL_ADDED_ERRORS`] (errors of `GET /v1/user/kakao-channel-added`).
+    pub struct ChannelAddedErrors for crate::errors::catalog = CHANNEL_ADDED_ERRORS;
+}
 
 /// Calls Kakao's API through errata's [`UpstreamClient`] (deadline and catalog mapping).
 #[derive(Debug)]
@@ -100,6 +104,7 @@ impl KakaoClient {
 
 /// Query of `GET /v1/user/kakao-channel-added`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelQuery {
     /// Only this channel counts; without it, any added channel does.
@@ -116,6 +121,9 @@ pub struct ChannelAdded {
 }
 
 /// `GET /v1/user/kakao-channel-added`.
+#[utoipa::path(get, path = "/v1/user/kakao-channel-added", tag = "kakao", security(("bearer" = [])),
+    params(ChannelQuery, ("X-Kakao-Token" = String, Header, description = "The user's Kakao access token.")),
+    responses((status = 200, description = "Whether the channel is added", body = ChannelAdded), ChannelAddedErrors))]
 pub async fn channel_added(
     State(state): State<AppState>,
     _user: AuthUser,

@@ -25,16 +25,32 @@ use crate::errors::{self, codes};
 
 /// Errors of `POST /v1/lectures`.
 pub const CREATE_ERRORS: &[Code] = &[codes::PERMISSION_DENIED, codes::VALIDATION_ERROR];
+errata_axum::error_set! {
+    /// The codes of [`CREATE_ERRORS`] (errors of `POST /v1/lectures`).
+    pub struct CreateErrors for crate::errors::catalog = CREATE_ERRORS;
+}
 /// Errors of `GET /v1/lectures`.
 pub const LIST_ERRORS: &[Code] = &[codes::VALIDATION_ERROR];
+errata_axum::error_set! {
+    /// The codes of [`LIST_ERRORS`] (errors of `GET /v1/lectures`).
+    pub struct ListErrors for crate::errors::catalog = LIST_ERRORS;
+}
 /// Errors of `GET /v1/lectures/{id}`.
 pub const GET_ERRORS: &[Code] = &[codes::LECTURE_NOT_FOUND, codes::VALIDATION_ERROR];
+errata_axum::error_set! {
+    /// The codes of [`GET_ERRORS`] (errors of `GET /v1/lectures/{id}`).
+    pub struct GetErrors for crate::errors::catalog = GET_ERRORS;
+}
 /// Errors of `PATCH /v1/lectures/{id}`.
 pub const UPDATE_ERRORS: &[Code] = &[
     codes::LECTURE_NOT_FOUND,
     codes::INSTRUCTOR_ONLY,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`UPDATE_ERRORS`] (errors of `PATCH /v1/lectures/{id}`).
+    pub struct UpdateErrors for crate::errors::catalog = UPDATE_ERRORS;
+}
 /// Errors of `DELETE /v1/lectures/{id}`.
 pub const DELETE_ERRORS: &[Code] = &[
     codes::LECTURE_NOT_FOUND,
@@ -42,6 +58,10 @@ pub const DELETE_ERRORS: &[Code] = &[
     codes::INTEGRITY_ERROR,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`DELETE_ERRORS`] (errors of `DELETE /v1/lectures/{id}`).
+    pub struct DeleteErrors for crate::errors::catalog = DELETE_ERRORS;
+}
 /// Errors of `POST /v1/lectures/{id}/enroll`.
 pub const ENROLL_ERRORS: &[Code] = &[
     codes::LECTURE_NOT_FOUND,
@@ -49,18 +69,30 @@ pub const ENROLL_ERRORS: &[Code] = &[
     codes::PERMISSION_DENIED,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`ENROLL_ERRORS`] (errors of `POST /v1/lectures/{id}/enroll`).
+    pub struct EnrollErrors for crate::errors::catalog = ENROLL_ERRORS;
+}
 /// Errors of `DELETE /v1/lectures/{id}/enroll`.
 pub const UNENROLL_ERRORS: &[Code] = &[
     codes::LECTURE_NOT_FOUND,
     codes::NOT_ENROLLED,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`UNENROLL_ERRORS`] (errors of `DELETE /v1/lectures/{id}/enroll`).
+    pub struct UnenrollErrors for crate::errors::catalog = UNENROLL_ERRORS;
+}
 /// Errors of `GET /v1/lectures/{id}/students`.
 pub const STUDENTS_ERRORS: &[Code] = &[
     codes::LECTURE_NOT_FOUND,
     codes::INSTRUCTOR_ONLY,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`STUDENTS_ERRORS`] (errors of `GET /v1/lectures/{id}/students`).
+    pub struct StudentsErrors for crate::errors::catalog = STUDENTS_ERRORS;
+}
 
 /// A lecture.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -113,6 +145,7 @@ pub struct UpdateLecture {
 
 /// `GET /v1/lectures` query.
 #[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     /// How many lectures (1–100, default 20).
@@ -123,7 +156,8 @@ pub struct Page {
 }
 
 /// Path of `/v1/lectures/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct LectureId {
     /// The lecture id.
     pub id: i64,
@@ -152,6 +186,8 @@ pub async fn load_as_instructor<'e>(
 }
 
 /// `POST /v1/lectures`: instructors create lectures; students get `PERMISSION_DENIED`.
+#[utoipa::path(post, path = "/v1/lectures", operation_id = "create_lecture", tag = "lectures", security(("bearer" = [])), request_body = CreateLecture,
+    responses((status = 201, description = "Created", body = Lecture), CreateErrors))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -179,6 +215,8 @@ pub async fn create(
 }
 
 /// `GET /v1/lectures`: newest first.
+#[utoipa::path(get, path = "/v1/lectures", params(Page), tag = "lectures", security(("bearer" = [])),
+    responses((status = 200, description = "Lectures, newest first", body = Vec<Lecture>), ListErrors))]
 pub async fn list(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -195,6 +233,8 @@ pub async fn list(
 }
 
 /// `GET /v1/lectures/{id}`.
+#[utoipa::path(get, path = "/v1/lectures/{id}", operation_id = "get_lecture", params(LectureId), tag = "lectures", security(("bearer" = [])),
+    responses((status = 200, description = "The lecture", body = Lecture), GetErrors))]
 pub async fn get(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -204,6 +244,8 @@ pub async fn get(
 }
 
 /// `PATCH /v1/lectures/{id}`: only its instructor.
+#[utoipa::path(patch, path = "/v1/lectures/{id}", params(LectureId), tag = "lectures", security(("bearer" = [])), request_body = UpdateLecture,
+    responses((status = 200, description = "The edited lecture", body = Lecture), UpdateErrors))]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -225,6 +267,8 @@ pub async fn update(
 
 /// `DELETE /v1/lectures/{id}`: only its instructor, and only while it has no sessions (the
 /// foreign key refuses otherwise: `INTEGRITY_ERROR`).
+#[utoipa::path(delete, path = "/v1/lectures/{id}", params(LectureId), tag = "lectures", security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), DeleteErrors))]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,
@@ -246,6 +290,8 @@ pub async fn delete(
 
 /// `POST /v1/lectures/{id}/enroll`: a second enrollment hits the primary key of
 /// `enrollments`: `ALREADY_ENROLLED`, however many arrive at once.
+#[utoipa::path(post, path = "/v1/lectures/{id}/enroll", params(LectureId), tag = "lectures", security(("bearer" = [])),
+    responses((status = 201, description = "Enrolled", body = Enrollment), EnrollErrors))]
 pub async fn enroll(
     State(state): State<AppState>,
     user: AuthUser,
@@ -267,11 +313,25 @@ pub async fn enroll(
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(serde_json::json!({"lecture_id": id, "enrolled": true})),
+        axum::Json(Enrollment {
+            lecture_id: id,
+            enrolled: true,
+        }),
     ))
 }
 
+/// Answer of `enroll`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Enrollment {
+    /// The lecture.
+    pub lecture_id: i64,
+    /// Always `true`.
+    pub enrolled: bool,
+}
+
 /// `DELETE /v1/lectures/{id}/enroll`: `NOT_ENROLLED` when there was nothing to delete.
+#[utoipa::path(delete, path = "/v1/lectures/{id}/enroll", params(LectureId), tag = "lectures", security(("bearer" = [])),
+    responses((status = 204, description = "Left the lecture"), UnenrollErrors))]
 pub async fn unenroll(
     State(state): State<AppState>,
     user: AuthUser,
@@ -303,6 +363,8 @@ pub struct Student {
 }
 
 /// `GET /v1/lectures/{id}/students`: only its instructor.
+#[utoipa::path(get, path = "/v1/lectures/{id}/students", params(LectureId), tag = "lectures", security(("bearer" = [])),
+    responses((status = 200, description = "Its students", body = Vec<Student>), StudentsErrors))]
 pub async fn students(
     State(state): State<AppState>,
     user: AuthUser,

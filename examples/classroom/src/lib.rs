@@ -16,7 +16,6 @@ pub mod db;
 pub mod errors;
 pub mod kakao;
 pub mod lectures;
-pub mod openapi;
 pub mod sessions;
 pub mod telemetry;
 pub mod uploads;

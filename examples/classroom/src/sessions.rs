@@ -29,8 +29,16 @@ pub const CREATE_ERRORS: &[Code] = &[
     codes::INSTRUCTOR_ONLY,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`CREATE_ERRORS`] (errors of `POST /v1/lectures/{id}/sessions`).
+    pub struct CreateErrors for crate::errors::catalog = CREATE_ERRORS;
+}
 /// Errors of `GET /v1/sessions/{code}`.
 pub const GET_ERRORS: &[Code] = &[codes::SESSION_NOT_FOUND, codes::NOT_ENROLLED];
+errata_axum::error_set! {
+    /// The codes of [`GET_ERRORS`] (errors of `GET /v1/sessions/{code}`).
+    pub struct GetErrors for crate::errors::catalog = GET_ERRORS;
+}
 /// Errors of `POST /v1/sessions/{code}/start`.
 pub const START_ERRORS: &[Code] = &[
     codes::SESSION_NOT_FOUND,
@@ -38,6 +46,10 @@ pub const START_ERRORS: &[Code] = &[
     codes::SESSION_ALREADY_STARTED,
     codes::SESSION_ENDED,
 ];
+errata_axum::error_set! {
+    /// The codes of [`START_ERRORS`] (errors of `POST /v1/sessions/{code}/start`).
+    pub struct StartErrors for crate::errors::catalog = START_ERRORS;
+}
 /// Errors of `POST /v1/sessions/{code}/next-step`.
 pub const NEXT_STEP_ERRORS: &[Code] = &[
     codes::SESSION_NOT_FOUND,
@@ -45,8 +57,16 @@ pub const NEXT_STEP_ERRORS: &[Code] = &[
     codes::SESSION_NOT_STARTED,
     codes::SESSION_ENDED,
 ];
+errata_axum::error_set! {
+    /// The codes of [`NEXT_STEP_ERRORS`] (errors of `POST /v1/sessions/{code}/next-step`).
+    pub struct NextStepErrors for crate::errors::catalog = NEXT_STEP_ERRORS;
+}
 /// Errors of `POST /v1/sessions/{code}/end`.
 pub const END_ERRORS: &[Code] = NEXT_STEP_ERRORS;
+errata_axum::error_set! {
+    /// The codes of [`END_ERRORS`] (errors of `POST /v1/sessions/{code}/end`).
+    pub struct EndErrors for crate::errors::catalog = END_ERRORS;
+}
 /// Errors of `POST /v1/sessions/{code}/join`.
 pub const JOIN_ERRORS: &[Code] = &[
     codes::SESSION_NOT_FOUND,
@@ -56,6 +76,10 @@ pub const JOIN_ERRORS: &[Code] = &[
     codes::DEVICE_ID_TAKEN,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`JOIN_ERRORS`] (errors of `POST /v1/sessions/{code}/join`).
+    pub struct JoinErrors for crate::errors::catalog = JOIN_ERRORS;
+}
 /// Errors of `POST /v1/sessions/{code}/complete`.
 pub const COMPLETE_ERRORS: &[Code] = &[
     codes::SESSION_NOT_FOUND,
@@ -67,6 +91,10 @@ pub const COMPLETE_ERRORS: &[Code] = &[
     codes::NOT_FOUND,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`COMPLETE_ERRORS`] (errors of `POST /v1/sessions/{code}/complete`).
+    pub struct CompleteErrors for crate::errors::catalog = COMPLETE_ERRORS;
+}
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -222,7 +250,8 @@ pub fn is_code(code: &str) -> bool {
 }
 
 /// Path of `/v1/sessions/{code}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct SessionCode {
     /// The join code.
     pub code: String,
@@ -238,6 +267,8 @@ pub struct CreateSession {
 }
 
 /// `POST /v1/lectures/{id}/sessions`: the lecture's instructor opens a session (`WAITING`).
+#[utoipa::path(post, path = "/v1/lectures/{id}/sessions", operation_id = "create_session", params(LectureId), tag = "sessions", security(("bearer" = [])), request_body = CreateSession,
+    responses((status = 201, description = "Opened", body = SessionView), CreateErrors))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -286,6 +317,8 @@ pub async fn load_for_member(
 }
 
 /// `GET /v1/sessions/{code}`: for the lecture's instructor and enrolled students.
+#[utoipa::path(get, path = "/v1/sessions/{code}", operation_id = "get_session", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, description = "The session", body = SessionView), GetErrors))]
 pub async fn get(
     State(state): State<AppState>,
     user: AuthUser,
@@ -321,6 +354,8 @@ async fn transition(
 }
 
 /// `POST /v1/sessions/{code}/start`: `WAITING` → `IN_PROGRESS`.
+#[utoipa::path(post, path = "/v1/sessions/{code}/start", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, description = "Started", body = SessionView), StartErrors))]
 pub async fn start(
     State(state): State<AppState>,
     user: AuthUser,
@@ -334,6 +369,8 @@ pub async fn start(
 }
 
 /// `POST /v1/sessions/{code}/next-step`: advances the current step of a running session.
+#[utoipa::path(post, path = "/v1/sessions/{code}/next-step", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, description = "Advanced", body = SessionView), NextStepErrors))]
 pub async fn next_step(
     State(state): State<AppState>,
     user: AuthUser,
@@ -347,6 +384,8 @@ pub async fn next_step(
 }
 
 /// `POST /v1/sessions/{code}/end`: `IN_PROGRESS` → `ENDED`.
+#[utoipa::path(post, path = "/v1/sessions/{code}/end", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, description = "Ended", body = SessionView), EndErrors))]
 pub async fn end(
     State(state): State<AppState>,
     user: AuthUser,
@@ -462,6 +501,9 @@ async fn participant_of(
 
 /// `POST /v1/sessions/{code}/join`: adds the device as a participant; joining again is
 /// harmless (`200` with the existing participant instead of `201`).
+#[utoipa::path(post, path = "/v1/sessions/{code}/join", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    request_body(content = DeviceRequest, description = "The device (an empty body lacks its `device_id`)"),
+    responses((status = 201, description = "Joined", body = Joined), (status = 200, description = "The device had joined", body = Joined), JoinErrors))]
 pub async fn join(
     State(state): State<AppState>,
     user: AuthUser,
@@ -521,6 +563,9 @@ pub struct Completed {
 /// `POST /v1/sessions/{code}/complete`: the device reports the current step complete; a
 /// repeated report is counted once. The device must have joined, as this user (`NOT_FOUND`
 /// otherwise).
+#[utoipa::path(post, path = "/v1/sessions/{code}/complete", params(SessionCode), tag = "sessions", security(("bearer" = [])),
+    request_body(content = DeviceRequest, description = "The device (an empty body lacks its `device_id`)"),
+    responses((status = 200, description = "Recorded", body = Completed), CompleteErrors))]
 pub async fn complete(
     State(state): State<AppState>,
     user: AuthUser,

@@ -25,12 +25,20 @@ pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 
 /// Errors of `POST /v1/uploads/images`.
 pub const UPLOAD_ERRORS: &[Code] = &[codes::VALIDATION_ERROR, codes::PAYLOAD_TOO_LARGE];
+errata_axum::error_set! {
+    /// The codes of [`UPLOAD_ERRORS`] (errors of `POST /v1/uploads/images`).
+    pub struct UploadErrors for crate::errors::catalog = UPLOAD_ERRORS;
+}
 /// Errors of `GET /v1/uploads/images/{id}`.
 pub const DOWNLOAD_ERRORS: &[Code] = &[
     codes::NOT_FOUND,
     codes::PERMISSION_DENIED,
     codes::VALIDATION_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`DOWNLOAD_ERRORS`] (errors of `GET /v1/uploads/images/{id}`).
+    pub struct DownloadErrors for crate::errors::catalog = DOWNLOAD_ERRORS;
+}
 
 /// An image format recognized by its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +145,8 @@ pub struct Uploaded {
 }
 
 /// `POST /v1/uploads/images`.
+#[utoipa::path(post, path = "/v1/uploads/images", tag = "uploads", security(("bearer" = [])),
+    responses((status = 201, description = "Stored", body = Uploaded), UploadErrors))]
 pub async fn upload(
     State(state): State<AppState>,
     user: AuthUser,
@@ -162,13 +172,16 @@ pub async fn upload(
 }
 
 /// Path of `/v1/uploads/images/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct ImageId {
     /// The image id.
     pub id: i64,
 }
 
 /// `GET /v1/uploads/images/{id}`: the image bytes, to their uploader only.
+#[utoipa::path(get, path = "/v1/uploads/images/{id}", params(ImageId), tag = "uploads", security(("bearer" = [])),
+    responses((status = 200, description = "The image bytes", content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp"))), DownloadErrors))]
 pub async fn download(
     State(state): State<AppState>,
     user: AuthUser,

@@ -38,6 +38,10 @@ pub const WS_ERRORS: &[Code] = &[
     codes::NOT_ENROLLED,
     codes::WS_PROTOCOL_ERROR,
 ];
+errata_axum::error_set! {
+    /// The codes of [`WS_ERRORS`] (errors of the route).
+    pub struct WsErrors for crate::errors::catalog = WS_ERRORS;
+}
 
 /// Largest message a client may send (the server expects none but control frames).
 pub const MAX_MESSAGE: usize = 64 * 1024;
@@ -115,13 +119,16 @@ fn update(view: &SessionView) -> Update {
 }
 
 /// Query of the socket URL.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WsQuery {
     /// The access token (browsers cannot set headers on a WebSocket).
     pub token: Option<String>,
 }
 
 /// `GET /ws/sessions/{code}`.
+#[utoipa::path(get, path = "/ws/sessions/{code}", params(SessionCode, WsQuery), tag = "sessions",
+    responses((status = 101, description = "The WebSocket of the session (`?token=`); errors after the upgrade are close codes"), WsErrors))]
 pub async fn connect(
     State(state): State<AppState>,
     ctx: RequestContext,

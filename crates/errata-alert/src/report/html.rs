@@ -5,20 +5,7 @@ use std::fmt::Write;
 use super::{fmt_change, Stats};
 use crate::alert::thousands;
 
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use errata_catalog::text::escape_html as esc;
 
 fn polyline(series: &[u64], max: u64, width: f64, height: f64, n: usize) -> String {
     let step = if n > 1 { width / (n - 1) as f64 } else { 0.0 };

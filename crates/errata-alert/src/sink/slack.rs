@@ -67,17 +67,7 @@ pub fn slack_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
-/// The largest char boundary `<= at`.
-pub fn floor_char_boundary(s: &str, at: usize) -> usize {
-    if at >= s.len() {
-        return s.len();
-    }
-    let mut i = at;
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
+pub use errata_catalog::text::floor_char_boundary;
 
 /// `s` cut to at most `max` UTF-16 units, ending in `…` when cut; never splits a character or
 /// an `&…;` entity.

@@ -11,7 +11,7 @@
 
 pub mod jwt;
 pub mod password;
-mod routes;
+pub(crate) mod routes;
 
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderMap};
@@ -19,8 +19,20 @@ use errata::ApiError;
 
 pub use routes::{
     login, logout, me, refresh, signup, LoginRequest, RefreshRequest, Role, SignupRequest,
-    TokenPair, User, LOGIN_ERRORS, LOGOUT_ERRORS, ME_ERRORS, REFRESH_ERRORS, SIGNUP_ERRORS,
+    SignupResponse, TokenPair, User, LOGIN_ERRORS, LOGOUT_ERRORS, ME_ERRORS, REFRESH_ERRORS,
+    SIGNUP_ERRORS,
 };
+
+/// The security scheme of routes that take an [`AuthUser`] (`Authorization: Bearer`).
+pub const SECURITY_SCHEME: &str = "bearer";
+
+/// What [`AuthUser`] answers when the request has no valid access token; every route that
+/// requires [`SECURITY_SCHEME`] declares them.
+pub const AUTH_CODES: &[errata::Code] = &[
+    errors::codes::AUTH_REQUIRED,
+    errors::codes::TOKEN_EXPIRED,
+    errors::codes::TOKEN_INVALID,
+];
 
 use crate::app::AppState;
 use crate::errors;

@@ -17,22 +17,42 @@ use crate::errors::{self, codes};
 
 /// Errors of `POST /v1/auth/signup` (besides the body errors every JSON route has).
 pub const SIGNUP_ERRORS: &[Code] = &[codes::VALIDATION_ERROR, codes::AUTH_BUSY];
+errata_axum::error_set! {
+    /// The codes of [`SIGNUP_ERRORS`] (errors of `POST /v1/auth/signup` (besides the body errors every JSON route has)).
+    pub struct SignupErrors for crate::errors::catalog = SIGNUP_ERRORS;
+}
 /// Errors of `POST /v1/auth/login`.
 pub const LOGIN_ERRORS: &[Code] = &[codes::AUTH_FAILED, codes::AUTH_BUSY];
+errata_axum::error_set! {
+    /// The codes of [`LOGIN_ERRORS`] (errors of `POST /v1/auth/login`).
+    pub struct LoginErrors for crate::errors::catalog = LOGIN_ERRORS;
+}
 /// Errors of `POST /v1/auth/refresh`.
 pub const REFRESH_ERRORS: &[Code] = &[
     codes::TOKEN_EXPIRED,
     codes::TOKEN_INVALID,
     codes::TOKEN_BLACKLISTED,
 ];
+errata_axum::error_set! {
+    /// The codes of [`REFRESH_ERRORS`] (errors of `POST /v1/auth/refresh`).
+    pub struct RefreshErrors for crate::errors::catalog = REFRESH_ERRORS;
+}
 /// Errors of `POST /v1/auth/logout`.
 pub const LOGOUT_ERRORS: &[Code] = REFRESH_ERRORS;
+errata_axum::error_set! {
+    /// The codes of [`LOGOUT_ERRORS`] (errors of `POST /v1/auth/logout`).
+    pub struct LogoutErrors for crate::errors::catalog = LOGOUT_ERRORS;
+}
 /// Errors of `GET /v1/user/me`.
 pub const ME_ERRORS: &[Code] = &[
     codes::AUTH_REQUIRED,
     codes::TOKEN_EXPIRED,
     codes::TOKEN_INVALID,
 ];
+errata_axum::error_set! {
+    /// The codes of [`ME_ERRORS`] (errors of `GET /v1/user/me`).
+    pub struct MeErrors for crate::errors::catalog = ME_ERRORS;
+}
 
 /// A role chosen at signup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -118,9 +138,12 @@ pub struct User {
     pub created_at: String,
 }
 
-#[derive(Serialize)]
-struct SignupResponse {
+/// Answer of `signup`: the new user and its first token pair.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignupResponse {
+    /// The new user.
     user: User,
+    /// Its tokens, beside `user`.
     #[serde(flatten)]
     tokens: TokenPair,
 }
@@ -160,6 +183,8 @@ async fn issue_pair(
 
 /// `POST /v1/auth/signup`: creates an account and logs it in. A taken email is a field error
 /// (`email_taken`) found by the database's unique constraint.
+#[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignupRequest,
+    responses((status = 201, description = "Created and logged in", body = SignupResponse), SignupErrors))]
 pub async fn signup(
     State(state): State<AppState>,
     Valid(Json(req)): Valid<Json<SignupRequest>>,
@@ -191,6 +216,8 @@ pub async fn signup(
 
 /// `POST /v1/auth/login`: a wrong password and an unknown email both answer `AUTH_FAILED`,
 /// after the same amount of work.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth",
+    responses((status = 200, description = "Logged in", body = TokenPair), LoginErrors))]
 pub async fn login(
     State(state): State<AppState>,
     Json(req): Json<LoginRequest>,
@@ -215,6 +242,8 @@ pub async fn login(
 /// `POST /v1/auth/refresh`: exchanges a refresh token for a new pair. The old token is retired
 /// in the same transaction; presenting it again is `TOKEN_BLACKLISTED` and also retires every
 /// token descended from the same login, since a reused token means it leaked.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth",
+    responses((status = 200, description = "A new token pair", body = TokenPair), RefreshErrors))]
 pub async fn refresh(
     State(state): State<AppState>,
     Json(req): Json<RefreshRequest>,
@@ -266,6 +295,8 @@ pub async fn refresh(
 }
 
 /// `POST /v1/auth/logout`: retires the refresh token and every token of its login.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
+    responses((status = 204, description = "Logged out"), LogoutErrors))]
 pub async fn logout(
     State(state): State<AppState>,
     Json(req): Json<RefreshRequest>,
@@ -296,6 +327,8 @@ pub async fn logout(
 }
 
 /// `GET /v1/user/me`: the authenticated user.
+#[utoipa::path(get, path = "/v1/user/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The current user", body = User), MeErrors))]
 pub async fn me(
     State(state): State<AppState>,
     user: AuthUser,

@@ -131,6 +131,9 @@ pub struct TestApp {
     pub state: classroom::AppState,
     pub db: Arc<TestDb>,
     config: Config,
+    /// The codes each route declares; dropping the app fails the test when a route answered
+    /// another.
+    pub declared: errata_axum::declare::Declared,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -138,6 +141,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if !std::thread::panicking() {
+            self.declared.assert_all_declared();
         }
     }
 }
@@ -186,6 +192,7 @@ async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let router = app.router;
+    let declared = app.declared;
     tokio::spawn(async move {
         let _ = classroom::serve_on(listener, router, async {
             let _ = rx.await;
@@ -202,6 +209,7 @@ async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
         state: app.state,
         db,
         config,
+        declared,
         shutdown: Some(tx),
     }
 }

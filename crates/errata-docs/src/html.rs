@@ -12,8 +12,7 @@ use std::fmt::Write as _;
 use errata_catalog::{reason_phrase, Catalog, Entry, FieldCode};
 
 use super::rich_text::{escape, escape_into, to_html};
-use super::{alert_text, entry_locales, locales_text, number_text};
-use crate::envelope::{message_in, Envelope};
+use super::{alert_text, entry_locales, example_body, locales_text, message_in, number_text};
 
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
@@ -63,11 +62,10 @@ pub fn render(catalog: &Catalog) -> String {
 
     out.push_str("<section class=\"intro\">\n<p>Every error response carries a stable <code>code</code> to branch on, a <code>message</code> in the client's locale (<code>Accept-Language</code>) and the HTTP status. Treat a code you do not know as a generic error of its status: new codes are added without notice.</p>\n");
     if let Some(first) = catalog.entries.first() {
-        let body = Envelope::Nested.example(&renderer, first);
         let _ = writeln!(
             out,
             "<pre><code>{}</code></pre>",
-            escape(&crate::pretty(&body))
+            escape(&example_body(&renderer, first))
         );
     }
     out.push_str("</section>\n");
@@ -251,11 +249,10 @@ fn render_entry(out: &mut String, catalog: &Catalog, renderer: &errata::Renderer
     }
     out.push_str("</dl>\n");
 
-    let body = Envelope::Nested.example(renderer, entry);
     let _ = writeln!(
         out,
         "<details><summary>Example response</summary><pre><code>{}</code></pre></details>\n</article>",
-        escape(&crate::pretty(&body))
+        escape(&example_body(renderer, entry))
     );
 }
 

@@ -4,26 +4,7 @@
 //! `[links](https://…)` (http, https and mailto only). Everything else is text: every character
 //! that means something in HTML is escaped, so a description can never inject markup.
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    escape_into(&mut out, text);
-    out
-}
-
-/// Appends `text` to `out`, HTML-escaped.
-pub fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-}
+pub use errata_catalog::text::{escape_html as escape, escape_html_into as escape_into};
 
 /// Renders the Markdown subset of `markdown` to HTML.
 pub fn to_html(markdown: &str) -> String {

@@ -4,8 +4,9 @@ use std::fmt::Write as _;
 
 use errata_catalog::{reason_phrase, Catalog, Entry};
 
-use super::{alert_text, entry_locales, locales_text, number_text, yes_no};
-use crate::envelope::{message_in, Envelope};
+use super::{
+    alert_text, entry_locales, example_body, locales_text, message_in, number_text, yes_no,
+};
 
 /// Renders the Markdown reference of `catalog`.
 pub fn render(catalog: &Catalog) -> String {
@@ -24,8 +25,8 @@ pub fn render(catalog: &Catalog) -> String {
          client's locale (`Accept-Language`) and the HTTP status:\n\n",
     );
     if let Some(example) = catalog.entries.first() {
-        let body = Envelope::Nested.example(&errata::Renderer::new(catalog.clone()), example);
-        let _ = writeln!(out, "```json\n{}\n```\n", crate::pretty(&body));
+        let body = example_body(&errata::Renderer::new(catalog.clone()), example);
+        let _ = writeln!(out, "```json\n{body}\n```\n");
     }
     out.push_str(
         "Treat a code you do not know as a generic error of its status: new codes are added \
@@ -148,9 +149,9 @@ fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
+            '&' | '<' | '>' => {
+                errata_catalog::text::escape_html_into(&mut out, c.encode_utf8(&mut [0; 4]));
+            }
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' => {
                 out.push('\\');
                 out.push(c);

@@ -1,8 +1,15 @@
-//! `errata docs`: a reference of every error for the developers who call the API.
+//! The reference of every error of a catalog, for the developers who call the API: the page
+//! behind `errata docs`, and the one a service serves at `/errors`.
 //!
 //! Three renderers share what they say about an entry: [`markdown`], [`html`] (one
 //! self-contained page with a search box and an anchor per code) and [`json`] (a stable
 //! machine format).
+//!
+//! ```
+//! let catalog = errata_catalog::Catalog::load("../../examples/classroom/errors.toml").unwrap();
+//! let page = errata_docs::render(&catalog, errata_docs::Format::Html);
+//! assert!(page.contains("id=\"LECTURE_NOT_FOUND\""));
+//! ```
 
 pub mod html;
 pub mod json;
@@ -11,15 +18,45 @@ pub mod rich_text;
 
 use errata_catalog::{AlertPolicy, Catalog, Entry};
 
-use crate::args::DocsFormat;
+/// The formats of the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Markdown, grouped by status.
+    Markdown,
+    /// One self-contained HTML page with a search box; each code has an anchor (`#CODE`).
+    Html,
+    /// A stable machine-readable format (`"format": "errata-docs/1"`).
+    Json,
+}
 
 /// Renders the reference of `catalog` in `format`.
-pub fn render(catalog: &Catalog, format: DocsFormat) -> String {
+pub fn render(catalog: &Catalog, format: Format) -> String {
     match format {
-        DocsFormat::Md => markdown::render(catalog),
-        DocsFormat::Html => html::render(catalog),
-        DocsFormat::Json => json::render(catalog),
+        Format::Markdown => markdown::render(catalog),
+        Format::Html => html::render(catalog),
+        Format::Json => json::render(catalog),
     }
+}
+
+/// The template of `messages` in `locale`, falling back to the catalog's default locale, then
+/// to any locale (built-in entries ship `ko` and `en` whatever the catalog's locales are).
+pub fn message_in<'a>(
+    catalog: &Catalog,
+    messages: &'a std::collections::BTreeMap<String, String>,
+    locale: &str,
+) -> Option<&'a str> {
+    messages
+        .get(locale)
+        .or_else(|| messages.get(&catalog.info.default_locale))
+        .or_else(|| messages.values().next())
+        .map(String::as_str)
+}
+
+/// The body the server sends for `entry` in the nested envelope (default locale, sample
+/// parameters), pretty-printed.
+fn example_body(renderer: &errata::Renderer, entry: &Entry) -> String {
+    let body = errata::openapi::example(renderer, entry, errata::Envelope::Nested);
+    serde_json::to_string_pretty(&body).unwrap_or_default()
 }
 
 /// When the entry raises an alert: `never`, `always`, `spike: more than 100 in 5m`.
