@@ -35,9 +35,11 @@
 //!     .layer(ErrataLayer::new(renderer));
 //! ```
 
+mod body;
 mod context;
 #[cfg(feature = "sqlx")]
 pub mod db;
+mod ext;
 mod extract;
 mod fallback;
 mod layer;
@@ -45,15 +47,24 @@ mod layer;
 pub mod openapi;
 #[cfg(feature = "ratelimit")]
 pub mod ratelimit;
+mod request_id;
 pub mod test;
+mod timeout;
 #[cfg(feature = "upstream")]
 pub mod upstream;
 #[cfg(feature = "validator")]
 mod validation;
 
-pub use context::RequestContext;
+pub use body::{BoxError, ErrataBody};
+pub use context::{negotiate_envelope, RequestContext};
+pub use ext::ServiceBuilderExt;
 pub use extract::{body_error, parse_json, parse_urlencoded, Form, Json, Path, Query};
 pub use fallback::fallback;
-pub use layer::{Errata, ErrataLayer, ResponseFuture, X_REQUEST_ID};
+pub use layer::{
+    Errata, ErrataLayer, ErrataLayerBuilder, ErrataService, PanicToError, ResponseFuture, Rewrap,
+    X_REQUEST_ID,
+};
+pub use request_id::RandomRequestId;
+pub use timeout::{HandlerTimeout, HandlerTimeoutFuture, HandlerTimeoutLayer};
 #[cfg(feature = "validator")]
 pub use validation::{field_error as validator_field_error, validation_error, Valid, Validatable};

@@ -128,7 +128,7 @@ impl ResponseCapture {
     }
 
     /// Header names and values as text, values cut at [`MAX_HEADER_VALUE`] bytes. Sensitive
-    /// ones are filtered with the rest of the event, by [`Scrubber::scrub_event_with`].
+    /// ones are filtered with the rest of the event, by [`ScrubEvent::scrub_event_with`](crate::ScrubEvent::scrub_event_with).
     fn header_text(&self) -> Vec<(String, String)> {
         self.headers
             .iter()
