@@ -49,7 +49,7 @@ fn bench(c: &mut Criterion) {
             request,
             |req| rt.block_on(without.call(req)).unwrap(),
             BatchSize::SmallInput,
-        )
+        );
     });
     let mut with = layer.layer(app());
     group.bench_function("edge layer + capture layer", |b| {
@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
             request,
             |req| rt.block_on(with.call(req)).unwrap(),
             BatchSize::SmallInput,
-        )
+        );
     });
     group.finish();
 }
