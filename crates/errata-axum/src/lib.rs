@@ -1,8 +1,15 @@
 //! axum and tower integration for errata: every error that leaves the server is in the contract.
 //!
-//! - [`ErrataLayer`]: the edge layer. Renders handler errors with the request's locale, request
-//!   id and path; re-wraps the framework's own 404/405/408/413/415/429/5xx; turns panics into
-//!   `SERVER_ERROR`; attaches an [`errata::ErrorReport`] when monitoring asks for one.
+//! - [`ErrataLayer`]: the edge layer, built from tower-http's request-id and catch-panic
+//!   middleware. Renders handler errors with the request's locale, request id and path;
+//!   re-wraps every foreign 4xx/5xx (the router's, tower-http's, a handler's own) keeping its
+//!   status; turns panics into `SERVER_ERROR`; logs causes scrubbed; attaches an
+//!   [`errata::ErrorReport`] when monitoring asks for one. [`ErrataLayer::builder`] configures
+//!   it, [`ServiceBuilderExt`] adds it to a `tower::ServiceBuilder`.
+//! - [`HandlerTimeoutLayer`]: a handler deadline answered as `HANDLER_TIMEOUT`.
+//!
+//! Features, by capability, none on by default: `ratelimit`, `upstream`, `openapi`,
+//! `validator`, `sqlx`.
 //! - [`Json`], [`Query`], [`Form`], [`Path`]: extractors whose rejections are catalog errors;
 //!   `Valid<E>` adds `validator` rules as field errors.
 //! - [`fallback`]: `ROUTE_NOT_FOUND` for the API router.
