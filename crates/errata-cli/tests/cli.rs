@@ -400,7 +400,11 @@ fn openapi_has_envelopes_codes_and_one_response_per_status() {
     let examples = conflict["examples"].as_object().unwrap();
     let mut names: Vec<&String> = examples.keys().collect();
     names.sort();
-    assert_eq!(names, ["ALREADY_ENROLLED", "SESSION_ALREADY_STARTED"]);
+    // The built-in CONFLICT: what the edge layer answers for a foreign 409.
+    assert_eq!(
+        names,
+        ["ALREADY_ENROLLED", "CONFLICT", "SESSION_ALREADY_STARTED"]
+    );
     assert_eq!(
         examples["ALREADY_ENROLLED"]["value"],
         serde_json::json!({
