@@ -22,7 +22,7 @@ use crate::capture::Captured;
 use crate::clock::add_std;
 use crate::event::Event;
 use crate::fingerprint::{self, FingerprintFn};
-use crate::scrub::Scrubber;
+use crate::scrub::{ScrubEvent, Scrubber};
 use crate::store::{minute_of, CountRow, SampleRow, UNMATCHED_ROUTE};
 
 /// When alerts of a group go out.

@@ -68,7 +68,7 @@ pub use delivery::DeliveryOptions;
 pub use errata_catalog::{AlertPolicy, SpikeRule};
 pub use event::{ErrorReport, Event, Upstream, UpstreamDetail};
 pub use pipeline::{Alerting, AlertingHandle, PipelineStats, StartError};
-pub use scrub::Scrubber;
+pub use scrub::{ScrubEvent, Scrubber};
 pub use sink::{SendOutcome, Sink};
 pub use spool::{Delivery, DeliveryState, ListFilter, Spool, StoreError};
 pub use store::Store;

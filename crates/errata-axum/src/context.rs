@@ -1,18 +1,10 @@
 //! [`RequestContext`]: what the edge layer learned about a request, for handlers that need it.
 
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
-
-use axum::body::Body;
 use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts, HeaderValue, Request, Uri};
-use bytes::BytesMut;
+use axum::http::{header, request::Parts, HeaderName, HeaderValue, Request, Uri};
 use errata::{Envelope, LocaleId, Renderer};
 
-use crate::layer::{valid_request_id, X_REQUEST_ID};
-
-/// The negotiated locale and the request id of a request.
+/// The negotiated locale, envelope and the request id of a request.
 ///
 /// The edge layer stores it in the request extensions; handlers extract it, e.g. to render a
 /// WebSocket close reason in the client's language.
@@ -23,30 +15,35 @@ pub struct RequestContext {
     request_id: HeaderValue,
     /// The request URI, kept only when the response would be problem+json (its `instance`).
     instance: Option<Uri>,
-    problem: bool,
+    /// The envelope `Accept` chose, when it is not the renderer's own.
+    envelope: Option<Envelope>,
 }
 
 impl RequestContext {
-    pub(crate) fn from_request(renderer: &Renderer, req: &Request<Body>) -> Self {
+    /// The context of `req`, whose request id header (`id_header`) the edge layer has set.
+    pub(crate) fn from_request<B>(
+        renderer: &Renderer,
+        req: &Request<B>,
+        id_header: &HeaderName,
+    ) -> Self {
         let headers = req.headers();
         let accept_language = headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
-        let request_id = match headers.get(&X_REQUEST_ID) {
-            Some(v) if valid_request_id(v).is_some() => v.clone(),
-            _ => generated_id(),
-        };
-        let problem = headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("application/problem+json"));
-        let instance =
-            (problem || renderer.envelope() == Envelope::Problem).then(|| req.uri().clone());
+        let request_id = headers
+            .get(id_header)
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from_static("-"));
+        let envelope = negotiate_envelope(
+            headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
+            renderer.envelope(),
+        );
+        let problem = envelope.unwrap_or(renderer.envelope()) == Envelope::Problem;
         Self {
             locale: renderer.negotiate(accept_language),
             request_id,
-            instance,
-            problem,
+            instance: problem.then(|| req.uri().clone()),
+            envelope,
         }
     }
 
@@ -55,7 +52,7 @@ impl RequestContext {
         self.locale
     }
 
-    /// The request id (the client's `x-request-id`, or a generated one).
+    /// The request id (the client's, when it was short visible ASCII, or a generated one).
     pub fn request_id(&self) -> &str {
         // Only visible ASCII gets here (checked, or generated).
         self.request_id.to_str().unwrap_or_default()
@@ -71,45 +68,128 @@ impl RequestContext {
         self.instance.as_ref().map(Uri::path)
     }
 
-    /// Whether the client asked for `application/problem+json`.
+    /// The envelope `Accept` chose over the renderer's own, if any.
+    pub(crate) fn envelope(&self) -> Option<Envelope> {
+        self.envelope
+    }
+
+    /// Whether `Accept` chose `application/problem+json` over the renderer's envelope.
     pub fn wants_problem(&self) -> bool {
-        self.problem
+        self.envelope == Some(Envelope::Problem)
     }
 }
 
-/// A request id unique to this process run: 64 random bits drawn once, then a counter, as 32
-/// hex digits. No clock read, no random draw per request; ids are written into a per-thread
-/// block shared by reference count, so an id costs no allocation of its own (and cloning it,
-/// as the context and the response header do, none either).
-fn generated_id() -> HeaderValue {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    const LEN: usize = 32;
-    const BLOCK: usize = 64 * LEN;
-    static PREFIX: OnceLock<[u8; 16]> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    thread_local! {
-        static IDS: RefCell<BytesMut> = RefCell::new(BytesMut::new());
-    }
-    let prefix = PREFIX.get_or_init(|| {
-        let random = uuid::Uuid::new_v4().as_u64_pair().0;
-        std::array::from_fn(|i| HEX[((random >> (60 - 4 * i)) & 0xf) as usize])
-    });
-    let mut n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut buf = [0u8; LEN];
-    buf[..16].copy_from_slice(prefix);
-    for digit in buf[16..].iter_mut().rev() {
-        *digit = HEX[(n & 0xf) as usize];
-        n >>= 4;
-    }
-    let id = IDS.with(|ids| {
-        let mut ids = ids.borrow_mut();
-        if ids.capacity() < LEN {
-            *ids = BytesMut::with_capacity(BLOCK);
+/// The envelope an `Accept` header chooses (RFC 9110 §12.5.1), when it is not `default`.
+///
+/// The two offers are `application/problem+json` and `application/json` (the renderer's JSON
+/// envelope, or the nested one when the renderer's own is problem details). Each offer takes
+/// the q-value of the most specific range that matches it (`type/subtype`, then `type/*`,
+/// then `*/*`; media types compare case-insensitively; parameters other than `q` are
+/// ignored); a q of 0 means "not acceptable" and is never chosen. The higher q wins; on a
+/// tie, the offer named by the more specific range, then the one named first, then
+/// `default`. When neither offer is acceptable, or there is no header, `default` stays: an
+/// error is better answered in some envelope than with a 406.
+///
+/// ```
+/// use errata::Envelope::{Nested, Problem};
+/// use errata_axum::negotiate_envelope as n;
+/// assert_eq!(n(Some("application/problem+json"), Nested), Some(Problem));
+/// assert_eq!(n(Some("Application/Problem+JSON"), Nested), Some(Problem));
+/// assert_eq!(n(Some("application/problem+json;q=0, */*"), Nested), None);
+/// assert_eq!(n(Some("application/json;q=0.5, application/problem+json"), Nested), Some(Problem));
+/// assert_eq!(n(Some("application/json"), Problem), Some(Nested));
+/// assert_eq!(n(Some("*/*"), Problem), None);
+/// ```
+pub fn negotiate_envelope(accept: Option<&str>, default: Envelope) -> Option<Envelope> {
+    let accept = accept?;
+    // (q in thousandths, specificity, position) of the best range for each offer.
+    let mut problem: Option<(u16, u8, usize)> = None;
+    let mut json: Option<(u16, u8, usize)> = None;
+    for (pos, range) in accept.split(',').take(32).enumerate() {
+        let mut pieces = range.split(';');
+        let media = pieces.next().unwrap_or("").trim();
+        let Some((ty, sub)) = media.split_once('/') else {
+            continue;
+        };
+        let (ty, sub) = (ty.trim(), sub.trim());
+        let mut q = 1000;
+        for p in pieces {
+            let p = p.trim();
+            if let Some((name, value)) = p.split_once('=') {
+                if name.trim().eq_ignore_ascii_case("q") {
+                    q = parse_qvalue(value.trim()).unwrap_or(0);
+                }
+            }
         }
-        ids.extend_from_slice(&buf);
-        ids.split().freeze()
-    });
-    HeaderValue::from_maybe_shared(id).unwrap_or_else(|_| HeaderValue::from_static("-"))
+        let specificity = |offer_sub: &str| -> Option<u8> {
+            if ty == "*" && sub == "*" {
+                Some(0)
+            } else if ty.eq_ignore_ascii_case("application") && sub == "*" {
+                Some(1)
+            } else if ty.eq_ignore_ascii_case("application") && sub.eq_ignore_ascii_case(offer_sub)
+            {
+                Some(2)
+            } else {
+                None
+            }
+        };
+        for (slot, offer) in [(&mut problem, "problem+json"), (&mut json, "json")] {
+            if let Some(s) = specificity(offer) {
+                // The most specific range decides; among equally specific ones, the first.
+                if slot.is_none_or(|(_, best, _)| s > best) {
+                    *slot = Some((q, s, pos));
+                }
+            }
+        }
+    }
+    let score = |m: Option<(u16, u8, usize)>| m.map_or((0, 0, usize::MAX), |x| x);
+    let (pq, ps, pp) = score(problem);
+    let (jq, js, jp) = score(json);
+    let json_envelope = match default {
+        Envelope::Problem => Envelope::Nested,
+        other => other,
+    };
+    let choice = if pq == 0 && jq == 0 {
+        return None;
+    } else if pq != jq {
+        if pq > jq {
+            Envelope::Problem
+        } else {
+            json_envelope
+        }
+    } else if ps != js {
+        if ps > js {
+            Envelope::Problem
+        } else {
+            json_envelope
+        }
+    } else if pp != jp {
+        if pp < jp {
+            Envelope::Problem
+        } else {
+            json_envelope
+        }
+    } else {
+        default
+    };
+    (choice != default).then_some(choice)
+}
+
+/// Parses a q-value (`0`, `0.5`, `1.000`) into thousandths.
+fn parse_qvalue(v: &str) -> Option<u16> {
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut thousandths = 0u16;
+    for (i, b) in frac.bytes().enumerate() {
+        thousandths += u16::from(b - b'0') * [100, 10, 1][i];
+    }
+    match int {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
@@ -138,20 +218,71 @@ impl std::error::Error for MissingLayer {}
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
+    use errata::Envelope::{Flat, Nested, Problem};
 
-    use super::generated_id;
+    use super::negotiate_envelope as n;
 
     #[test]
-    fn generated_ids_are_distinct_across_blocks_and_threads() {
-        let batch = || (0..500).map(|_| generated_id()).collect::<Vec<_>>();
-        let other = std::thread::spawn(batch);
-        let mut ids = batch();
-        ids.extend(other.join().unwrap());
-        let distinct: HashSet<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
-        assert_eq!(distinct.len(), 1000);
-        assert!(ids
-            .iter()
-            .all(|id| id.len() == 32 && id.as_bytes().iter().all(u8::is_ascii_hexdigit)));
+    fn q_values_decide_and_zero_is_never_chosen() {
+        assert_eq!(n(Some("application/problem+json;q=0"), Nested), None);
+        assert_eq!(
+            n(
+                Some("application/problem+json; Q=0, application/json"),
+                Nested
+            ),
+            None
+        );
+        assert_eq!(n(Some("application/json;q=0"), Problem), None);
+        assert_eq!(
+            n(Some("application/json;q=0, application/*"), Problem),
+            None,
+            "json refused, problem+json accepted through application/*: stays problem"
+        );
+        assert_eq!(
+            n(Some("application/json;q=0, */*"), Flat),
+            Some(Problem),
+            "json refused, problem+json through */*"
+        );
+        assert_eq!(
+            n(
+                Some("application/problem+json;q=0.4, application/json;q=0.9"),
+                Problem
+            ),
+            Some(Nested)
+        );
+        assert_eq!(
+            n(
+                Some("application/problem+json;q=0.900, application/json;q=0.4"),
+                Flat
+            ),
+            Some(Problem)
+        );
+        assert_eq!(n(Some("application/problem+json;q=2"), Nested), None);
+    }
+
+    #[test]
+    fn media_types_are_case_insensitive_and_wildcards_count() {
+        assert_eq!(n(Some("APPLICATION/PROBLEM+JSON"), Nested), Some(Problem));
+        assert_eq!(n(Some("*/*"), Nested), None);
+        assert_eq!(n(Some("text/html"), Nested), None);
+        assert_eq!(n(Some(""), Nested), None);
+        assert_eq!(n(None, Problem), None);
+        assert_eq!(
+            n(Some("application/json, application/problem+json"), Nested),
+            None,
+            "a tie keeps the order of the header"
+        );
+        assert_eq!(
+            n(Some("application/problem+json, application/json"), Nested),
+            Some(Problem)
+        );
+        assert_eq!(
+            n(Some("*/*;q=0.8, application/problem+json"), Nested),
+            Some(Problem)
+        );
+        assert_eq!(
+            n(Some("application/problem+json;charset=utf-8"), Nested),
+            Some(Problem)
+        );
     }
 }

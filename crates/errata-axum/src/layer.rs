@@ -1,10 +1,15 @@
 //! The edge layer: every error that leaves the service is rendered here, with the request's
 //! context, in the catalog's envelope.
 //!
+//! It is built from tower-http's parts: [`SetRequestId`] and [`PropagateRequestId`] with
+//! [`RandomRequestId`] for request ids, [`CatchPanic`] with [`PanicToError`] for panics, and
+//! [`ErrataService`] in between, which renders. Like tower-http's layers it is generic over
+//! request and response bodies.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use axum::{routing::get, Router};
-//! use errata_axum::ErrataLayer;
+//! use errata_axum::{ErrataLayer, Rewrap};
 //!
 //! mod errors {
 //!     errata::catalog!("../../../examples/classroom/errors.toml");
@@ -18,81 +23,246 @@
 //! let app: Router = Router::new()
 //!     .route("/lectures/{id}", get(lecture))
 //!     .fallback(errata_axum::fallback)
-//!     .layer(ErrataLayer::new(renderer));
+//!     .layer(
+//!         ErrataLayer::builder(renderer)
+//!             .request_id_header(http::HeaderName::from_static("x-correlation-id"))
+//!             .rewrap(Rewrap::Always)
+//!             .log_levels(tracing::Level::ERROR, tracing::Level::INFO)
+//!             .build(),
+//!     );
 //! ```
 
 use std::any::Any;
 use std::convert::Infallible;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use axum::body::Body;
 use axum::extract::MatchedPath;
 use axum::http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
-use errata::{builtin, ApiError, Envelope, PendingError, RenderContext, Renderer};
+use bytes::Bytes;
+use errata::scrub::Scrubber;
+use errata::{builtin, ApiError, PendingError, RenderContext, Renderer, ReportWanted};
 use tower::{Layer, Service};
+use tower_http::catch_panic::{CatchPanic, CatchPanicLayer, ResponseForPanic};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, RequestId, SetRequestId,
+    SetRequestIdLayer,
+};
+use tracing::Level;
 
+use crate::body::{BoxError, ErrataBody};
 use crate::context::RequestContext;
+use crate::request_id::{valid_request_id, RandomRequestId};
 
-/// The request id header, read from the request and echoed on every response.
+/// The default request id header, read from the request and echoed on every response.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Longest request id accepted from a client; longer or non-visible ones are replaced.
-const MAX_REQUEST_ID: usize = 128;
+/// Which responses that did not come from an [`ApiError`] the edge layer re-wraps. A
+/// re-wrapped response always keeps its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Rewrap {
+    /// Every 4xx and 5xx response (the default): the router's 405, tower-http's 401, 408 and
+    /// 413, a CORS 403, a handler's `(StatusCode::CONFLICT, Json(..))`, ...
+    #[default]
+    Always,
+    /// Only 5xx responses; foreign 4xx responses pass through as they are.
+    ServerErrors,
+    /// None: foreign responses pass through as they are.
+    Never,
+}
+
+impl Rewrap {
+    fn applies(self, status: StatusCode) -> bool {
+        match self {
+            Rewrap::Always => status.as_u16() >= 400,
+            Rewrap::ServerErrors => status.is_server_error(),
+            Rewrap::Never => false,
+        }
+    }
+}
+
+/// What every service of one [`ErrataLayer`] shares.
+#[derive(Debug)]
+struct Config {
+    renderer: Arc<Renderer>,
+    id_header: HeaderName,
+    rewrap: Rewrap,
+    server_level: Level,
+    client_level: Level,
+    scrubber: Arc<Scrubber>,
+}
+
+/// The default scrubber, compiled once per process.
+fn default_scrubber() -> Arc<Scrubber> {
+    static DEFAULT: OnceLock<Arc<Scrubber>> = OnceLock::new();
+    Arc::clone(DEFAULT.get_or_init(|| Arc::new(Scrubber::default())))
+}
 
 /// Renders every error response of the wrapped service in the catalog's envelope.
 ///
-/// For each request it negotiates the locale (`Accept-Language`), takes the request id from
-/// `x-request-id` or generates one, and stores both in a [`RequestContext`] extension. For each
-/// response it:
+/// For each request it takes the request id from `x-request-id` (a client's id is kept when
+/// it is at most 128 visible ASCII characters) or generates an unpredictable one
+/// ([`RandomRequestId`]), negotiates the locale (`Accept-Language`) and the envelope
+/// (`Accept`, RFC 9110), and stores them in a [`RequestContext`] extension. For each response
+/// it:
 /// - renders an [`ApiError`] returned by a handler or an extractor;
-/// - re-wraps any other 4xx/5xx response (the router's 405, tower-http's 413 and 408, a rate
-///   limiter's 429, …) as the built-in code of its status, keeping `Allow` and `Retry-After`;
-/// - turns a panic into `SERVER_ERROR` with nothing of the panic in the body;
-/// - echoes `x-request-id`, attaches an [`errata::ErrorReport`] (and the route's
-///   [`MatchedPath`], so a monitoring layer wrapping the whole router learns the route template)
-///   to the response extensions when a monitoring layer asked for it with
-///   [`errata::ReportWanted`], and logs the internal cause once (5xx at error level, 4xx at
-///   debug).
+/// - re-wraps any other 4xx/5xx response (per [`Rewrap`]) as the built-in code of its status,
+///   keeping the status, always, and headers such as `Allow`, `Retry-After` and
+///   `WWW-Authenticate`; a status without a built-in of its own gets `CLIENT_ERROR` or
+///   `SERVER_ERROR` with that status;
+/// - turns a panic (through tower-http's [`CatchPanic`]) into `SERVER_ERROR` with nothing of
+///   the panic in the body;
+/// - echoes the request id, attaches an [`errata::ErrorReport`] (and the route's
+///   [`MatchedPath`]) when a monitoring layer asks for one ([`ReportWanted`]), and logs the
+///   internal cause once, scrubbed of secrets and with control characters escaped (5xx at
+///   error level, 4xx at debug, by default).
+///
+/// Building one also makes its renderer the [default](errata::set_default_renderer) for
+/// errors answered outside any edge layer.
 #[derive(Clone, Debug)]
 pub struct ErrataLayer {
-    renderer: Arc<Renderer>,
+    config: Arc<Config>,
 }
 
 impl ErrataLayer {
-    /// An edge layer rendering with `renderer`.
+    /// An edge layer rendering with `renderer`, with the defaults of [`ErrataLayerBuilder`].
     pub fn new(renderer: Arc<Renderer>) -> Self {
-        Self { renderer }
+        Self::builder(renderer).build()
+    }
+
+    /// A builder for an edge layer rendering with `renderer`.
+    pub fn builder(renderer: Arc<Renderer>) -> ErrataLayerBuilder {
+        ErrataLayerBuilder {
+            renderer,
+            id_header: X_REQUEST_ID.clone(),
+            rewrap: Rewrap::default(),
+            server_level: Level::ERROR,
+            client_level: Level::DEBUG,
+            scrubber: None,
+        }
+    }
+
+    /// The request id header.
+    pub fn request_id_header(&self) -> &HeaderName {
+        &self.config.id_header
     }
 }
+
+/// Configures an [`ErrataLayer`].
+#[derive(Debug)]
+#[must_use]
+pub struct ErrataLayerBuilder {
+    renderer: Arc<Renderer>,
+    id_header: HeaderName,
+    rewrap: Rewrap,
+    server_level: Level,
+    client_level: Level,
+    scrubber: Option<Arc<Scrubber>>,
+}
+
+impl ErrataLayerBuilder {
+    /// The header carrying the request id (default `x-request-id`).
+    pub fn request_id_header(mut self, name: HeaderName) -> Self {
+        self.id_header = name;
+        self
+    }
+
+    /// Which foreign responses are re-wrapped (default [`Rewrap::Always`]).
+    pub fn rewrap(mut self, rewrap: Rewrap) -> Self {
+        self.rewrap = rewrap;
+        self
+    }
+
+    /// The levels the cause of a 5xx and of a 4xx response are logged at (default `ERROR`
+    /// and `DEBUG`).
+    pub fn log_levels(mut self, server_errors: Level, client_errors: Level) -> Self {
+        self.server_level = server_errors;
+        self.client_level = client_errors;
+        self
+    }
+
+    /// The scrubber logged text goes through (default [`Scrubber::default`]); give it the
+    /// names the alert pipeline also scrubs.
+    pub fn scrubber(mut self, scrubber: Scrubber) -> Self {
+        self.scrubber = Some(Arc::new(scrubber));
+        self
+    }
+
+    /// The layer.
+    pub fn build(self) -> ErrataLayer {
+        errata::set_default_renderer(Arc::clone(&self.renderer));
+        ErrataLayer {
+            config: Arc::new(Config {
+                renderer: self.renderer,
+                id_header: self.id_header,
+                rewrap: self.rewrap,
+                server_level: self.server_level,
+                client_level: self.client_level,
+                scrubber: self.scrubber.unwrap_or_else(default_scrubber),
+            }),
+        }
+    }
+}
+
+/// The service stack an [`ErrataLayer`] wraps `S` in: tower-http's request-id and
+/// catch-panic middleware around errata's renderer.
+pub type Errata<S> =
+    SetRequestId<ErrataService<PropagateRequestId<CatchPanic<S, PanicToError>>>, RandomRequestId>;
 
 impl<S> Layer<S> for ErrataLayer {
     type Service = Errata<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Errata {
+        let inner = CatchPanicLayer::custom(PanicToError).layer(inner);
+        let inner = PropagateRequestIdLayer::new(self.config.id_header.clone()).layer(inner);
+        let inner = ErrataService {
             inner,
-            renderer: Arc::clone(&self.renderer),
-        }
+            config: Arc::clone(&self.config),
+        };
+        SetRequestIdLayer::new(self.config.id_header.clone(), RandomRequestId).layer(inner)
     }
 }
 
-/// The service produced by [`ErrataLayer`].
-#[derive(Clone, Debug)]
-pub struct Errata<S> {
-    inner: S,
-    renderer: Arc<Renderer>,
+/// A [`ResponseForPanic`] that turns a panic into a pending `SERVER_ERROR` for the edge layer
+/// to render: the panic message is its internal cause (logged, scrubbed), never in the body.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PanicToError;
+
+impl ResponseForPanic for PanicToError {
+    type ResponseBody = http_body_util::Empty<Bytes>;
+
+    fn response_for_panic(
+        &mut self,
+        err: Box<dyn Any + Send + 'static>,
+    ) -> Response<Self::ResponseBody> {
+        let error = builtin::server_error().with_cause(Panicked(panic_message(&*err)));
+        let mut response = Response::new(http_body_util::Empty::new());
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        response
+            .extensions_mut()
+            .insert(PendingError(Arc::new(error)));
+        response
+    }
 }
 
-impl<S, E> Service<Request<Body>> for Errata<S>
+/// The renderer of the edge layer (the middle of [`Errata`]).
+#[derive(Clone, Debug)]
+pub struct ErrataService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for ErrataService<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = E>,
-    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    S::Error: Into<BoxError>,
+    ResB: http_body::Body<Data = Bytes>,
+    ResB::Error: Into<BoxError>,
 {
-    type Response = Response<Body>;
+    type Response = Response<ErrataBody<ResB>>;
     type Error = Infallible;
     type Future = ResponseFuture<S::Future>;
 
@@ -104,101 +274,115 @@ where
         }
     }
 
-    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
+        let cfg = &self.config;
+        // `SetRequestId` outside took the client's id as it was: replace one that is too
+        // long or not visible ASCII before anything logs or echoes it.
+        let client_id_ok = req
+            .headers()
+            .get(&cfg.id_header)
+            .is_some_and(|v| valid_request_id(v).is_some());
+        if !client_id_ok {
+            if let Some(id) = RandomRequestId.make_request_id(&req) {
+                req.headers_mut()
+                    .insert(cfg.id_header.clone(), id.header_value().clone());
+                req.extensions_mut().insert(id);
+            }
+        }
         // A report is built when a monitoring layer asks, or when an outer edge layer must
         // learn that this one rendered the response already.
-        let want_report = req.extensions().get::<errata::ReportWanted>().is_some()
+        let want_report = ReportWanted::in_scope()
+            || req.extensions().get::<ReportWanted>().is_some()
             || req.extensions().get::<RequestContext>().is_some();
-        let ctx = RequestContext::from_request(&self.renderer, &req);
-        let report_for = want_report.then(|| ReportFor {
-            route: req.extensions().get::<MatchedPath>().cloned(),
-        });
+        let ctx = RequestContext::from_request(&cfg.renderer, &req, &cfg.id_header);
+        let route = req.extensions().get::<MatchedPath>().cloned();
         req.extensions_mut().insert(ctx.clone());
-        let called = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req)));
-        let (inner, panic) = match called {
-            Ok(fut) => (Some(fut), None),
-            Err(panic) => (None, Some(panic)),
-        };
         ResponseFuture {
-            inner,
-            panic,
-            renderer: Arc::clone(&self.renderer),
-            ctx,
-            report_for,
+            inner: self.inner.call(req),
+            config: Arc::clone(&self.config),
+            ctx: Some(ctx),
+            want_report,
+            route,
         }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// Response future of [`Errata`]: the inner service's response, rendered.
+    /// Response future of [`ErrataService`]: the inner service's response, rendered.
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: Option<F>,
-        // The inner service panicked in `call`.
-        panic: Option<Box<dyn Any + Send>>,
-        renderer: Arc<Renderer>,
-        ctx: RequestContext,
-        report_for: Option<ReportFor>,
+        inner: F,
+        config: Arc<Config>,
+        ctx: Option<RequestContext>,
+        want_report: bool,
+        route: Option<MatchedPath>,
     }
 }
 
-impl<F, E> Future for ResponseFuture<F>
+impl<F, ResB, E> Future for ResponseFuture<F>
 where
-    F: Future<Output = Result<Response<Body>, E>>,
-    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    F: Future<Output = Result<Response<ResB>, E>>,
+    E: Into<BoxError>,
+    ResB: http_body::Body<Data = Bytes>,
+    ResB::Error: Into<BoxError>,
 {
-    type Output = Result<Response<Body>, Infallible>;
+    type Output = Result<Response<ErrataBody<ResB>>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let outcome = match this.inner.as_pin_mut() {
-            Some(inner) => match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-                Ok(Poll::Pending) => return Poll::Pending,
-                Ok(Poll::Ready(result)) => Ok(result),
-                Err(panic) => Err(panic),
-            },
-            None => Err(this
-                .panic
-                .take()
-                .unwrap_or_else(|| Box::new("response future polled after completion"))),
+        let result = std::task::ready!(this.inner.poll(cx));
+        let Some(ctx) = this.ctx.take() else {
+            // Polled after completion: answer, never panic.
+            return Poll::Ready(Ok(server_error_response()));
         };
-        let response = match outcome {
-            Ok(Ok(response)) => response,
-            Ok(Err(err)) => pending(ApiError::internal(Boxed(err.into()))),
-            Err(panic) => {
-                pending(builtin::server_error().with_cause(Panicked(panic_message(&*panic))))
+        let want_report = *this.want_report || ReportWanted::in_scope();
+        let response = match result {
+            Ok(response) => response,
+            Err(err) => {
+                let mut response = Response::new(ErrataBody::rendered(Bytes::new()));
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                let error = ApiError::internal(Boxed(err.into()));
+                response
+                    .extensions_mut()
+                    .insert(PendingError(Arc::new(error)));
+                return Poll::Ready(Ok(finish(
+                    this.config,
+                    &ctx,
+                    response,
+                    want_report.then(|| this.route.take()),
+                )));
             }
         };
         Poll::Ready(Ok(finish(
-            this.renderer,
-            this.ctx,
-            response,
-            this.report_for.take(),
+            this.config,
+            &ctx,
+            response.map(ErrataBody::inner),
+            want_report.then(|| this.route.take()),
         )))
     }
 }
 
-fn pending(err: ApiError) -> Response<Body> {
-    axum::response::IntoResponse::into_response(err)
-}
-
-/// A report a monitoring layer asked for, and the route it is about.
-struct ReportFor {
-    route: Option<MatchedPath>,
+fn server_error_response<B>() -> Response<ErrataBody<B>> {
+    let mut response = Response::new(ErrataBody::rendered(errata::FALLBACK_BODY.as_bytes()));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// Renders the response's error (pending or re-wrapped), echoes the request id, and attaches
-/// the error's report when one is asked for.
-fn finish(
-    renderer: &Renderer,
+/// the error's report when one is asked for (`report_for`: the route, when known).
+fn finish<B>(
+    cfg: &Config,
     ctx: &RequestContext,
-    mut response: Response<Body>,
-    report_for: Option<ReportFor>,
-) -> Response<Body> {
-    let request_id = ctx.request_id_header().clone();
+    mut response: Response<ErrataBody<B>>,
+    report_for: Option<Option<MatchedPath>>,
+) -> Response<ErrataBody<B>> {
     let err = match response.extensions_mut().remove::<PendingError>() {
         Some(PendingError(err)) => Some(err),
-        None if response.status().as_u16() >= 400
+        None if cfg.rewrap.applies(response.status())
             && response.extensions().get::<errata::ErrorReport>().is_none() =>
         {
             Some(Arc::new(rewrap(&response)))
@@ -206,31 +390,36 @@ fn finish(
         None => None,
     };
     let Some(err) = err else {
-        response
-            .headers_mut()
-            .insert(X_REQUEST_ID.clone(), request_id);
+        if !response.headers().contains_key(&cfg.id_header) {
+            response
+                .headers_mut()
+                .insert(cfg.id_header.clone(), ctx.request_id_header().clone());
+        }
         return response;
     };
     let render_ctx = RenderContext {
         locale: ctx.locale(),
         request_id: Some(ctx.request_id()),
         instance: ctx.instance(),
-        envelope: ctx.wants_problem().then_some(Envelope::Problem),
+        envelope: ctx.envelope(),
     };
     let (rendered, report) = match report_for {
-        Some(ReportFor { route }) => {
-            let (rendered, report) = renderer.render_with_report(Arc::clone(&err), &render_ctx);
+        Some(route) => {
+            let (rendered, report) = cfg
+                .renderer
+                .render_with_report(Arc::clone(&err), &render_ctx);
             (rendered, Some((report, route)))
         }
-        None => (renderer.render(&err, &render_ctx), None),
+        None => (cfg.renderer.render(&err, &render_ctx), None),
     };
-    log(&err, rendered.status, ctx.request_id());
+    log(cfg, &err, rendered.status, ctx.request_id());
 
     let (mut parts, _old_body) = response.into_parts();
     parts.status =
         StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::TRANSFER_ENCODING);
+    parts.headers.remove(header::CONTENT_ENCODING);
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(rendered.content_type),
@@ -243,18 +432,24 @@ fn finish(
             parts.headers.insert(name, value);
         }
     }
-    parts.headers.insert(X_REQUEST_ID.clone(), request_id);
+    parts
+        .headers
+        .insert(cfg.id_header.clone(), ctx.request_id_header().clone());
+    parts
+        .extensions
+        .insert(RequestId::new(ctx.request_id_header().clone()));
     if let Some((report, route)) = report {
         parts.extensions.insert(report);
         if let Some(route) = route {
             parts.extensions.insert(route);
         }
     }
-    Response::from_parts(parts, Body::from(rendered.body))
+    Response::from_parts(parts, ErrataBody::rendered(rendered.body))
 }
 
-/// The built-in error for a response that did not come from an [`ApiError`].
-fn rewrap(response: &Response<Body>) -> ApiError {
+/// The built-in error for a response that did not come from an [`ApiError`]: its status is
+/// kept, always.
+fn rewrap<B>(response: &Response<B>) -> ApiError {
     let status = response.status();
     let header = |name: header::HeaderName| {
         response
@@ -264,14 +459,20 @@ fn rewrap(response: &Response<Body>) -> ApiError {
             .map(str::to_owned)
     };
     let err = match status.as_u16() {
+        400 => builtin::validation_error(),
+        401 => builtin::unauthenticated(),
+        403 => builtin::forbidden(),
         404 => builtin::route_not_found(),
         405 => match header(header::ALLOW) {
             Some(allow) => builtin::method_not_allowed().with_header("allow", allow),
             None => builtin::method_not_allowed(),
         },
         408 => builtin::request_timeout(),
+        409 => builtin::conflict(),
+        410 => builtin::gone(),
         413 => builtin::payload_too_large(),
         415 => builtin::unsupported_media_type(),
+        422 => builtin::unprocessable(),
         429 => {
             let secs = header(header::RETRY_AFTER)
                 .or_else(|| header(HeaderName::from_static("x-ratelimit-after")))
@@ -279,40 +480,51 @@ fn rewrap(response: &Response<Body>) -> ApiError {
                 .unwrap_or(60);
             builtin::rate_limit_exceeded(secs)
         }
-        400 | 422 => builtin::validation_error(),
+        500 => builtin::server_error(),
         502 => builtin::upstream_error(),
         503 => builtin::service_unavailable(),
         504 => builtin::upstream_timeout(),
-        s if s >= 500 => builtin::server_error(),
-        _ => builtin::validation_error(),
+        s => builtin::status_error(s),
     };
+    debug_assert_eq!(err.status(), status.as_u16(), "a re-wrap keeps the status");
     err.with_cause(Rewrapped(status))
 }
 
-fn log(err: &ApiError, status: u16, request_id: &str) {
+fn log(cfg: &Config, err: &ApiError, status: u16, request_id: &str) {
     // Field values are only computed when the level is enabled.
     let code = err.code();
-    if status >= 500 {
-        tracing::error!(target: "errata", code, status, request_id, cause = %CauseChain(err), "request failed");
+    let cause = SafeCause(&cfg.scrubber, err);
+    macro_rules! at {
+        ($level:expr) => {
+            if status >= 500 {
+                tracing::event!(target: "errata", $level, code, status, request_id, cause = %cause, "request failed")
+            } else {
+                tracing::event!(target: "errata", $level, code, status, request_id, cause = %cause, "request rejected")
+            }
+        };
+    }
+    let level = if status >= 500 {
+        cfg.server_level
     } else {
-        tracing::debug!(target: "errata", code, status, request_id, cause = %CauseChain(err), "request rejected");
+        cfg.client_level
+    };
+    match level {
+        Level::ERROR => at!(Level::ERROR),
+        Level::WARN => at!(Level::WARN),
+        Level::INFO => at!(Level::INFO),
+        Level::DEBUG => at!(Level::DEBUG),
+        _ => at!(Level::TRACE),
     }
 }
 
-/// An error's internal causes joined by `: `, formatted only when logged.
-struct CauseChain<'a>(&'a ApiError);
+/// An error's internal causes joined by `: `, scrubbed of secrets and with control characters
+/// escaped, formatted only when logged.
+struct SafeCause<'a>(&'a Scrubber, &'a ApiError);
 
-impl std::fmt::Display for CauseChain<'_> {
+impl std::fmt::Display for SafeCause<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.cause_chain().join(": "))
+        f.write_str(&self.0.scrub_for_log(&self.1.cause_chain().join(": ")))
     }
-}
-
-/// Accepts a client request id only when it is short, visible ASCII.
-pub(crate) fn valid_request_id(value: &HeaderValue) -> Option<&str> {
-    let s = value.to_str().ok()?;
-    (!s.is_empty() && s.len() <= MAX_REQUEST_ID && s.bytes().all(|b| b.is_ascii_graphic()))
-        .then_some(s)
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {
@@ -355,7 +567,7 @@ impl std::error::Error for Rewrapped {}
 
 /// A boxed error of the inner service.
 #[derive(Debug)]
-struct Boxed(Box<dyn std::error::Error + Send + Sync>);
+struct Boxed(BoxError);
 
 impl std::fmt::Display for Boxed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,8 +1,15 @@
 //! axum and tower integration for errata: every error that leaves the server is in the contract.
 //!
-//! - [`ErrataLayer`]: the edge layer. Renders handler errors with the request's locale, request
-//!   id and path; re-wraps the framework's own 404/405/408/413/415/429/5xx; turns panics into
-//!   `SERVER_ERROR`; attaches an [`errata::ErrorReport`] when monitoring asks for one.
+//! - [`ErrataLayer`]: the edge layer, built from tower-http's request-id and catch-panic
+//!   middleware. Renders handler errors with the request's locale, request id and path;
+//!   re-wraps every foreign 4xx/5xx (the router's, tower-http's, a handler's own) keeping its
+//!   status; turns panics into `SERVER_ERROR`; logs causes scrubbed; attaches an
+//!   [`errata::ErrorReport`] when monitoring asks for one. [`ErrataLayer::builder`] configures
+//!   it, [`ServiceBuilderExt`] adds it to a `tower::ServiceBuilder`.
+//! - [`HandlerTimeoutLayer`]: a handler deadline answered as `HANDLER_TIMEOUT`.
+//!
+//! Features, by capability, none on by default: `ratelimit`, `upstream`, `openapi`,
+//! `validator`, `sqlx`.
 //! - [`Json`], [`Query`], [`Form`], [`Path`]: extractors whose rejections are catalog errors;
 //!   `Valid<E>` adds `validator` rules as field errors.
 //! - [`fallback`]: `ROUTE_NOT_FOUND` for the API router.
@@ -39,11 +46,13 @@
 //!     .layer(ErrataLayer::new(renderer));
 //! ```
 
+mod body;
 mod context;
 #[cfg(feature = "sqlx")]
 pub mod db;
 #[cfg(feature = "openapi")]
 pub mod declare;
+mod ext;
 mod extract;
 mod fallback;
 mod layer;
@@ -52,9 +61,11 @@ pub mod limits;
 pub mod openapi;
 #[cfg(feature = "ratelimit")]
 pub mod ratelimit;
+mod request_id;
 #[cfg(feature = "server")]
 pub mod serve;
 pub mod test;
+mod timeout;
 #[cfg(feature = "upstream")]
 pub mod upstream;
 #[cfg(feature = "validator")]
@@ -72,12 +83,19 @@ pub use validator;
 #[cfg(feature = "openapi")]
 pub use utoipa;
 
-pub use context::RequestContext;
-pub use extract::{body_error, parse_json, parse_urlencoded, Form, Json, Path, Query};
-pub use fallback::fallback;
-pub use layer::{Errata, ErrataLayer, ResponseFuture, X_REQUEST_ID};
 pub use limits::RequestLimitsLayer;
 #[cfg(feature = "server")]
 pub use serve::{serve, Limits, Serve};
+pub use body::{BoxError, ErrataBody};
+pub use context::{negotiate_envelope, RequestContext};
+pub use ext::ServiceBuilderExt;
+pub use extract::{body_error, parse_json, parse_urlencoded, Form, Json, Path, Query};
+pub use fallback::fallback;
+pub use layer::{
+    Errata, ErrataLayer, ErrataLayerBuilder, ErrataService, PanicToError, ResponseFuture, Rewrap,
+    X_REQUEST_ID,
+};
+pub use request_id::RandomRequestId;
+pub use timeout::{HandlerTimeout, HandlerTimeoutFuture, HandlerTimeoutLayer};
 #[cfg(feature = "validator")]
 pub use validation::{field_error as validator_field_error, validation_error, Valid, Validatable};

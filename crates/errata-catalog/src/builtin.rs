@@ -31,6 +31,16 @@ const BUILTINS: &[Builtin] = &[
     Builtin { code: "UPSTREAM_ERROR", status: 502, retryable: true, ko: "외부 서비스 응답을 처리할 수 없습니다.", en: "An upstream service failed.", params: &[], description: "A service this API depends on answered with an error the API could not map to anything more specific." },
     Builtin { code: "SERVICE_UNAVAILABLE", status: 503, retryable: true, ko: "서비스를 일시적으로 사용할 수 없습니다.", en: "The service is temporarily unavailable.", params: &[], description: "The service is overloaded or in maintenance. Retry later, honoring `Retry-After` when present." },
     Builtin { code: "UPSTREAM_TIMEOUT", status: 504, retryable: true, ko: "외부 서비스 응답 시간이 초과되었습니다.", en: "An upstream service did not answer in time.", params: &[], description: "A service this API depends on did not answer in time. Distinct from REQUEST_TIMEOUT, where the client was slow." },
+    // Statuses the framework and foreign layers answer that no specific built-in covers: a
+    // re-wrapped response keeps its status, always.
+    Builtin { code: "UNAUTHENTICATED", status: 401, retryable: false, ko: "인증이 필요합니다.", en: "Authentication is required.", params: &[], description: "The request carries no valid credentials (a missing or rejected `Authorization` header, an expired session). Authenticate, then retry." },
+    Builtin { code: "FORBIDDEN", status: 403, retryable: false, ko: "이 요청을 수행할 권한이 없습니다.", en: "You are not allowed to do this.", params: &[], description: "The credentials are valid but do not allow this request (or a CORS check refused its origin). Retrying does not help." },
+    Builtin { code: "CONFLICT", status: 409, retryable: false, ko: "요청이 현재 상태와 충돌합니다.", en: "The request conflicts with the current state.", params: &[], description: "The request conflicts with the current state of the resource (a duplicate, a concurrent change). Reload the resource before retrying." },
+    Builtin { code: "GONE", status: 410, retryable: false, ko: "더 이상 제공되지 않는 리소스입니다.", en: "This resource is no longer available.", params: &[], description: "The resource existed and was removed for good. Do not retry." },
+    Builtin { code: "UNPROCESSABLE", status: 422, retryable: false, ko: "요청을 처리할 수 없습니다.", en: "The request could not be processed.", params: &[], description: "The request was well-formed but its content could not be processed. Unlike VALIDATION_ERROR, no field errors are known." },
+    Builtin { code: "CLIENT_ERROR", status: 400, retryable: false, ko: "요청을 처리할 수 없습니다.", en: "The request was rejected.", params: &[], description: "Status-generic: a 4xx response from a layer or handler outside the catalog whose status has no built-in of its own (418, 451, ...). The response keeps that status." },
+    Builtin { code: "HANDLER_TIMEOUT", status: 503, retryable: true, ko: "요청 처리 시간이 초과되었습니다.", en: "The server did not finish the request in time.", params: &[], description: "The server took longer than its deadline to handle the request (a hung dependency, a slow query). Distinct from REQUEST_TIMEOUT (the client was slow) and UPSTREAM_TIMEOUT (a named upstream was slow). Alerted by default." },
+
     // The server's own request limits (errata_axum::RequestLimitsLayer).
     Builtin { code: "URI_TOO_LONG", status: 414, retryable: false, ko: "요청 URI가 너무 깁니다.", en: "The request URI is too long.", params: &[], description: "The request's path and query are longer than the server accepts. Send large inputs in the body instead of the query string." },
     Builtin { code: "REQUEST_HEADERS_TOO_LARGE", status: 431, retryable: false, ko: "요청 헤더가 너무 큽니다.", en: "The request headers are too large.", params: &[], description: "The request has more headers, or larger ones, than the server accepts (often an oversized cookie or token). Send fewer or smaller headers." },
@@ -170,6 +180,23 @@ pub fn builtin_fields() -> Vec<FieldCode> {
             builtin: true,
         })
         .collect()
+}
+
+/// Built-ins whose responses keep the status they re-wrap instead of their declared one:
+/// `CLIENT_ERROR` (any 4xx) and `SERVER_ERROR` (any 5xx).
+pub fn is_status_generic(code: &str) -> bool {
+    matches!(code, "CLIENT_ERROR" | "SERVER_ERROR")
+}
+
+/// The status a response of `code` answers when the error asks for `status`: the error's own
+/// status for a status-generic built-in (kept in its class), else `declared`.
+pub fn response_status(code: &str, declared: u16, status: u16) -> u16 {
+    let same_class = status / 100 == declared / 100;
+    if is_status_generic(code) && same_class && (100..600).contains(&status) {
+        status
+    } else {
+        declared
+    }
 }
 
 /// The built-in status of `code`, if it is a built-in.

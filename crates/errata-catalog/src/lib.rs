@@ -35,7 +35,9 @@ pub mod text;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use builtin::{builtin_codes, builtin_field_codes, builtin_status};
+pub use builtin::{
+    builtin_codes, builtin_field_codes, builtin_status, is_status_generic, response_status,
+};
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use envelope::{Envelope, EnvelopeConfig, FlatCode};
 pub use load::{check, is_upper_snake, parse_duration_secs, to_upper_snake, Checked};

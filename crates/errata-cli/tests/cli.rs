@@ -400,10 +400,12 @@ fn openapi_has_envelopes_codes_and_one_response_per_status() {
     let examples = conflict["examples"].as_object().unwrap();
     let mut names: Vec<&String> = examples.keys().collect();
     names.sort();
+    // The built-in CONFLICT: what the edge layer answers for a foreign 409.
     assert_eq!(
         names,
         [
             "ALREADY_ENROLLED",
+            "CONFLICT",
             "DEVICE_ID_TAKEN",
             "SESSION_ALREADY_STARTED"
         ]

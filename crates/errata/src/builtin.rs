@@ -73,3 +73,52 @@ pub fn service_unavailable() -> ApiError {
 pub fn upstream_timeout() -> ApiError {
     builtin("UPSTREAM_TIMEOUT")
 }
+
+/// `UNAUTHENTICATED` (401): no valid credentials.
+pub fn unauthenticated() -> ApiError {
+    builtin("UNAUTHENTICATED")
+}
+
+/// `FORBIDDEN` (403): valid credentials that do not allow the request.
+pub fn forbidden() -> ApiError {
+    builtin("FORBIDDEN")
+}
+
+/// `CONFLICT` (409): the request conflicts with the resource's current state.
+pub fn conflict() -> ApiError {
+    builtin("CONFLICT")
+}
+
+/// `GONE` (410): the resource was removed for good.
+pub fn gone() -> ApiError {
+    builtin("GONE")
+}
+
+/// `UNPROCESSABLE` (422): well-formed content that cannot be processed.
+pub fn unprocessable() -> ApiError {
+    builtin("UNPROCESSABLE")
+}
+
+/// `HANDLER_TIMEOUT` (503): the server did not finish the request before its deadline. Alerted
+/// by default; distinct from [`request_timeout`] (the client) and [`upstream_timeout`] (an
+/// upstream).
+pub fn handler_timeout() -> ApiError {
+    builtin("HANDLER_TIMEOUT")
+}
+
+/// The status-generic built-in for `status`: `CLIENT_ERROR` for a 4xx, `SERVER_ERROR` for a
+/// 5xx (or anything else), answering with `status` itself, so a status is never changed.
+///
+/// ```
+/// let err = errata::builtin::status_error(418);
+/// assert_eq!((err.code(), err.status()), ("CLIENT_ERROR", 418));
+/// let err = errata::builtin::status_error(507);
+/// assert_eq!((err.code(), err.status()), ("SERVER_ERROR", 507));
+/// ```
+pub fn status_error(status: u16) -> ApiError {
+    match status {
+        400..=499 => ApiError::from_code("CLIENT_ERROR", status),
+        500..=599 => ApiError::from_code("SERVER_ERROR", status),
+        _ => server_error(),
+    }
+}

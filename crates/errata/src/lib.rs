@@ -34,6 +34,7 @@ mod locale;
 pub mod openapi;
 mod render;
 mod report;
+pub mod scrub;
 mod upstream;
 
 pub use errata_catalog as catalog;
@@ -62,7 +63,7 @@ pub use errata_catalog::{AlertPolicy, Catalog, CatalogError, Entry, SpikeRule};
 pub use errata_macros::catalog;
 
 #[cfg(feature = "axum")]
-pub use axum::PendingError;
+pub use axum::{default_renderer, set_default_renderer, PendingError};
 pub use error::{
     ApiError, Code, FieldError, IntegerParam, ParamValue, UpstreamDetail, UPSTREAM_BODY_LIMIT,
 };

@@ -53,6 +53,8 @@ type CodeMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 struct CompiledEntry {
     code: Arc<str>,
     status: u16,
+    /// A status-generic built-in: its responses keep the error's own status.
+    status_generic: bool,
     title: Box<str>,
     type_uri: Box<str>,
     templates: Vec<Template>,
@@ -223,11 +225,13 @@ impl Renderer {
                 (Some(n), true) => n.as_str().into(),
                 _ => e.code.as_str().into(),
             };
-            // Entries with parameters render them in every body: no fixed prefix.
+            let status_generic = errata_catalog::is_status_generic(&e.code);
+            // Entries with parameters render them in every body, and a status-generic body's
+            // status is the error's: no fixed prefix for either.
             let fixed = templates
                 .iter()
                 .map(|t| {
-                    if e.params.is_empty() {
+                    if e.params.is_empty() && !status_generic {
                         Fixed::new(&e.code, &flat_code, number, e.status, t)
                     } else {
                         None
@@ -237,6 +241,7 @@ impl Renderer {
             compiled.push(CompiledEntry {
                 code: e.code.clone().into(),
                 status: e.status,
+                status_generic,
                 title: e
                     .title
                     .clone()
@@ -317,6 +322,16 @@ impl Renderer {
             .locales
             .get(locale.index())
             .map_or(self.catalog.info.default_locale.as_str(), String::as_str)
+    }
+
+    /// The status `entry` answers for `err`: its declared one, or for a status-generic
+    /// built-in the error's own (in the same class).
+    fn status_of(entry: &CompiledEntry, err: &ApiError) -> u16 {
+        if entry.status_generic {
+            errata_catalog::response_status(&entry.code, entry.status, err.status())
+        } else {
+            entry.status
+        }
     }
 
     fn entry(&self, err: &ApiError) -> &CompiledEntry {
@@ -461,7 +476,7 @@ impl Renderer {
             self.serialize_body(entry, err, ctx, envelope, message, &mut body)
         };
         let (status, content_type) = match result {
-            Ok(()) => (entry.status, envelope.content_type()),
+            Ok(()) => (Self::status_of(entry, err), envelope.content_type()),
             Err(_) => {
                 body.clear();
                 body.extend_from_slice(FALLBACK_BODY.as_bytes());
@@ -496,6 +511,7 @@ impl Renderer {
         message: &str,
         body: &mut Vec<u8>,
     ) -> serde_json::Result<()> {
+        let status = Self::status_of(entry, err);
         let field_errors = FieldErrors {
             renderer: Some(self),
             locale: ctx.locale,
@@ -513,8 +529,12 @@ impl Renderer {
                 body,
                 &ProblemBody {
                     type_uri: &entry.type_uri,
-                    title: &entry.title,
-                    status: entry.status,
+                    title: if status == entry.status {
+                        &entry.title
+                    } else {
+                        reason_phrase(status)
+                    },
+                    status,
                     detail: message,
                     instance: ctx.instance,
                     code: &entry.code,
@@ -528,7 +548,7 @@ impl Renderer {
             Envelope::Flat => serde_json::to_writer(
                 body,
                 &FlatBody {
-                    status: entry.status,
+                    status,
                     code: &entry.flat_code,
                     number,
                     message,
@@ -549,7 +569,7 @@ impl Renderer {
                         details: err.details(),
                         field_errors: &field_errors,
                     },
-                    status: entry.status,
+                    status,
                     request_id: ctx.request_id,
                 },
             ),
@@ -579,7 +599,7 @@ impl Renderer {
         };
         ErrorReport {
             code: Arc::clone(&entry.code),
-            status: entry.status,
+            status: Self::status_of(entry, &err),
             message,
             locale,
             request_id: ctx.request_id.map(Arc::from),

@@ -10,10 +10,45 @@ pub use crate::error::UpstreamDetail;
 
 /// Asks edge layers for an [`ErrorReport`] on every error response of this request.
 ///
-/// Monitoring layers (errata-alert's capture layer) put it in the request extensions; without
-/// it, no report is built, so a service without monitoring does not pay for one.
+/// Without it, no report is built, so a service without monitoring does not pay for one. A
+/// monitoring layer asks in one of two ways: it runs the wrapped service's `call` and each
+/// `poll` of its response future inside [`ReportWanted::scope`] (errata-alert's capture layer
+/// does: it costs no allocation), or it puts `ReportWanted` in the request extensions (needed
+/// only when something between the two layers moves the request to another task).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReportWanted;
+
+std::thread_local! {
+    static WANTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl ReportWanted {
+    /// Runs `f` with reports wanted on this thread (nested scopes add up; a panic in `f`
+    /// still closes the scope).
+    ///
+    /// ```
+    /// use errata::ReportWanted;
+    /// assert!(!ReportWanted::in_scope());
+    /// assert!(ReportWanted::scope(ReportWanted::in_scope));
+    /// assert!(!ReportWanted::in_scope());
+    /// ```
+    pub fn scope<R>(f: impl FnOnce() -> R) -> R {
+        struct Close;
+        impl Drop for Close {
+            fn drop(&mut self) {
+                WANTED.with(|w| w.set(w.get().saturating_sub(1)));
+            }
+        }
+        WANTED.with(|w| w.set(w.get() + 1));
+        let _close = Close;
+        f()
+    }
+
+    /// Whether the current code runs inside a [`ReportWanted::scope`].
+    pub fn in_scope() -> bool {
+        WANTED.with(|w| w.get() > 0)
+    }
+}
 
 /// Everything about one error response that logs and alerts need, internal cause included.
 ///

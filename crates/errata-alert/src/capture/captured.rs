@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use errata_catalog::{AlertPolicy, SpikeRule};
 use http::header::{self, HeaderName, HeaderValue};
 
-use super::CaptureContext;
+use super::UserId;
 use crate::event::{ErrorReport, Event};
 
 /// Bytes kept per header value.
@@ -103,7 +103,7 @@ pub(crate) struct ResponseCapture {
     pub route: Option<MatchedPath>,
     pub headers: KeptHeaders,
     /// Who the request acted for, as the service recorded it.
-    pub user: CaptureContext,
+    pub user: UserId,
     /// The edge layer's report; `None` for a response nobody rendered.
     pub report: Option<ErrorReport>,
     /// `UNKNOWN_<status>` when there is no report, else empty.
@@ -128,7 +128,7 @@ impl ResponseCapture {
     }
 
     /// Header names and values as text, values cut at [`MAX_HEADER_VALUE`] bytes. Sensitive
-    /// ones are filtered with the rest of the event, by [`Scrubber::scrub_event_with`].
+    /// ones are filtered with the rest of the event, by [`ScrubEvent::scrub_event_with`](crate::ScrubEvent::scrub_event_with).
     fn header_text(&self) -> Vec<(String, String)> {
         self.headers
             .iter()
@@ -156,7 +156,7 @@ impl ResponseCapture {
             .path_and_query()
             .map_or_else(|| self.uri.path().to_string(), |p| p.as_str().to_string());
         ev.route = self.route.as_ref().map(|m| m.as_str().to_string());
-        ev.user_id = self.user.user().map(str::to_owned);
+        ev.user_id = self.user.as_str().map(str::to_owned);
         if ev.request_id.is_none() {
             ev.request_id = self
                 .response_request_id
@@ -219,7 +219,7 @@ impl Captured {
     pub(crate) fn user(&self) -> Option<&str> {
         match self {
             Captured::Event(e) => e.user_id.as_deref(),
-            Captured::Response(r) => r.user.user(),
+            Captured::Response(r) => r.user.as_str(),
         }
     }
 

@@ -11,7 +11,7 @@ use http::{Request, Response};
 use tower::{Layer, Service};
 
 use super::captured::{Captured, KeptHeaders, ResponseCapture, X_REQUEST_ID};
-use super::{CaptureContext, Capturer};
+use super::{Capturer, UserId};
 use crate::event::{ErrorReport, Event};
 
 /// Captures error responses and panics of the services it wraps.
@@ -72,13 +72,13 @@ struct RequestInfo {
     uri: http::Uri,
     route: Option<MatchedPath>,
     headers: KeptHeaders,
-    ctx: CaptureContext,
 }
 
 impl RequestInfo {
     /// The capture of an error response to this request.
     fn capture(
         self,
+        user: UserId,
         capturer: &Capturer,
         status: u16,
         report: Option<ErrorReport>,
@@ -95,7 +95,7 @@ impl RequestInfo {
             uri: self.uri,
             route: self.route,
             headers: self.headers,
-            user: self.ctx,
+            user,
             report,
             fallback_code,
             response_request_id,
@@ -115,21 +115,24 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
-        let ctx = CaptureContext::default();
-        req.extensions_mut().insert(ctx.clone());
-        // Edge layers inside attach their report only when asked.
-        req.extensions_mut().insert(errata::ReportWanted);
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        // Reference-counted clones only: a request that succeeds allocates nothing here.
         let info = RequestInfo {
             method: req.method().clone(),
             uri: req.uri().clone(),
             route: req.extensions().get::<MatchedPath>().cloned(),
             headers: KeptHeaders::of(req.headers()),
-            ctx,
         };
+        let mut user = Some(UserId::Unknown);
+        // Edge layers inside attach their report only when asked; they are asked through a
+        // scope, not a request extension (inserting one allocates).
+        let inner = UserId::scope(&mut user, || {
+            errata::ReportWanted::scope(|| self.inner.call(req))
+        });
         ResponseFuture {
-            inner: self.inner.call(req),
+            inner,
             info: Some(info),
+            user,
             capturer: Arc::clone(&self.capturer),
         }
     }
@@ -141,6 +144,8 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         info: Option<RequestInfo>,
+        // Who the request acts for; current on this thread while `inner` is polled.
+        user: Option<UserId>,
         capturer: Arc<Capturer>,
     }
 }
@@ -154,7 +159,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let inner = this.inner;
-        let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+        let polled = UserId::scope(this.user, || {
+            errata::ReportWanted::scope(|| catch_unwind(AssertUnwindSafe(|| inner.poll(cx))))
+        });
+        let mut user = || this.user.take().unwrap_or_default();
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(result)) => {
@@ -168,7 +176,8 @@ where
                             // Outside the router: the edge layer passes the route on.
                             info.route = resp.extensions().get::<MatchedPath>().cloned();
                         }
-                        let capture = info.capture(this.capturer, status, report, request_id);
+                        let capture =
+                            info.capture(user(), this.capturer, status, report, request_id);
                         this.capturer.enqueue(Captured::response(capture));
                     }
                 }
@@ -181,7 +190,7 @@ where
                         .map(|s| s.to_string())
                         .or_else(|| payload.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "panic".to_string());
-                    let capture = info.capture(this.capturer, 500, None, None);
+                    let capture = info.capture(user(), this.capturer, 500, None, None);
                     let mut ev = Captured::response(capture).into_event();
                     ev.code = "PANIC".to_string();
                     ev.panic = true;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
@@ -87,31 +87,120 @@ struct Overflow {
     hasher: std::collections::hash_map::RandomState,
 }
 
-/// A user id slot the capture layer puts into request extensions; an auth extractor records
-/// who the request acts for with [`CaptureContext::set_user`].
+/// Records who the request being handled acts for; an auth extractor calls
+/// [`CaptureContext::set_user`].
+///
+/// The capture layer keeps the user slot in its own response future and makes it current on
+/// this thread while it polls the service it wraps (the way tracing spans and task-locals
+/// work), so a request costs no allocation and no request extension: `set_user` called from
+/// the request's handler or extractors (they run inside that poll) reaches it. Outside a
+/// capture layer, or from a task the handler spawned, it records nothing.
 ///
 /// ```
 /// use errata_alert::CaptureContext;
 ///
-/// let ctx = CaptureContext::default();
-/// ctx.set_user("u-42");
-/// ctx.set_user("u-43"); // the first id recorded stays
-/// assert_eq!(ctx.user(), Some("u-42"));
+/// let ctx = CaptureContext::current();
+/// assert!(!ctx.set_user("u-42"), "no capture layer around this code");
 /// ```
-#[derive(Debug, Clone, Default)]
-pub struct CaptureContext {
-    user: Arc<OnceLock<String>>,
-}
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaptureContext;
 
 impl CaptureContext {
-    /// Records the user of this request (once: the first id recorded stays).
-    pub fn set_user(&self, id: impl Into<String>) {
-        let _ = self.user.set(id.into());
+    /// The context of the request being handled on this thread.
+    pub fn current() -> Self {
+        CaptureContext
     }
 
-    /// The recorded user.
-    pub fn user(&self) -> Option<&str> {
-        self.user.get().map(String::as_str)
+    /// Records the user of this request (once: the first id recorded stays). Returns whether
+    /// a capture layer is there to keep it.
+    pub fn set_user(&self, id: impl AsRef<str>) -> bool {
+        UserId::record(id.as_ref())
+    }
+
+    /// The user recorded for the request being handled, if any.
+    pub fn user(&self) -> Option<String> {
+        CURRENT_USER.with(|slot| {
+            let current = slot.take();
+            let user = current.as_ref().and_then(UserId::as_str).map(str::to_owned);
+            slot.set(current);
+            user
+        })
+    }
+}
+
+/// Longest user id stored without an allocation.
+const INLINE_USER: usize = 62;
+
+/// A user id as the capture layer keeps it: short ids inline, no allocation.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum UserId {
+    /// Nobody recorded yet.
+    #[default]
+    Unknown,
+    /// A short id.
+    Inline { len: u8, bytes: [u8; INLINE_USER] },
+    /// A long one.
+    Heap(Box<str>),
+}
+
+std::thread_local! {
+    /// The user slot of the request whose capture layer is polling on this thread; `None`
+    /// outside any.
+    static CURRENT_USER: std::cell::Cell<Option<UserId>> = const { std::cell::Cell::new(None) };
+}
+
+impl UserId {
+    fn new(id: &str) -> Self {
+        if id.len() <= INLINE_USER {
+            let mut bytes = [0; INLINE_USER];
+            bytes[..id.len()].copy_from_slice(id.as_bytes());
+            UserId::Inline {
+                len: id.len() as u8,
+                bytes,
+            }
+        } else {
+            UserId::Heap(id.into())
+        }
+    }
+
+    /// The id, once recorded.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            UserId::Unknown => None,
+            UserId::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).ok(),
+            UserId::Heap(s) => Some(s),
+        }
+    }
+
+    /// Records `id` in the current slot unless one is recorded; whether there is a slot.
+    fn record(id: &str) -> bool {
+        CURRENT_USER.with(|slot| match slot.take() {
+            None => false,
+            Some(UserId::Unknown) => {
+                slot.set(Some(UserId::new(id)));
+                true
+            }
+            Some(known) => {
+                slot.set(Some(known));
+                true
+            }
+        })
+    }
+
+    /// Runs `f` with `slot` current on this thread, then takes it back (also on a panic).
+    pub(crate) fn scope<R>(slot: &mut Option<UserId>, f: impl FnOnce() -> R) -> R {
+        struct Restore<'a> {
+            slot: &'a mut Option<UserId>,
+            outer: Option<UserId>,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                *self.slot = CURRENT_USER.with(|c| c.replace(self.outer.take()));
+            }
+        }
+        let outer = CURRENT_USER.with(|c| c.replace(slot.take()));
+        let _restore = Restore { slot, outer };
+        f()
     }
 }
 
@@ -119,14 +208,10 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CaptureContext {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
-        parts: &mut http::request::Parts,
+        _parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<CaptureContext>()
-            .cloned()
-            .unwrap_or_default())
+        Ok(CaptureContext)
     }
 }
 

@@ -78,10 +78,8 @@ impl FromRequestParts<AppState> for AuthUser {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers)?;
         let user = authenticate(state, token)?;
-        // Alerts name the user (errata-alert puts this handle in the request when it runs).
-        if let Some(capture) = parts.extensions.get::<errata_alert::CaptureContext>() {
-            capture.set_user(user.id.to_string());
-        }
+        // Alerts name the user (kept by errata-alert's capture layer, when it runs).
+        errata_alert::CaptureContext::current().set_user(user.id.to_string());
         Ok(user)
     }
 }
