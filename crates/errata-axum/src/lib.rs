@@ -83,9 +83,6 @@ pub use validator;
 #[cfg(feature = "openapi")]
 pub use utoipa;
 
-pub use limits::RequestLimitsLayer;
-#[cfg(feature = "server")]
-pub use serve::{serve, Limits, Serve};
 pub use body::{BoxError, ErrataBody};
 pub use context::{negotiate_envelope, RequestContext};
 pub use ext::ServiceBuilderExt;
@@ -95,7 +92,10 @@ pub use layer::{
     Errata, ErrataLayer, ErrataLayerBuilder, ErrataService, PanicToError, ResponseFuture, Rewrap,
     X_REQUEST_ID,
 };
+pub use limits::RequestLimitsLayer;
 pub use request_id::RandomRequestId;
+#[cfg(feature = "server")]
+pub use serve::{serve, Limits, Serve};
 pub use timeout::{HandlerTimeout, HandlerTimeoutFuture, HandlerTimeoutLayer};
 #[cfg(feature = "validator")]
 pub use validation::{field_error as validator_field_error, validation_error, Valid, Validatable};

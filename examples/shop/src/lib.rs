@@ -47,7 +47,10 @@ async fn reserve(Path(_id): Path<i64>) -> (StatusCode, Json<serde_json::Value>) 
 }
 
 async fn stock(Path(sku): Path<String>) -> Result<&'static str, ApiError> {
-    Err(errors::out_of_stock(sku, 3))
+    Err(errors::out_of_stock(errors::params::OutOfStock {
+        sku,
+        available: 3,
+    }))
 }
 
 async fn crash() -> &'static str {
