@@ -223,7 +223,9 @@ fn pick<'a>(catalog: &'a Catalog, candidates: &[&str], status: u16) -> Option<&'
         .map(|e| e.code.as_str())
 }
 
-/// DRF's exceptions and the codes they become: class name, status, candidate codes.
+/// DRF's exceptions and the codes they become: class name, status, candidate codes. A code the
+/// catalog declares for the case comes before the status-generic built-in (`UNAUTHENTICATED`,
+/// `FORBIDDEN`), which every catalog has.
 const DRF_EXCEPTIONS: &[(&str, u16, &[&str])] = &[
     ("ParseError", 400, &["MALFORMED_JSON"]),
     (
@@ -231,17 +233,17 @@ const DRF_EXCEPTIONS: &[(&str, u16, &[&str])] = &[
         401,
         &[
             "AUTHENTICATION_FAILED",
-            "UNAUTHENTICATED",
             "TOKEN_INVALID",
             "AUTH_REQUIRED",
+            "UNAUTHENTICATED",
         ],
     ),
     (
         "NotAuthenticated",
         401,
-        &["UNAUTHENTICATED", "AUTH_REQUIRED"],
+        &["AUTH_REQUIRED", "UNAUTHENTICATED"],
     ),
-    ("PermissionDenied", 403, &["FORBIDDEN", "PERMISSION_DENIED"]),
+    ("PermissionDenied", 403, &["PERMISSION_DENIED", "FORBIDDEN"]),
     ("NotFound", 404, &["NOT_FOUND", "ROUTE_NOT_FOUND"]),
     ("MethodNotAllowed", 405, &["METHOD_NOT_ALLOWED"]),
     ("NotAcceptable", 406, &["NOT_ACCEPTABLE"]),
