@@ -1,5 +1,6 @@
 """Checks that every example of an `errata openapi` document matches the schema its response
-references, that every code has exactly one example, under a response for its status.
+references, that every code has exactly one example per media type (the envelope's and
+`application/problem+json`), under a response for its status.
 
 Usage: python3 check_examples.py openapi.json
 """
@@ -20,7 +21,7 @@ def main(path: str) -> int:
     resource = Resource.from_contents(doc, default_specification=DRAFT202012)
     registry = Registry().with_resource(BASE, resource)
     codes = doc["components"]["schemas"]["ErrorCode"]["enum"]
-    seen = []
+    seen: dict[str, list[str]] = {}
     problems = []
     for name, response in doc["components"]["responses"].items():
         status = int(name.removeprefix("Error"))
@@ -28,20 +29,24 @@ def main(path: str) -> int:
             schema = {"$ref": BASE + content["schema"]["$ref"]}
             validator = Draft202012Validator(schema, registry=registry)
             for code, example in content["examples"].items():
-                seen.append(code)
+                seen.setdefault(media_type, []).append(code)
                 value = example["value"]
                 for error in validator.iter_errors(value):
                     problems.append(f"{name} {media_type} example {code}: {error.message}")
                 body_status = value.get("status")
                 if body_status != status:
                     problems.append(f"{name} example {code} has status {body_status}")
-    if sorted(seen) != sorted(codes):
-        problems.append(f"examples {sorted(seen)} do not match codes {sorted(codes)}")
+    if not seen:
+        problems.append("no examples")
+    for media_type, examples in seen.items():
+        if sorted(examples) != sorted(codes):
+            problems.append(f"{media_type} examples {sorted(examples)} do not match codes {sorted(codes)}")
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
         return 1
-    print(f"{len(seen)} examples match their schemas, one per code")
+    count = sum(len(e) for e in seen.values())
+    print(f"{count} examples match their schemas, one per code and media type ({', '.join(sorted(seen))})")
     return 0
 
 
