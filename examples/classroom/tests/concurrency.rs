@@ -149,59 +149,63 @@ async fn simultaneous_enrollments_give_one_enrollment_and_already_enrolled_for_t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simultaneous_refreshes_with_one_token_give_one_new_pair() {
-    let app = Arc::new(spawn().await);
-    let user = app.user("kim@example.com", "student").await;
-    let tries = (0..10).map(|_| {
-        let (app, refresh) = (Arc::clone(&app), user.refresh.clone());
-        tokio::spawn(async move {
+    let apps = [Arc::new(spawn().await)];
+    let user = apps[0].user("kim@example.com", "student").await;
+    one_winner(&apps, 10, c::TOKEN_BLACKLISTED, |app| {
+        let refresh = user.refresh.clone();
+        async move {
             app.post("/v1/auth/refresh")
                 .json(&json!({"refresh": refresh}))
                 .send()
                 .await
-        })
-    });
-    let results: Vec<Resp> = join_all(tries)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect();
-    assert_eq!(results.iter().filter(|r| r.status == 200).count(), 1);
-    for r in results.iter().filter(|r| r.status != 200) {
-        r.err(c::TOKEN_BLACKLISTED);
-    }
+        }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simultaneous_starts_give_one_start() {
-    let app = Arc::new(spawn().await);
-    let room = app.classroom().await;
-    let tries = (0..10).map(|_| {
-        let (app, token, code) = (
-            Arc::clone(&app),
-            room.instructor.access.clone(),
-            room.session.clone(),
-        );
-        tokio::spawn(async move {
-            app.post(&format!("/v1/sessions/{code}/start"))
-                .token(&token)
-                .send()
-                .await
-        })
-    });
-    let results: Vec<Resp> = join_all(tries)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect();
-    assert_eq!(results.iter().filter(|r| r.status == 200).count(), 1);
-    for r in results.iter().filter(|r| r.status != 200) {
-        r.err(c::SESSION_ALREADY_STARTED);
-    }
+    starts_race(&[Arc::new(spawn().await)], 10).await;
 }
 
 // ── several instances of the service on one database ────────────────────────────────────────
 //
 // Run with `DATABASE_URL=postgres://…` (as `.ci/run` does), these are replicas sharing one
+/// Sends `tries` requests at once, spread round-robin over `apps`, and asserts that exactly one
+/// succeeds and every other answers `loser`.
+async fn one_winner<F, Fut>(apps: &[Arc<TestApp>], tries: usize, loser: errata::Code, send: F)
+where
+    F: Fn(Arc<TestApp>) -> Fut,
+    Fut: std::future::Future<Output = Resp> + Send + 'static,
+{
+    let tasks = (0..tries).map(|i| tokio::spawn(send(Arc::clone(&apps[i % apps.len()]))));
+    let results: Vec<Resp> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(results.iter().filter(|r| r.status == 200).count(), 1);
+    for r in results.iter().filter(|r| r.status != 200) {
+        r.err(loser);
+    }
+}
+
+/// `tries` simultaneous starts of one session over `apps`: one start, the rest
+/// `SESSION_ALREADY_STARTED`.
+async fn starts_race(apps: &[Arc<TestApp>], tries: usize) {
+    let room = apps[0].classroom().await;
+    one_winner(apps, tries, c::SESSION_ALREADY_STARTED, |app| {
+        let (token, code) = (room.instructor.access.clone(), room.session.clone());
+        async move {
+            app.post(&format!("/v1/sessions/{code}/start"))
+                .token(&token)
+                .send()
+                .await
+        }
+    })
+    .await;
+}
+
 // PostgreSQL: no process-level lock can help, only the database's constraints and row locks.
 
 /// The app and two replicas on its database.
@@ -360,24 +364,16 @@ async fn across_replicas_joins_reports_and_step_changes_give_exact_counts() {
 async fn across_replicas_refreshes_with_one_token_give_one_winner() {
     let apps = cluster().await;
     let user = apps[0].user("kim@example.com", "student").await;
-    let tries = (0..12).map(|i| {
-        let (app, refresh) = (Arc::clone(&apps[i % 3]), user.refresh.clone());
-        tokio::spawn(async move {
+    one_winner(&apps, 12, c::TOKEN_BLACKLISTED, |app| {
+        let refresh = user.refresh.clone();
+        async move {
             app.post("/v1/auth/refresh")
                 .json(&json!({"refresh": refresh}))
                 .send()
                 .await
-        })
-    });
-    let results: Vec<Resp> = join_all(tries)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect();
-    assert_eq!(results.iter().filter(|r| r.status == 200).count(), 1);
-    for r in results.iter().filter(|r| r.status != 200) {
-        r.err(c::TOKEN_BLACKLISTED);
-    }
+        }
+    })
+    .await;
     let (rotated,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM refresh_tokens WHERE user_id = $1 AND revoked_reason = 'rotated'",
     )
@@ -390,28 +386,5 @@ async fn across_replicas_refreshes_with_one_token_give_one_winner() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn across_replicas_simultaneous_starts_give_one_start() {
-    let apps = cluster().await;
-    let room = apps[0].classroom().await;
-    let tries = (0..12).map(|i| {
-        let (app, token, code) = (
-            Arc::clone(&apps[i % 3]),
-            room.instructor.access.clone(),
-            room.session.clone(),
-        );
-        tokio::spawn(async move {
-            app.post(&format!("/v1/sessions/{code}/start"))
-                .token(&token)
-                .send()
-                .await
-        })
-    });
-    let results: Vec<Resp> = join_all(tries)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect();
-    assert_eq!(results.iter().filter(|r| r.status == 200).count(), 1);
-    for r in results.iter().filter(|r| r.status != 200) {
-        r.err(c::SESSION_ALREADY_STARTED);
-    }
+    starts_race(&cluster().await, 12).await;
 }
