@@ -1,7 +1,7 @@
 //! [`RequestContext`]: what the edge layer learned about a request, for handlers that need it.
 
 use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts, HeaderName, HeaderValue, Request, Uri};
+use axum::http::{header, request::Parts, HeaderValue, Request, Uri};
 use errata::{Envelope, LocaleId, Renderer};
 
 /// The negotiated locale, envelope and the request id of a request.
@@ -20,20 +20,16 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    /// The context of `req`, whose request id header (`id_header`) the edge layer has set.
+    /// The context of `req`, whose request id the edge layer has checked or generated.
     pub(crate) fn from_request<B>(
         renderer: &Renderer,
         req: &Request<B>,
-        id_header: &HeaderName,
+        request_id: HeaderValue,
     ) -> Self {
         let headers = req.headers();
         let accept_language = headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
-        let request_id = headers
-            .get(id_header)
-            .cloned()
-            .unwrap_or_else(|| HeaderValue::from_static("-"));
         let envelope = negotiate_envelope(
             headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
             renderer.envelope(),
@@ -54,8 +50,9 @@ impl RequestContext {
 
     /// The request id (the client's, when it was short visible ASCII, or a generated one).
     pub fn request_id(&self) -> &str {
-        // Only visible ASCII gets here (checked, or generated).
-        self.request_id.to_str().unwrap_or_default()
+        // Only visible ASCII gets here (checked, or generated), which is UTF-8; `from_utf8`
+        // checks a word at a time where `HeaderValue::to_str` checks each byte.
+        std::str::from_utf8(self.request_id.as_bytes()).unwrap_or_default()
     }
 
     /// The request id as a header value.

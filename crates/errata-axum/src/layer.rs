@@ -1,8 +1,8 @@
 //! The edge layer: every error that leaves the service is rendered here, with the request's
 //! context, in the catalog's envelope.
 //!
-//! It is built from tower-http's parts: [`SetRequestId`] and [`PropagateRequestId`] with
-//! [`RandomRequestId`] for request ids, [`CatchPanic`] with [`PanicToError`] for panics, and
+//! It is built from tower-http's parts: a [`MakeRequestId`] ([`RandomRequestId`]) and
+//! [`PropagateRequestId`] for request ids, [`CatchPanic`] with [`PanicToError`] for panics, and
 //! [`ErrataService`] in between, which renders. Like tower-http's layers it is generic over
 //! request and response bodies.
 //!
@@ -47,8 +47,7 @@ use errata::{builtin, ApiError, PendingError, RenderContext, Renderer, ReportWan
 use tower::{Layer, Service};
 use tower_http::catch_panic::{CatchPanic, CatchPanicLayer, ResponseForPanic};
 use tower_http::request_id::{
-    MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, RequestId, SetRequestId,
-    SetRequestIdLayer,
+    MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, RequestId,
 };
 use tracing::Level;
 
@@ -207,10 +206,10 @@ impl ErrataLayerBuilder {
     }
 }
 
-/// The service stack an [`ErrataLayer`] wraps `S` in: tower-http's request-id and
-/// catch-panic middleware around errata's renderer.
-pub type Errata<S> =
-    SetRequestId<ErrataService<PropagateRequestId<CatchPanic<S, PanicToError>>>, RandomRequestId>;
+/// The service stack an [`ErrataLayer`] wraps `S` in: errata's renderer (which sets the
+/// request id with [`RandomRequestId`]) around tower-http's request-id propagation and
+/// catch-panic middleware.
+pub type Errata<S> = ErrataService<PropagateRequestId<CatchPanic<S, PanicToError>>>;
 
 impl<S> Layer<S> for ErrataLayer {
     type Service = Errata<S>;
@@ -218,11 +217,10 @@ impl<S> Layer<S> for ErrataLayer {
     fn layer(&self, inner: S) -> Self::Service {
         let inner = CatchPanicLayer::custom(PanicToError).layer(inner);
         let inner = PropagateRequestIdLayer::new(self.config.id_header.clone()).layer(inner);
-        let inner = ErrataService {
+        ErrataService {
             inner,
             config: Arc::clone(&self.config),
-        };
-        SetRequestIdLayer::new(self.config.id_header.clone(), RandomRequestId).layer(inner)
+        }
     }
 }
 
@@ -276,25 +274,31 @@ where
 
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let cfg = &self.config;
-        // `SetRequestId` outside took the client's id as it was: replace one that is too
-        // long or not visible ASCII before anything logs or echoes it.
-        let client_id_ok = req
+        // The client's id when it is short visible ASCII, else a fresh one, set on the request
+        // (as tower-http's `SetRequestId` does) for `PropagateRequestId` inside to echo.
+        let client_id = req
             .headers()
             .get(&cfg.id_header)
-            .is_some_and(|v| valid_request_id(v).is_some());
-        if !client_id_ok {
-            if let Some(id) = RandomRequestId.make_request_id(&req) {
-                req.headers_mut()
-                    .insert(cfg.id_header.clone(), id.header_value().clone());
-                req.extensions_mut().insert(id);
+            .filter(|id| valid_request_id(id))
+            .cloned();
+        // Handlers read it from the `RequestContext` extension.
+        let request_id = match client_id {
+            Some(id) => id,
+            None => {
+                let id = RandomRequestId
+                    .make_request_id(&req)
+                    .map(|id| id.header_value().clone())
+                    .unwrap_or_else(|| HeaderValue::from_static("-"));
+                req.headers_mut().insert(cfg.id_header.clone(), id.clone());
+                id
             }
-        }
+        };
         // A report is built when a monitoring layer asks, or when an outer edge layer must
         // learn that this one rendered the response already.
         let want_report = ReportWanted::in_scope()
             || req.extensions().get::<ReportWanted>().is_some()
             || req.extensions().get::<RequestContext>().is_some();
-        let ctx = RequestContext::from_request(&cfg.renderer, &req, &cfg.id_header);
+        let ctx = RequestContext::from_request(&cfg.renderer, &req, request_id);
         let route = req.extensions().get::<MatchedPath>().cloned();
         req.extensions_mut().insert(ctx.clone());
         ResponseFuture {
@@ -417,9 +421,18 @@ fn finish<B>(
     let (mut parts, _old_body) = response.into_parts();
     parts.status =
         StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.remove(header::TRANSFER_ENCODING);
-    parts.headers.remove(header::CONTENT_ENCODING);
+    // The old body's framing does not describe the new one. (A scan of the few headers an
+    // error response has costs less than three hashed removals.)
+    let framing = [
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::CONTENT_ENCODING,
+    ];
+    if parts.headers.keys().any(|name| framing.contains(name)) {
+        for name in framing {
+            parts.headers.remove(name);
+        }
+    }
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(rendered.content_type),
@@ -432,12 +445,23 @@ fn finish<B>(
             parts.headers.insert(name, value);
         }
     }
-    parts
-        .headers
-        .insert(cfg.id_header.clone(), ctx.request_id_header().clone());
-    parts
+    // `PropagateRequestId` inside echoed the id already, unless the inner service failed or
+    // a handler set a header of its own: the header always carries the body's id.
+    if parts.headers.get(&cfg.id_header) != Some(ctx.request_id_header()) {
+        parts
+            .headers
+            .insert(cfg.id_header.clone(), ctx.request_id_header().clone());
+    }
+    if parts
         .extensions
-        .insert(RequestId::new(ctx.request_id_header().clone()));
+        .get::<RequestId>()
+        .map(RequestId::header_value)
+        != Some(ctx.request_id_header())
+    {
+        parts
+            .extensions
+            .insert(RequestId::new(ctx.request_id_header().clone()));
+    }
     if let Some((report, route)) = report {
         parts.extensions.insert(report);
         if let Some(route) = route {

@@ -55,6 +55,18 @@ pub enum Command {
     Stats(crate::monitor::StatsCliArgs),
     /// The alert spool: pending and dead-lettered alerts, and replaying them.
     Alerts(crate::monitor::AlertsCliArgs),
+    /// A completion script for a shell (e.g. `errata completions bash > /etc/bash_completion.d/errata`).
+    Completions(CompletionsArgs),
+    /// The man page, in roff (e.g. `errata man > errata.1 && man ./errata.1`).
+    Man,
+}
+
+/// Arguments of `errata completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `errata check`.

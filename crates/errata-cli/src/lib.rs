@@ -45,6 +45,7 @@ mod init;
 pub mod monitor;
 pub mod openapi;
 pub mod output;
+mod shell;
 pub mod source;
 
 use std::process::ExitCode;
@@ -119,6 +120,8 @@ pub fn run(cli: &Cli) -> Result<Outcome, CliError> {
         Command::Explain(args) => explain::run(args, output),
         Command::Stats(args) => monitor::stats(args, output),
         Command::Alerts(args) => monitor::alerts(args, output),
+        Command::Completions(args) => shell::completions(args, output),
+        Command::Man => shell::man(output),
     }
 }
 

@@ -716,3 +716,60 @@ fn no_input_makes_any_command_panic() {
         }
     }
 }
+
+#[test]
+fn completions_load_in_bash_and_name_every_subcommand() {
+    let out = errata(&["completions", "bash"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let script = stdout(&out);
+    for sub in [
+        "init", "check", "docs", "openapi", "codegen", "diff", "stats", "alerts",
+    ] {
+        assert!(script.contains(sub), "no {sub} in the bash completions");
+    }
+    // The script is sourced by a real bash and registers a completion for `errata`.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("errata.bash");
+    std::fs::write(&path, &script).unwrap();
+    let check = Command::new("bash")
+        .arg("-c")
+        .arg(format!("source '{}' && complete -p errata", path.display()))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert!(stdout(&check).contains("errata"), "{}", stdout(&check));
+}
+
+#[test]
+fn an_unknown_shell_is_a_usage_error() {
+    let out = errata(&["completions", "cmd.exe"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("bash"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_man_page_is_roff_with_every_subcommand() {
+    let out = errata(&["man"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH errata"),
+        "{page}"
+    );
+    for sub in ["check", "codegen", "stats", "completions"] {
+        assert!(page.contains(sub), "no {sub} in the man page");
+    }
+    // Typeset by groff where it is installed (Debian's `groff-base`, which `man` needs).
+    if Command::new("groff").arg("--version").output().is_ok() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("errata.1");
+        std::fs::write(&path, &page).unwrap();
+        let typeset = Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-z"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(typeset.status.success(), "{}", stderr(&typeset));
+        assert_eq!(stderr(&typeset), "", "groff warned");
+    }
+}
