@@ -77,6 +77,8 @@ pub(crate) struct Worker {
     pub wake: Arc<Notify>,
     pub stop: watch::Receiver<bool>,
     pub opts: DeliveryOptions,
+    /// Fleet mode: pacing and rate-limit holds shared by every replica.
+    pub pacer: Option<Arc<crate::fleet::Fleet>>,
 }
 
 impl Worker {
@@ -131,6 +133,15 @@ impl Worker {
                 self.idle(wait).await;
                 continue;
             };
+            if !self.fleet_slot(&name).await {
+                // Stopping while waiting for a slot: hand the delivery back at once.
+                let error = d.last_error.as_deref().unwrap_or("");
+                let _ = self
+                    .backend
+                    .retry(d.id, d.next_at, d.attempts, error)
+                    .await;
+                continue;
+            }
             last_send = Some(Instant::now());
             let outcome = match tokio::time::timeout(
                 self.opts.send_timeout,
@@ -152,6 +163,7 @@ impl Worker {
                     if let Some(h) = hold {
                         tracing::info!(sink = %name, hold_secs = h.as_secs_f64(), "errata: sink announced a rate limit; holding");
                         hold_until = Some(after(h));
+                        self.fleet_hold(&name, h).await;
                     }
                     self.backend.ack(d.id).await
                 }
@@ -161,6 +173,7 @@ impl Worker {
                 } => {
                     tracing::info!(sink = %name, retry_after_secs = retry_after.as_secs_f64(), "errata: sink rate limited; holding");
                     hold_until = Some(after(retry_after));
+                    self.fleet_hold(&name, retry_after).await;
                     let at = crate::clock::add_std(now, retry_after);
                     self.backend.retry(d.id, at, attempts, &reason).await
                 }
@@ -194,6 +207,42 @@ impl Worker {
             };
             if let Err(e) = result {
                 tracing::warn!(sink = %name, error = %e, "errata: cannot update the spool");
+            }
+        }
+    }
+
+    /// Fleet mode: waits for this sink's next send slot across the fleet. `false` when
+    /// stopping. A store that cannot be asked leaves only this replica's own pacing.
+    async fn fleet_slot(&mut self, name: &str) -> bool {
+        let Some(pacer) = self.pacer.clone() else {
+            return true;
+        };
+        let interval = self.sink.min_interval();
+        if interval.is_zero() {
+            return true;
+        }
+        loop {
+            match pacer.take_send_slot(name, interval).await {
+                Ok(None) => return true,
+                Ok(Some(wait)) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait.min(Duration::from_secs(5))) => {}
+                        _ = self.stop.changed() => return false,
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(sink = %name, error = %e, "errata: fleet pacing unavailable; pacing this replica alone");
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// Fleet mode: no replica sends to this sink for `hold`.
+    async fn fleet_hold(&self, name: &str, hold: Duration) {
+        if let Some(pacer) = &self.pacer {
+            if let Err(e) = pacer.hold(name, hold).await {
+                tracing::debug!(sink = %name, error = %e, "errata: cannot share a rate-limit hold with the fleet");
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The pipeline: builder, aggregator task, delivery workers, handle.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,6 +16,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::delivery::{DeliveryOptions, Worker};
 use crate::fingerprint::FingerprintFn;
+use crate::fleet::{Fleet, FleetRow, Stamp};
 use crate::scrub::Scrubber;
 use crate::sink::Sink;
 use crate::spool::deferred::Deferred;
@@ -62,6 +64,7 @@ pub struct Alerting {
     delivery: DeliveryOptions,
     retention: Duration,
     flush_interval: Duration,
+    fleet: bool,
 }
 
 impl std::fmt::Debug for Alerting {
@@ -105,7 +108,8 @@ impl Alerting {
             store: StoreChoice::Default,
             delivery: DeliveryOptions::default(),
             retention: Duration::from_secs(30 * 86_400),
-            flush_interval: Duration::from_secs(10),
+            flush_interval: Duration::from_secs(1),
+            fleet: true,
         }
     }
 
@@ -242,9 +246,18 @@ impl Alerting {
         self
     }
 
-    /// How often counts are written to the store (default 10 s).
+    /// How often counts are written to the store (default 1 s): a process killed with
+    /// `kill -9` loses at most this much counting.
     pub fn flush_interval(mut self, every: Duration) -> Self {
         self.flush_interval = every;
+        self
+    }
+
+    /// With a PostgreSQL store, whether the replicas sharing it behave as one node (default
+    /// on): notices are claimed in the store (one per group and window across the fleet), with
+    /// fleet-wide counts, spike rules and sink pacing. Off, each process alerts on its own.
+    pub fn fleet(mut self, on: bool) -> Self {
+        self.fleet = on;
         self
     }
 
@@ -291,6 +304,29 @@ impl Alerting {
             StoreChoice::Custom(_) => "custom".to_owned(),
             StoreChoice::Default => format!("sqlite {DEFAULT_STORE}"),
             StoreChoice::Location(loc) => mask_store(loc),
+        };
+        let sink_names: Vec<String> = sinks.iter().map(|s| s.name().to_string()).collect();
+        let fleet = match &self.store {
+            StoreChoice::Location(loc)
+                if self.fleet
+                    && (loc.starts_with("postgres://") || loc.starts_with("postgresql://")) =>
+            {
+                Some(Arc::new(
+                    Fleet::new(
+                        loc,
+                        self.timing,
+                        self.limits,
+                        sink_names.clone(),
+                        Stamp {
+                            service: self.config.service.clone(),
+                            environment: self.config.environment.clone(),
+                            release: self.config.release.clone(),
+                        },
+                    )
+                    .map_err(StartError::Store)?,
+                ))
+            }
+            _ => None,
         };
         let backend: Arc<dyn Backend> = match self.store {
             StoreChoice::Memory => Arc::new(MemoryStore::new()),
@@ -352,6 +388,7 @@ impl Alerting {
                     wake,
                     stop: stop_rx.clone(),
                     opts: self.delivery,
+                    pacer: fleet.clone(),
                 }
                 .run(),
             ));
@@ -363,7 +400,7 @@ impl Alerting {
             cmds: cmd_rx,
             clock: self.clock,
             backend: backend.clone(),
-            sink_names: sinks.iter().map(|s| s.name().to_string()).collect(),
+            sink_names,
             wakes,
             flush_interval: self.flush_interval,
             retention: self.retention,
@@ -371,11 +408,17 @@ impl Alerting {
             unsaved: Vec::new(),
             unsaved_samples: Vec::new(),
             store_down: false,
+            fleet,
+            fleet_unsaved: HashMap::new(),
+            fleet_dropped: 0,
+            fleet_alerts: 0,
         };
+        let fleet_on = task.fleet.is_some();
         let agg_task = tokio::spawn(task.run());
         let names: Vec<&str> = sinks.iter().map(|s| s.name()).collect();
+        let fleet_note = if fleet_on { " (fleet: notices claimed in the store)" } else { "" };
         let summary = format!(
-            "errata alerting: sinks {}; store {store_shown}{store_note}; group_wait {}, group_interval {}, repeat_interval {}",
+            "errata alerting: sinks {}; store {store_shown}{store_note}{fleet_note}; group_wait {}, group_interval {}, repeat_interval {}",
             if names.is_empty() { "none".to_owned() } else { names.join(", ") },
             secs(self.timing.group_wait),
             secs(self.timing.group_interval),
@@ -398,7 +441,7 @@ impl Alerting {
 
 enum Command {
     Flush(oneshot::Sender<()>),
-    Stats(oneshot::Sender<AggStats>),
+    Stats(oneshot::Sender<(AggStats, u64)>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -417,6 +460,14 @@ struct AggTask {
     unsaved_samples: Vec<crate::store::SampleRow>,
     /// The last write failed: the next one that works says so on the console.
     store_down: bool,
+    /// Fleet mode: the store decides the notices.
+    fleet: Option<Arc<Fleet>>,
+    /// Fleet rows not written yet (the store is unreachable), one per group.
+    fleet_unsaved: HashMap<String, FleetRow>,
+    /// Events that did not fit in memory while the store was unreachable.
+    fleet_dropped: u64,
+    /// Notices this replica claimed.
+    fleet_alerts: u64,
 }
 
 /// Events taken from the queue per turn, so commands and deadlines are not starved.
@@ -432,7 +483,12 @@ impl AggTask {
         let mut last_prune: Option<tokio::time::Instant> = None;
         let mut queue_open = true;
         loop {
-            let deadline = self.agg.next_due();
+            // In fleet mode the store decides when notices are due; the flush tick asks it.
+            let deadline = if self.fleet.is_some() {
+                None
+            } else {
+                self.agg.next_due()
+            };
             let sleep = match deadline {
                 Some(d) => self.clock.sleep_until(d),
                 None => Box::pin(std::future::pending()),
@@ -447,25 +503,18 @@ impl AggTask {
                         let _ = done.send(());
                     }
                     Some(Command::Stats(reply)) => {
-                        let _ = reply.send(self.agg.stats());
+                        let mut stats = self.agg.stats();
+                        stats.alerts += self.fleet_alerts;
+                        let _ = reply.send((stats, self.fleet_dropped));
                     }
                     Some(Command::Shutdown(done)) => {
-                        self.drain_all();
-                        self.emit_due().await;
-                        let now = self.clock.now();
-                        let rest = self.agg.flush_all(now);
-                        self.emit(rest).await;
-                        self.persist().await;
+                        self.finish().await;
                         let _ = done.send(());
                         return;
                     }
                     None => {
                         // Every handle is gone: finish like a shutdown.
-                        self.drain_all();
-                        let now = self.clock.now();
-                        let rest = self.agg.flush_all(now);
-                        self.emit(rest).await;
-                        self.persist().await;
+                        self.finish().await;
                         return;
                     }
                 },
@@ -494,6 +543,11 @@ impl AggTask {
                         if let Err(e) = self.backend.prune(minute_of(cutoff)).await {
                             tracing::warn!(error = %e, "errata: cannot prune the store");
                         }
+                        if let Some(fleet) = &self.fleet {
+                            if let Err(e) = fleet.prune(self.clock.now()).await {
+                                tracing::warn!(error = %e, "errata: cannot prune the fleet's events");
+                            }
+                        }
                     }
                 }
             }
@@ -501,7 +555,100 @@ impl AggTask {
             for obs in self.receiver.drain_overflow() {
                 self.agg.ingest(obs, now);
             }
+            if self.fleet.is_some() && self.agg.opened_group() {
+                // A new group's first events go to the store at once: its notice is due there,
+                // whatever becomes of this process.
+                self.persist_fleet(false).await;
+            }
             self.emit_due().await;
+        }
+    }
+
+    /// At shutdown: every captured event aggregated, every notice spooled if the store takes
+    /// it, and a log line that says what could not be.
+    async fn finish(&mut self) {
+        self.drain_all();
+        self.emit_due().await;
+        let now = self.clock.now();
+        if self.fleet.is_none() {
+            let rest = self.agg.flush_all(now);
+            self.emit(rest).await;
+        }
+        self.persist().await;
+        if !self.unspooled.is_empty() {
+            tracing::error!(
+                alerts = self.unspooled.len(),
+                "errata: stopping with {} alerts that the store did not take; they are lost",
+                self.unspooled.len()
+            );
+        }
+        if let Some(fleet) = &self.fleet {
+            if !self.fleet_unsaved.is_empty() {
+                let events: u64 = self.fleet_unsaved.values().map(|r| r.n).sum();
+                tracing::error!(
+                    events,
+                    groups = self.fleet_unsaved.len(),
+                    "errata: stopping with {events} events the store did not take; they are lost to alerting (and not counted)"
+                );
+            }
+            match fleet.unattributed().await {
+                Ok(0) => {}
+                Ok(events) => tracing::info!(
+                    events,
+                    "errata: {events} events are in the store and not notified yet; a replica sharing the store, or the next start, notifies them when due"
+                ),
+                Err(e) => tracing::warn!(error = %e, "errata: cannot tell which events the store holds"),
+            }
+        }
+    }
+
+    /// Fleet mode: writes the groups' new events to the store, then (with `claim`) claims the
+    /// notices now due fleet-wide.
+    async fn persist_fleet(&mut self, claim: bool) {
+        let Some(fleet) = self.fleet.clone() else {
+            return;
+        };
+        let rows = self.agg.take_fleet_rows();
+        let kept = self.fleet_unsaved.len();
+        match fleet.write_rows(&mut self.fleet_unsaved, rows).await {
+            Ok(()) => {
+                if kept > 0 {
+                    self.store_back(kept, "groups' events");
+                }
+            }
+            Err((e, dropped)) => {
+                if dropped > 0 {
+                    self.fleet_dropped += dropped;
+                    tracing::error!(
+                        dropped,
+                        dropped_total = self.fleet_dropped,
+                        "errata: the store is unreachable and the memory bound is reached; events dropped from alerting"
+                    );
+                }
+                if !std::mem::replace(&mut self.store_down, true) {
+                    tracing::warn!(error = %e, groups = self.fleet_unsaved.len(), "errata: cannot write events to the store; keeping them in memory (one row per group)");
+                }
+                return;
+            }
+        }
+        if !claim {
+            return;
+        }
+        match fleet.claim_due(self.clock.now()).await {
+            Ok(alerts) => {
+                if !alerts.is_empty() {
+                    tracing::debug!(alerts = alerts.len(), "errata: notices claimed and spooled");
+                    self.fleet_alerts += alerts.len() as u64;
+                    for w in &self.wakes {
+                        w.notify_one();
+                    }
+                }
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut self.store_down, true) {
+                    tracing::warn!(error = %e, "errata: cannot claim notices in the store; will retry");
+                }
+            }
         }
     }
 
@@ -517,6 +664,10 @@ impl AggTask {
 
     async fn emit_due(&mut self) {
         let now = self.clock.now();
+        if self.fleet.is_some() {
+            self.agg.housekeep(now);
+            return;
+        }
         let alerts = self.agg.tick(now);
         self.emit(alerts).await;
     }
@@ -560,6 +711,7 @@ impl AggTask {
     }
 
     async fn persist(&mut self) {
+        self.persist_fleet(true).await;
         let now = self.clock.now();
         self.unsaved.extend(self.agg.take_counts());
         if !self.unsaved.is_empty() {
@@ -631,6 +783,9 @@ pub struct PipelineStats {
     pub alerts: u64,
     /// Groups open now.
     pub open_groups: usize,
+    /// Fleet mode: events dropped from alerting because the store was unreachable for longer
+    /// than memory could hold (they were still answered and captured).
+    pub store_dropped: u64,
 }
 
 type Tasks = (JoinHandle<()>, Vec<JoinHandle<()>>);
@@ -693,16 +848,17 @@ impl AlertingHandle {
     /// Counters.
     pub async fn stats(&self) -> PipelineStats {
         let (tx, rx) = oneshot::channel();
-        let agg = if self.cmds.send(Command::Stats(tx)).await.is_ok() {
+        let (agg, store_dropped) = if self.cmds.send(Command::Stats(tx)).await.is_ok() {
             rx.await.unwrap_or_default()
         } else {
-            AggStats::default()
+            (AggStats::default(), 0)
         };
         PipelineStats {
             capture: self.capturer.stats(),
             aggregated: agg.events,
             alerts: agg.alerts,
             open_groups: agg.open_groups,
+            store_dropped,
         }
     }
 
@@ -746,9 +902,16 @@ impl AlertingHandle {
         let _ = agg.await;
         let drained = self.wait_delivered(self.delivery.shutdown_timeout).await;
         if !drained {
-            tracing::warn!(
-                "errata: stopping with alerts still spooled; they are sent at the next start"
-            );
+            match self.backend.pending(None).await {
+                Ok(n) => tracing::warn!(
+                    pending = n,
+                    "errata: stopping with {n} deliveries still spooled; they are sent at the next start (or by a replica sharing the store)"
+                ),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "errata: stopping without reaching the store; what it had spooled stays there for the next start"
+                ),
+            }
         }
         let _ = self.stop.send(true);
         for w in workers {
