@@ -235,12 +235,15 @@ impl Fleet {
         match tokio::time::timeout(QUERY_TIMEOUT, f).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
-                // A missing table (the database was recreated) or a lost connection: check the
-                // schema again before the next use.
-                if is_undefined_table(&e) || !matches!(e, sqlx::Error::Database(_)) {
-                    self.schema_ready.store(false, Ordering::Relaxed);
-                }
-                Err(StoreError::Database(e.to_string()))
+                // A missing table (the database was recreated), a lost connection or any other
+                // failure: check the schema again (cheap, idempotent) before the next use.
+                self.schema_ready.store(false, Ordering::Relaxed);
+                let what = if is_undefined_table(&e) {
+                    "the store's tables are missing (re-created at the next use)".to_string()
+                } else {
+                    crate::spool::postgres::redact_pg_error(&e)
+                };
+                Err(StoreError::Database(what))
             }
             Err(_) => {
                 self.schema_ready.store(false, Ordering::Relaxed);

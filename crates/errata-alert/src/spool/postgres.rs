@@ -106,7 +106,7 @@ impl PostgresStore {
 }
 
 /// sqlx's connection errors can quote the URL; keep only the kind of failure.
-fn redact_pg_error(e: &sqlx::Error) -> String {
+pub(crate) fn redact_pg_error(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Database(d) => format!("database error: {}", d.message()),
         sqlx::Error::Io(io) => format!("cannot reach the database: {io}"),
