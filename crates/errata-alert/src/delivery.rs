@@ -136,10 +136,7 @@ impl Worker {
             if !self.fleet_slot(&name).await {
                 // Stopping while waiting for a slot: hand the delivery back at once.
                 let error = d.last_error.as_deref().unwrap_or("");
-                let _ = self
-                    .backend
-                    .retry(d.id, d.next_at, d.attempts, error)
-                    .await;
+                let _ = self.backend.retry(d.id, d.next_at, d.attempts, error).await;
                 continue;
             }
             last_send = Some(Instant::now());

@@ -189,7 +189,12 @@ fn closed_at(
 }
 
 /// When a group with unattributed rows from `first_at` may be notified.
-fn due_at(first_at: i64, last_notice_at: Option<i64>, last_event_at: Option<i64>, t: Timing) -> i64 {
+fn due_at(
+    first_at: i64,
+    last_notice_at: Option<i64>,
+    last_event_at: Option<i64>,
+    t: Timing,
+) -> i64 {
     let wait = first_at.saturating_add(dur_ms(t.group_wait));
     match last_notice_at {
         Some(n) if !closed_at(first_at, last_notice_at, last_event_at, t) => {
@@ -247,7 +252,9 @@ impl Fleet {
             }
             Err(_) => {
                 self.schema_ready.store(false, Ordering::Relaxed);
-                Err(StoreError::Database("the store did not answer in time".into()))
+                Err(StoreError::Database(
+                    "the store did not answer in time".into(),
+                ))
             }
         }
     }
@@ -388,8 +395,8 @@ impl Fleet {
         let mut won = Vec::new();
         for c in candidates {
             let t = self.timing;
-            let open =
-                c.last_notice_at.is_some() && !closed_at(c.first_at, c.last_notice_at, c.last_event_at, t);
+            let open = c.last_notice_at.is_some()
+                && !closed_at(c.first_at, c.last_notice_at, c.last_event_at, t);
             if let (Some(rule), false) = (c.spike, open) {
                 let window_ms = (rule.window_secs as i64).saturating_mul(1000);
                 let fires = match firing.get(&c.code) {
@@ -438,7 +445,11 @@ impl Fleet {
 
     /// One claim: attributes the group's unattributed rows to a new notice and spools it, in
     /// one transaction; `None` when another replica was first or nothing is due any more.
-    async fn claim(&self, fingerprint: &str, now: DateTime<Utc>) -> Result<Option<Alert>, StoreError> {
+    async fn claim(
+        &self,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Alert>, StoreError> {
         let stamp = &self.stamp;
         let timing = self.timing;
         let limits = self.limits;
@@ -653,9 +664,11 @@ impl Fleet {
         self.ensure_schema().await?;
         let cutoff = ms(now).saturating_sub(dur_ms(KEEP_ATTRIBUTED));
         self.bounded(
-            sqlx::query("DELETE FROM errata_fleet_events WHERE notice IS NOT NULL AND last_at < $1")
-                .bind(cutoff)
-                .execute(&self.pool),
+            sqlx::query(
+                "DELETE FROM errata_fleet_events WHERE notice IS NOT NULL AND last_at < $1",
+            )
+            .bind(cutoff)
+            .execute(&self.pool),
         )
         .await?;
         Ok(())
@@ -749,7 +762,11 @@ mod tests {
             count: c,
         };
         let mut a = vec![rc("GET /a", 2)];
-        merge_routes(&mut a, vec![rc("GET /a", 1), rc("GET /b", 4), rc("GET /c", 5)], 2);
+        merge_routes(
+            &mut a,
+            vec![rc("GET /a", 1), rc("GET /b", 4), rc("GET /c", 5)],
+            2,
+        );
         assert_eq!(a.iter().map(|r| r.count).sum::<u64>(), 12);
         assert_eq!(a.len(), 2);
         assert_eq!(a[1].route, "other");

@@ -114,8 +114,46 @@ impl Alerting {
     }
 
     /// A pipeline configured from `ERRATA_*` variables (see [`Config`]).
+    ///
+    /// Timing and fleet knobs are read here too, as durations (`500ms`, `5s`, `5m`):
+    /// `ERRATA_GROUP_WAIT`, `ERRATA_GROUP_INTERVAL`, `ERRATA_REPEAT_INTERVAL`,
+    /// `ERRATA_FLUSH_INTERVAL` (how often counts reach the store, default 1 s) and
+    /// `ERRATA_LEASE` (how long a delivery taken by a replica that died stays with it,
+    /// default 2 min).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self::from_config(Config::from_env()?))
+        let mut a = Self::from_config(Config::from_env()?);
+        let get = |var: &'static str| -> Result<Option<Duration>, ConfigError> {
+            match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => humantime::parse_duration(v.trim())
+                    .map(Some)
+                    .map_err(|e| {
+                        ConfigError::invalid(var, format!("{e} in {v:?} (e.g. 500ms, 5s, 5m)"))
+                    }),
+                _ => Ok(None),
+            }
+        };
+        if let Some(d) = get("ERRATA_GROUP_WAIT")? {
+            a.timing.group_wait = d;
+        }
+        if let Some(d) = get("ERRATA_GROUP_INTERVAL")? {
+            a.timing.group_interval = d;
+        }
+        if let Some(d) = get("ERRATA_REPEAT_INTERVAL")? {
+            a.timing.repeat_interval = d;
+        }
+        if let Some(d) = get("ERRATA_FLUSH_INTERVAL")? {
+            if d.is_zero() {
+                return Err(ConfigError::invalid(
+                    "ERRATA_FLUSH_INTERVAL",
+                    "must be more than zero",
+                ));
+            }
+            a.flush_interval = d;
+        }
+        if let Some(d) = get("ERRATA_LEASE")? {
+            a.delivery.lease = d;
+        }
+        Ok(a)
     }
 
     /// A pipeline configured from `config`.
@@ -416,7 +454,11 @@ impl Alerting {
         let fleet_on = task.fleet.is_some();
         let agg_task = tokio::spawn(task.run());
         let names: Vec<&str> = sinks.iter().map(|s| s.name()).collect();
-        let fleet_note = if fleet_on { " (fleet: notices claimed in the store)" } else { "" };
+        let fleet_note = if fleet_on {
+            " (fleet: notices claimed in the store)"
+        } else {
+            ""
+        };
         let summary = format!(
             "errata alerting: sinks {}; store {store_shown}{store_note}{fleet_note}; group_wait {}, group_interval {}, repeat_interval {}",
             if names.is_empty() { "none".to_owned() } else { names.join(", ") },

@@ -41,10 +41,13 @@ impl Db {
     /// Drops the database under the replicas' feet (their connections are cut).
     async fn drop_now(&self) {
         let admin = sqlx::PgPool::connect(ADMIN).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&admin)
-            .await
-            .unwrap();
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&admin)
+        .await
+        .unwrap();
         admin.close().await;
     }
 
@@ -176,7 +179,10 @@ impl Replica {
     async fn stop(mut self, how: End) {
         let _ = self.end.send(how);
         if let Some(t) = self.thread.take() {
-            tokio::task::spawn_blocking(move || t.join()).await.unwrap().unwrap();
+            tokio::task::spawn_blocking(move || t.join())
+                .await
+                .unwrap()
+                .unwrap();
         }
     }
 }
@@ -241,14 +247,20 @@ async fn three_replicas_send_what_one_node_would() {
         replica(&setup).await,
         replica(&setup).await,
     ];
-    let problems = [("DB_DOWN", 503), ("UPSTREAM_FAILED", 502), ("INTERNAL", 500)];
+    let problems = [
+        ("DB_DOWN", 503),
+        ("UPSTREAM_FAILED", 502),
+        ("INTERNAL", 500),
+    ];
     // A storm of 8 rounds over 4 s, spread round-robin over the replicas.
     let mut sent: HashMap<&str, u64> = HashMap::new();
     let mut i = 0;
     for _round in 0..8 {
         for _ in 0..30 {
             let (code, status) = problems[i % 3];
-            replicas[(i / 3) % 3].capturer.capture(event(code, status, i));
+            replicas[(i / 3) % 3]
+                .capturer
+                .capture(event(code, status, i));
             *sent.entry(code).or_default() += 1;
             i += 1;
         }
@@ -324,7 +336,10 @@ async fn a_replica_killed_mid_delivery_loses_nothing() {
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while slack.all().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "no delivery started");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery started"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     a.stop(End::Kill).await;
@@ -333,7 +348,10 @@ async fn a_replica_killed_mid_delivery_loses_nothing() {
     let b = replica(&setup).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while slack.accepted().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "the claim was not taken over");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the claim was not taken over"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     settle(&db, 10).await;
@@ -362,7 +380,10 @@ async fn killed_inside_group_wait_still_alerts_after_restart() {
     // A new group's first events reach the store at once (not at the next flush).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while db.events_written().await < 25 {
-        assert!(tokio::time::Instant::now() < deadline, "events not in the store");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events not in the store"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     a.stop(End::Kill).await;
@@ -393,7 +414,14 @@ async fn store_database_dropped_and_recreated_mid_run() {
     }
     settle(&db, 20).await;
     assert_eq!(
-        setup.recorder.alerts.lock().unwrap().iter().map(|a| a.count).sum::<u64>(),
+        setup
+            .recorder
+            .alerts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| a.count)
+            .sum::<u64>(),
         20
     );
     db.drop_now().await;
@@ -406,7 +434,11 @@ async fn store_database_dropped_and_recreated_mid_run() {
     // The schema comes back by itself and what was kept is written and notified.
     settle(&db, 30).await;
     let alerts = setup.recorder.take();
-    assert_eq!(alerts.iter().map(|a| a.count).sum::<u64>(), 50, "{alerts:#?}");
+    assert_eq!(
+        alerts.iter().map(|a| a.count).sum::<u64>(),
+        50,
+        "{alerts:#?}"
+    );
     for r in replicas {
         r.stop(End::Shutdown).await;
     }
