@@ -986,6 +986,29 @@ mod tests {
     }
 
     #[test]
+    fn fleet_rows_carry_every_event_once_and_notify_nothing() {
+        let mut a = Aggregator::new(cfg());
+        assert!(!a.opened_group());
+        for i in 0..30 {
+            let e = event("E", 500, 0).with_user(format!("u{}", i % 4));
+            a.ingest(Observation::single(e.into()), t(0));
+        }
+        assert!(a.opened_group(), "a new group is flushed at once");
+        let rows = a.take_fleet_rows();
+        assert!(!a.opened_group());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].n, 30);
+        assert_eq!(rows[0].users.len(), 4);
+        assert_eq!(rows[0].routes.iter().map(|r| r.count).sum::<u64>(), 30);
+        assert!(a.take_fleet_rows().is_empty(), "taken once");
+        a.ingest(ev("E", 500, 1), t(1));
+        assert!(!a.opened_group(), "the group is open already");
+        assert_eq!(a.take_fleet_rows()[0].n, 1);
+        a.housekeep(t(10));
+        assert!(a.tick(t(10)).is_empty(), "the store decides notices");
+    }
+
+    #[test]
     fn events_are_scrubbed_before_sampling() {
         let mut a = Aggregator::new(cfg());
         let mut e = event("E", 500, 0);

@@ -208,8 +208,19 @@ impl Drop for Replica {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_replicas_alert_as_one_node() {
+/// What a storm produced.
+#[derive(Debug)]
+struct Outcome {
+    answered: u64,
+    /// Webhook alerts of the outage's code.
+    alerts: Vec<Value>,
+    slack_messages: usize,
+    slack_rate_limited: u32,
+}
+
+/// Starts `n` replicas on fresh databases, hits them round-robin with a Kakao outage from
+/// clients in two locales, waits until the notices carry every answered error, stops them.
+async fn storm(n: usize) -> Outcome {
     let service_db = Db::create("service").await;
     let store_db = Db::create("errata").await;
     let kakao = kakao_down().await;
@@ -239,9 +250,11 @@ async fn three_replicas_alert_as_one_node() {
     // The first one migrates the shared database; the others find it migrated.
     let mut first = Replica::spawn(&env);
     first.ready(&client).await;
-    let mut replicas = vec![first, Replica::spawn(&env), Replica::spawn(&env)];
-    for r in &mut replicas[1..] {
+    let mut replicas = vec![first];
+    for _ in 1..n {
+        let mut r = Replica::spawn(&env);
         r.ready(&client).await;
+        replicas.push(r);
     }
 
     let signup: Value = client
@@ -255,11 +268,11 @@ async fn three_replicas_alert_as_one_node() {
         .unwrap();
     let token = signup["access"].as_str().expect("a token").to_owned();
 
-    // The storm: 120 calls in bursts over ~4 s, round-robin over the replicas, clients in
-    // Korean and in English.
+    // The storm: 120 calls in four bursts over ~4 s, round-robin over the replicas, clients
+    // in Korean and in English.
     let mut answered = 0u64;
     for i in 0..120 {
-        let r = &replicas[i % 3];
+        let r = &replicas[i % n];
         let lang = if (i / 3) % 2 == 0 { "ko" } else { "en" };
         let resp = client
             .get(format!("{}/v1/user/kakao-channel-added", r.base))
@@ -276,14 +289,17 @@ async fn three_replicas_alert_as_one_node() {
         }
     }
 
-    // Wait (generously) until the fleet's notices carry every answered error.
+    // Wait (generously) until the notices carry every answered error.
+    let outage = |v: &Vec<Value>| -> Vec<Value> {
+        v.iter()
+            .filter(|a| a["code"] == "UPSTREAM_ERROR")
+            .cloned()
+            .collect()
+    };
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let counted: u64 = received
-            .lock()
-            .unwrap()
+        let counted: u64 = outage(&received.lock().unwrap())
             .iter()
-            .filter(|a| a["code"] == "UPSTREAM_ERROR")
             .map(|a| a["count"].as_u64().unwrap_or(0))
             .sum();
         if counted >= answered {
@@ -295,7 +311,7 @@ async fn three_replicas_alert_as_one_node() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // Let Slack catch up with the webhook (it is paced), then stop every replica cleanly.
+    // Slack is paced: let it catch up with the webhook, then stop every replica cleanly.
     let deadline = Instant::now() + Duration::from_secs(120);
     while slack_seen.lock().unwrap().accepted.len() < received.lock().unwrap().len() {
         assert!(Instant::now() < deadline, "Slack did not receive every notice");
@@ -304,22 +320,33 @@ async fn three_replicas_alert_as_one_node() {
     for r in replicas {
         r.stop().await;
     }
-
-    let alerts: Vec<Value> = received
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|a| a["code"] == "UPSTREAM_ERROR")
-        .cloned()
-        .collect();
-    let counted: u64 = alerts.iter().map(|a| a["count"].as_u64().unwrap()).sum();
+    let all = serde_json::to_string(&*received.lock().unwrap()).unwrap();
+    assert!(!all.contains("kakao-user-token") && !all.contains(&token));
+    let alerts = outage(&received.lock().unwrap());
+    let seen = slack_seen.lock().unwrap();
     assert_eq!(
-        counted, answered,
-        "the digests' counts add up to the errors answered over the fleet: {alerts:#?}"
+        seen.accepted.len(),
+        received.lock().unwrap().len(),
+        "Slack got each notice once"
     );
-    // One alert per group across the fleet, then digests; no notice number twice.
+    Outcome {
+        answered,
+        alerts,
+        slack_messages: seen.accepted.len(),
+        slack_rate_limited: seen.rate_limited,
+    }
+}
+
+/// Checks what one node promises, on a storm's outcome; returns (groups, digests).
+fn one_node_promises(o: &Outcome) -> (usize, usize) {
+    let counted: u64 = o.alerts.iter().map(|a| a["count"].as_u64().unwrap()).sum();
+    assert_eq!(
+        counted, o.answered,
+        "the counts add up to the errors answered: {:#?}",
+        o.alerts
+    );
     let mut notices: HashMap<String, Vec<u64>> = HashMap::new();
-    for a in &alerts {
+    for a in &o.alerts {
         notices
             .entry(a["fingerprint"].as_str().unwrap().to_owned())
             .or_default()
@@ -328,11 +355,12 @@ async fn three_replicas_alert_as_one_node() {
     let groups: HashSet<&String> = notices.keys().collect();
     assert!(
         !groups.is_empty() && groups.len() <= 2,
-        "one group per problem (per locale at most, until fingerprints ignore the locale): {alerts:#?}"
+        "one group per problem (per locale at most, while fingerprints read the localized text): {:#?}",
+        o.alerts
     );
-    let news = alerts.iter().filter(|a| a["kind"] == "new").count();
-    assert_eq!(news, groups.len(), "one alert per group, not one per replica");
-    for (fp, mut n) in notices {
+    let news = o.alerts.iter().filter(|a| a["kind"] == "new").count();
+    assert_eq!(news, groups.len(), "one alert per group");
+    for (fp, mut n) in notices.clone() {
         n.sort_unstable();
         assert_eq!(
             n,
@@ -340,16 +368,35 @@ async fn three_replicas_alert_as_one_node() {
             "{fp}: each notice once"
         );
     }
-    let seen = slack_seen.lock().unwrap();
-    assert_eq!(
-        seen.accepted.len(),
-        received.lock().unwrap().len(),
-        "Slack got each notice once"
+    assert_eq!(o.slack_rate_limited, 0, "1 message/s to Slack");
+    (groups.len(), o.alerts.len() - news)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_alert_as_one_node() {
+    let one = storm(1).await;
+    let (one_groups, one_digests) = one_node_promises(&one);
+    let fleet = storm(3).await;
+    let (fleet_groups, fleet_digests) = one_node_promises(&fleet);
+    eprintln!(
+        "one node: {} errors, {} groups, {} notices ({} digests), {} Slack messages; \
+         three replicas: {} errors, {} groups, {} notices ({} digests), {} Slack messages",
+        one.answered,
+        one_groups,
+        one.alerts.len(),
+        one_digests,
+        one.slack_messages,
+        fleet.answered,
+        fleet_groups,
+        fleet.alerts.len(),
+        fleet_digests,
+        fleet.slack_messages
     );
-    assert_eq!(
-        seen.rate_limited, 0,
-        "1 message/s to Slack across the fleet, not 3"
+    assert_eq!(fleet_groups, one_groups, "the same groups as one node");
+    // Digests follow group_interval: the same storm gives the same number, give or take the
+    // one whose window straddles a burst on a loaded machine.
+    assert!(
+        fleet_digests.abs_diff(one_digests) <= fleet_groups,
+        "digests: {fleet_digests} over the fleet, {one_digests} on one node"
     );
-    let all = serde_json::to_string(&*received.lock().unwrap()).unwrap();
-    assert!(!all.contains("kakao-user-token") && !all.contains(&token));
 }
