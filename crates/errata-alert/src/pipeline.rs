@@ -124,11 +124,11 @@ impl Alerting {
         let mut a = Self::from_config(Config::from_env()?);
         let get = |var: &'static str| -> Result<Option<Duration>, ConfigError> {
             match std::env::var(var) {
-                Ok(v) if !v.trim().is_empty() => humantime::parse_duration(v.trim())
-                    .map(Some)
-                    .map_err(|e| {
+                Ok(v) if !v.trim().is_empty() => {
+                    humantime::parse_duration(v.trim()).map(Some).map_err(|e| {
                         ConfigError::invalid(var, format!("{e} in {v:?} (e.g. 500ms, 5s, 5m)"))
-                    }),
+                    })
+                }
                 _ => Ok(None),
             }
         };
@@ -455,12 +455,12 @@ impl Alerting {
         let agg_task = tokio::spawn(task.run());
         let names: Vec<&str> = sinks.iter().map(|s| s.name()).collect();
         let fleet_note = if fleet_on {
-            " (fleet: notices claimed in the store)"
+            "; fleet: notices claimed in the store"
         } else {
             ""
         };
         let summary = format!(
-            "errata alerting: sinks {}; store {store_shown}{store_note}{fleet_note}; group_wait {}, group_interval {}, repeat_interval {}",
+            "errata alerting: sinks {}; store {store_shown}{store_note}; group_wait {}, group_interval {}, repeat_interval {}{fleet_note}",
             if names.is_empty() { "none".to_owned() } else { names.join(", ") },
             secs(self.timing.group_wait),
             secs(self.timing.group_interval),

@@ -88,8 +88,7 @@ async fn slack(seen: Arc<Mutex<SlackSeen>>) -> String {
             async move {
                 let mut s = seen.lock().unwrap();
                 let now = Instant::now();
-                if s
-                    .last
+                if s.last
                     .is_some_and(|l| now.duration_since(l) < Duration::from_millis(950))
                 {
                     s.rate_limited += 1;
@@ -132,7 +131,12 @@ async fn receiver(received: Arc<Mutex<Vec<Value>>>) -> String {
 async fn kakao_down() -> String {
     listen(Router::new().route(
         "/v1/api/talk/channels",
-        get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "<html>internal error</html>") }),
+        get(|| async {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<html>internal error</html>",
+            )
+        }),
     ))
     .await
 }
@@ -314,7 +318,10 @@ async fn storm(n: usize) -> Outcome {
     // Slack is paced: let it catch up with the webhook, then stop every replica cleanly.
     let deadline = Instant::now() + Duration::from_secs(120);
     while slack_seen.lock().unwrap().accepted.len() < received.lock().unwrap().len() {
-        assert!(Instant::now() < deadline, "Slack did not receive every notice");
+        assert!(
+            Instant::now() < deadline,
+            "Slack did not receive every notice"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     for r in replicas {
