@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use errata_alert::sink::SlackSink;
-use errata_alert::{Alert, AlertKind, Alerting, Capturer, DeliveryOptions, Event, Timing};
+use errata_alert::{
+    Alert, AlertKind, AlertPolicy, Alerting, Capturer, DeliveryOptions, Event, SpikeRule, Timing,
+};
 use support::{fast_delivery, slack_code, slack_count, Fake, Recorder, Reply};
 
 const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -157,6 +159,10 @@ async fn replica(s: &Setup) -> Replica {
                 .sink(recorder)
                 .timing(timing)
                 .delivery(delivery)
+                .default_spike(SpikeRule {
+                    count: 10,
+                    window_secs: 300,
+                })
                 .start()
                 .await
                 .unwrap();
@@ -439,6 +445,71 @@ async fn store_database_dropped_and_recreated_mid_run() {
         50,
         "{alerts:#?}"
     );
+    for r in replicas {
+        r.stop(End::Shutdown).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spike_spread_over_replicas_fires_on_fleet_counts() {
+    let db = Db::create().await;
+    let slack = Fake::slack().await;
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        timing: timing(1, 3),
+        delivery: fast_delivery(),
+    };
+    let replicas = [
+        replica(&setup).await,
+        replica(&setup).await,
+        replica(&setup).await,
+    ];
+    let spike = |i| event("LOGIN_FAILED", 401, i).with_alert(AlertPolicy::Spike);
+    // 5 per replica: no replica sees more than 10 in the window, the fleet sees 15.
+    for i in 0..15 {
+        replicas[i % 3].capturer.capture(spike(i));
+    }
+    settle(&db, 15).await;
+    let alerts = setup.recorder.take();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].kind, AlertKind::New);
+    assert_eq!(alerts[0].count, 15);
+    for r in replicas {
+        r.stop(End::Shutdown).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spike_below_the_fleet_threshold_stays_quiet() {
+    let db = Db::create().await;
+    let slack = Fake::slack().await;
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        timing: timing(1, 3),
+        delivery: fast_delivery(),
+    };
+    let replicas = [replica(&setup).await, replica(&setup).await];
+    for i in 0..8 {
+        replicas[i % 2]
+            .capturer
+            .capture(event("LOGIN_FAILED", 401, i).with_alert(AlertPolicy::Spike));
+    }
+    // Written, due (group_wait passed) and still not notified: 8 is not above 10.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while db.events_written().await < 8 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events not in the store"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(setup.recorder.take().is_empty());
+    assert!(slack.accepted().is_empty());
     for r in replicas {
         r.stop(End::Shutdown).await;
     }
