@@ -79,6 +79,8 @@ pub(crate) struct Worker {
     pub opts: DeliveryOptions,
     /// Fleet mode: pacing and rate-limit holds shared by every replica.
     pub pacer: Option<Arc<crate::fleet::Fleet>>,
+    /// Alerts made while the store is unreachable, sent without the spool.
+    pub memory: Option<tokio::sync::mpsc::Receiver<crate::alert::Alert>>,
 }
 
 impl Worker {
@@ -109,6 +111,13 @@ impl Worker {
                         _ = self.stop.changed() => continue,
                     }
                 }
+            }
+            if let Some(alert) = self.memory.as_mut().and_then(|m| m.try_recv().ok()) {
+                last_send = Some(Instant::now());
+                if let Some(h) = self.send_from_memory(&name, &alert).await {
+                    hold_until = Some(after(h));
+                }
+                continue;
             }
             let leased = match self
                 .backend
@@ -233,6 +242,48 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Sends an alert the store could not take, a few times at most (it lives only in memory);
+    /// returns a hold the sink asked for.
+    async fn send_from_memory(
+        &mut self,
+        name: &str,
+        alert: &crate::alert::Alert,
+    ) -> Option<Duration> {
+        for attempt in 1..=3u32 {
+            let outcome = tokio::time::timeout(self.opts.send_timeout, self.sink.send(alert))
+                .await
+                .unwrap_or(SendOutcome::Retry {
+                    retry_after: None,
+                    reason: "timed out".to_string(),
+                });
+            let wait = match outcome {
+                SendOutcome::Delivered { hold } => {
+                    tracing::debug!(sink = %name, code = %alert.code, "errata: alert delivered from memory (the store is unreachable)");
+                    return hold;
+                }
+                SendOutcome::Rejected { reason } => {
+                    tracing::error!(sink = %name, code = %alert.code, reason = %reason, "errata: sink rejected an alert made while the store was unreachable; it is lost");
+                    return None;
+                }
+                SendOutcome::RateLimited { retry_after, .. } => retry_after,
+                SendOutcome::Retry { retry_after, .. } => retry_after.unwrap_or_else(|| {
+                    backoff(
+                        attempt,
+                        self.opts.backoff_base,
+                        self.opts.backoff_max,
+                        rand::thread_rng().gen::<f64>(),
+                    )
+                }),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait.min(Duration::from_secs(30))) => {}
+                _ = self.stop.changed() => break,
+            }
+        }
+        tracing::error!(sink = %name, code = %alert.code, "errata: an alert made while the store was unreachable could not be sent; it is lost");
+        None
     }
 
     /// Fleet mode: no replica sends to this sink for `hold`.

@@ -416,7 +416,13 @@ impl Alerting {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut wakes = Vec::new();
         let mut workers = Vec::new();
+        let mut memory_senders = Vec::new();
         for sink in &sinks {
+            let memory = fleet.as_ref().map(|_| {
+                let (tx, rx) = mpsc::channel(MEMORY_QUEUE);
+                memory_senders.push(tx);
+                rx
+            });
             let wake = Arc::new(Notify::new());
             wakes.push(wake.clone());
             workers.push(tokio::spawn(
@@ -427,6 +433,7 @@ impl Alerting {
                     stop: stop_rx.clone(),
                     opts: self.delivery,
                     pacer: fleet.clone(),
+                    memory,
                 }
                 .run(),
             ));
@@ -450,6 +457,14 @@ impl Alerting {
             fleet_unsaved: HashMap::new(),
             fleet_dropped: 0,
             fleet_alerts: 0,
+            memory_senders,
+            memory_notified: HashMap::new(),
+            timing: self.timing,
+            stamp: Stamp {
+                service: self.config.service.clone(),
+                environment: self.config.environment.clone(),
+                release: self.config.release.clone(),
+            },
         };
         let fleet_on = task.fleet.is_some();
         let agg_task = tokio::spawn(task.run());
@@ -510,7 +525,16 @@ struct AggTask {
     fleet_dropped: u64,
     /// Notices this replica claimed.
     fleet_alerts: u64,
+    /// Fleet mode: one queue per sink for alerts sent while the store is unreachable.
+    memory_senders: Vec<mpsc::Sender<Alert>>,
+    /// Groups notified from memory: when, and how many notices.
+    memory_notified: HashMap<String, (chrono::DateTime<chrono::Utc>, u32)>,
+    timing: Timing,
+    stamp: Stamp,
 }
+
+/// Alerts per sink waiting to be sent from memory while the store is unreachable.
+const MEMORY_QUEUE: usize = 1000;
 
 /// Events taken from the queue per turn, so commands and deadlines are not starved.
 const BATCH: usize = 4096;
@@ -606,6 +630,77 @@ impl AggTask {
         }
     }
 
+    /// Fleet mode, the store unreachable: groups kept in memory whose notice is due go to the
+    /// sinks directly (this replica alone decides them; their events leave memory, so they are
+    /// never counted twice when the store is back).
+    fn deliver_from_memory(&mut self) {
+        let now = self.clock.now();
+        let t = self.timing;
+        let due: Vec<String> = self
+            .fleet_unsaved
+            .iter()
+            .filter(|(fp, r)| {
+                crate::clock::add_std(r.at, t.group_wait) <= now
+                    && self.memory_notified.get(*fp).is_none_or(|(last, _)| {
+                        crate::clock::add_std(*last, t.group_interval) <= now
+                    })
+            })
+            .map(|(fp, _)| fp.clone())
+            .collect();
+        for fp in due {
+            let Some(row) = self.fleet_unsaved.remove(&fp) else {
+                continue;
+            };
+            let (last, notices) = self.memory_notified.get(&fp).copied().unzip();
+            let notice = notices.unwrap_or(0) + 1;
+            let mut routes = row.routes;
+            routes.sort_by(|a, b| b.count.cmp(&a.count).then(a.route.cmp(&b.route)));
+            let window_start = last.unwrap_or(row.at).min(row.at);
+            let alert = Alert {
+                id: uuid::Uuid::now_v7().to_string(),
+                kind: if notice == 1 {
+                    crate::alert::AlertKind::New
+                } else {
+                    crate::alert::AlertKind::Digest
+                },
+                fingerprint: fp.clone(),
+                code: row.code,
+                status: row.status,
+                count: row.n,
+                total: row.n,
+                window_start,
+                window_end: now.max(window_start),
+                first_seen: row.at,
+                last_seen: row.last_at,
+                users: row.users.len() as u64,
+                users_total: row.users.len() as u64,
+                users_capped: false,
+                routes,
+                sample: row.sample,
+                service: self.stamp.service.clone(),
+                environment: self.stamp.environment.clone(),
+                release: self.stamp.release.clone(),
+                docs_url: row.docs_url,
+                notice,
+            };
+            for tx in &self.memory_senders {
+                if tx.try_send(alert.clone()).is_err() {
+                    self.fleet_dropped += alert.count;
+                    tracing::error!(code = %alert.code, "errata: too many alerts waiting in memory; one is dropped");
+                }
+            }
+            self.memory_notified.insert(fp, (now, notice));
+            self.fleet_alerts += 1;
+        }
+        self.memory_notified.retain(|_, (last, _)| {
+            now - *last
+                < chrono::Duration::from_std(t.repeat_interval).unwrap_or(chrono::Duration::MAX)
+        });
+        for w in &self.wakes {
+            w.notify_one();
+        }
+    }
+
     /// At shutdown: every captured event aggregated, every notice spooled if the store takes
     /// it, and a log line that says what could not be.
     async fn finish(&mut self) {
@@ -668,8 +763,9 @@ impl AggTask {
                     );
                 }
                 if !std::mem::replace(&mut self.store_down, true) {
-                    tracing::warn!(error = %e, groups = self.fleet_unsaved.len(), "errata: cannot write events to the store; keeping them in memory (one row per group)");
+                    tracing::warn!(error = %e, groups = self.fleet_unsaved.len(), "errata: cannot write events to the store; keeping them in memory (one row per group), due notices go to the sinks from memory");
                 }
+                self.deliver_from_memory();
                 return;
             }
         }
