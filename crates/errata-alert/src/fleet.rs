@@ -352,6 +352,8 @@ impl Fleet {
     /// Claims every group that is due at `now` and enqueues its notice; returns the alerts
     /// this replica won.
     pub(crate) async fn claim_due(&self, now: DateTime<Utc>) -> Result<Vec<Alert>, StoreError> {
+        // The store keeps milliseconds: decide and stamp notices on the same value.
+        let now = from_ms(ms(now));
         self.ensure_schema().await?;
         let now_ms = ms(now);
         let rows = self
