@@ -261,6 +261,9 @@ pub(crate) struct Aggregator {
     paths: Memo,
     /// Default fingerprints by code, route and raw message (normalizing is regex work too).
     fingerprints: FingerprintMemo,
+    /// A group opened since the last [`Aggregator::take_fleet_rows`] (fleet mode writes its
+    /// first events at once, so its notice is durable).
+    opened_group: bool,
 }
 
 /// Per-minute count key: minute, code, status, route, method.
@@ -354,6 +357,7 @@ impl Aggregator {
             scrubbed: Memo::new(),
             paths: Memo::new(),
             fingerprints: FingerprintMemo::default(),
+            opened_group: false,
         }
     }
 
@@ -506,6 +510,7 @@ impl Aggregator {
 
         if !self.groups.contains_key(&fp) {
             self.make_room();
+            self.opened_group = true;
             let repeat = self.closed.remove(&fp);
             self.groups.insert(
                 fp.clone(),
@@ -665,7 +670,7 @@ impl Aggregator {
         keys.iter().filter_map(|k| self.notify(k, now)).collect()
     }
 
-    fn housekeep(&mut self, now: DateTime<Utc>) {
+    pub(crate) fn housekeep(&mut self, now: DateTime<Utc>) {
         let repeat = chrono_dur(self.cfg.timing.repeat_interval);
         let spikes = &self.spikes;
         let default_spike = self.cfg.default_spike;
@@ -760,6 +765,59 @@ impl Aggregator {
         g.next_due = None;
         self.stats.alerts += 1;
         Some(alert)
+    }
+
+    /// Whether a group opened since the last [`Aggregator::take_fleet_rows`].
+    pub(crate) fn opened_group(&self) -> bool {
+        self.opened_group
+    }
+
+    /// Fleet mode: each group's events since the last call, as rows for the shared store
+    /// (which decides the notices); the groups' windows start afresh.
+    pub(crate) fn take_fleet_rows(&mut self) -> Vec<crate::fleet::FleetRow> {
+        self.opened_group = false;
+        let keys: Vec<Arc<str>> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.pending > 0)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut rows = Vec::with_capacity(keys.len());
+        for k in keys {
+            let Some(captured) = self.groups.get_mut(&k).and_then(|g| g.sample.take()) else {
+                continue;
+            };
+            let sample = self.written_out(&captured);
+            let Some(g) = self.groups.get_mut(&k) else {
+                continue;
+            };
+            g.sample = Some(captured);
+            let spike = (g.policy == AlertPolicy::Spike).then(|| {
+                self.spikes
+                    .get(&g.code)
+                    .map(|w| w.rule)
+                    .unwrap_or(self.cfg.default_spike)
+            });
+            let at = g.pending_since.unwrap_or(g.last_seen);
+            rows.push(crate::fleet::FleetRow {
+                fingerprint: k.to_string(),
+                code: g.code.clone(),
+                status: g.status,
+                spike,
+                at,
+                last_at: g.last_seen.max(at),
+                n: g.pending,
+                users: g.pending_users.drain().collect(),
+                routes: std::mem::take(&mut g.pending_routes),
+                sample,
+                docs_url: g.docs_url.clone(),
+            });
+            g.pending = 0;
+            g.pending_since = None;
+            // Nothing is notified from here: the store decides.
+            g.next_due = None;
+        }
+        rows
     }
 
     /// Counts gathered since the last call.
@@ -925,6 +983,29 @@ mod tests {
         assert!(al.users_capped);
         assert_eq!(al.routes.len(), 2);
         assert_eq!(al.routes.iter().map(|r| r.count).sum::<u64>(), 10);
+    }
+
+    #[test]
+    fn fleet_rows_carry_every_event_once_and_notify_nothing() {
+        let mut a = Aggregator::new(cfg());
+        assert!(!a.opened_group());
+        for i in 0..30 {
+            let e = event("E", 500, 0).with_user(format!("u{}", i % 4));
+            a.ingest(Observation::single(e.into()), t(0));
+        }
+        assert!(a.opened_group(), "a new group is flushed at once");
+        let rows = a.take_fleet_rows();
+        assert!(!a.opened_group());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].n, 30);
+        assert_eq!(rows[0].users.len(), 4);
+        assert_eq!(rows[0].routes.iter().map(|r| r.count).sum::<u64>(), 30);
+        assert!(a.take_fleet_rows().is_empty(), "taken once");
+        a.ingest(ev("E", 500, 1), t(1));
+        assert!(!a.opened_group(), "the group is open already");
+        assert_eq!(a.take_fleet_rows()[0].n, 1);
+        a.housekeep(t(10));
+        assert!(a.tick(t(10)).is_empty(), "the store decides notices");
     }
 
     #[test]

@@ -77,6 +77,10 @@ pub(crate) struct Worker {
     pub wake: Arc<Notify>,
     pub stop: watch::Receiver<bool>,
     pub opts: DeliveryOptions,
+    /// Fleet mode: pacing and rate-limit holds shared by every replica.
+    pub pacer: Option<Arc<crate::fleet::Fleet>>,
+    /// Alerts made while the store is unreachable, sent without the spool.
+    pub memory: Option<tokio::sync::mpsc::Receiver<crate::alert::Alert>>,
 }
 
 impl Worker {
@@ -108,6 +112,13 @@ impl Worker {
                     }
                 }
             }
+            if let Some(alert) = self.memory.as_mut().and_then(|m| m.try_recv().ok()) {
+                last_send = Some(Instant::now());
+                if let Some(h) = self.send_from_memory(&name, &alert).await {
+                    hold_until = Some(after(h));
+                }
+                continue;
+            }
             let leased = match self
                 .backend
                 .lease(&name, Utc::now(), self.opts.lease, 1)
@@ -131,6 +142,12 @@ impl Worker {
                 self.idle(wait).await;
                 continue;
             };
+            if !self.fleet_slot(&name).await {
+                // Stopping while waiting for a slot: hand the delivery back at once.
+                let error = d.last_error.as_deref().unwrap_or("");
+                let _ = self.backend.retry(d.id, d.next_at, d.attempts, error).await;
+                continue;
+            }
             last_send = Some(Instant::now());
             let outcome = match tokio::time::timeout(
                 self.opts.send_timeout,
@@ -152,6 +169,7 @@ impl Worker {
                     if let Some(h) = hold {
                         tracing::info!(sink = %name, hold_secs = h.as_secs_f64(), "errata: sink announced a rate limit; holding");
                         hold_until = Some(after(h));
+                        self.fleet_hold(&name, h).await;
                     }
                     self.backend.ack(d.id).await
                 }
@@ -161,6 +179,7 @@ impl Worker {
                 } => {
                     tracing::info!(sink = %name, retry_after_secs = retry_after.as_secs_f64(), "errata: sink rate limited; holding");
                     hold_until = Some(after(retry_after));
+                    self.fleet_hold(&name, retry_after).await;
                     let at = crate::clock::add_std(now, retry_after);
                     self.backend.retry(d.id, at, attempts, &reason).await
                 }
@@ -194,6 +213,84 @@ impl Worker {
             };
             if let Err(e) = result {
                 tracing::warn!(sink = %name, error = %e, "errata: cannot update the spool");
+            }
+        }
+    }
+
+    /// Fleet mode: waits for this sink's next send slot across the fleet. `false` when
+    /// stopping. A store that cannot be asked leaves only this replica's own pacing.
+    async fn fleet_slot(&mut self, name: &str) -> bool {
+        let Some(pacer) = self.pacer.clone() else {
+            return true;
+        };
+        let interval = self.sink.min_interval();
+        if interval.is_zero() {
+            return true;
+        }
+        loop {
+            match pacer.take_send_slot(name, interval).await {
+                Ok(None) => return true,
+                Ok(Some(wait)) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait.min(Duration::from_secs(5))) => {}
+                        _ = self.stop.changed() => return false,
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(sink = %name, error = %e, "errata: fleet pacing unavailable; pacing this replica alone");
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// Sends an alert the store could not take, a few times at most (it lives only in memory);
+    /// returns a hold the sink asked for.
+    async fn send_from_memory(
+        &mut self,
+        name: &str,
+        alert: &crate::alert::Alert,
+    ) -> Option<Duration> {
+        for attempt in 1..=3u32 {
+            let outcome = tokio::time::timeout(self.opts.send_timeout, self.sink.send(alert))
+                .await
+                .unwrap_or(SendOutcome::Retry {
+                    retry_after: None,
+                    reason: "timed out".to_string(),
+                });
+            let wait = match outcome {
+                SendOutcome::Delivered { hold } => {
+                    tracing::debug!(sink = %name, code = %alert.code, "errata: alert delivered from memory (the store is unreachable)");
+                    return hold;
+                }
+                SendOutcome::Rejected { reason } => {
+                    tracing::error!(sink = %name, code = %alert.code, reason = %reason, "errata: sink rejected an alert made while the store was unreachable; it is lost");
+                    return None;
+                }
+                SendOutcome::RateLimited { retry_after, .. } => retry_after,
+                SendOutcome::Retry { retry_after, .. } => retry_after.unwrap_or_else(|| {
+                    backoff(
+                        attempt,
+                        self.opts.backoff_base,
+                        self.opts.backoff_max,
+                        rand::thread_rng().gen::<f64>(),
+                    )
+                }),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait.min(Duration::from_secs(30))) => {}
+                _ = self.stop.changed() => break,
+            }
+        }
+        tracing::error!(sink = %name, code = %alert.code, "errata: an alert made while the store was unreachable could not be sent; it is lost");
+        None
+    }
+
+    /// Fleet mode: no replica sends to this sink for `hold`.
+    async fn fleet_hold(&self, name: &str, hold: Duration) {
+        if let Some(pacer) = &self.pacer {
+            if let Err(e) = pacer.hold(name, hold).await {
+                tracing::debug!(sink = %name, error = %e, "errata: cannot share a rate-limit hold with the fleet");
             }
         }
     }

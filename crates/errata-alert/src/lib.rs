@@ -52,6 +52,7 @@ pub mod config;
 pub mod delivery;
 pub mod event;
 pub mod fingerprint;
+mod fleet;
 pub mod pipeline;
 pub mod report;
 pub mod scrub;

@@ -1,5 +1,6 @@
 //! The pipeline: builder, aggregator task, delivery workers, handle.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,6 +16,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::delivery::{DeliveryOptions, Worker};
 use crate::fingerprint::FingerprintFn;
+use crate::fleet::{Fleet, FleetRow, Stamp};
 use crate::scrub::Scrubber;
 use crate::sink::Sink;
 use crate::spool::deferred::Deferred;
@@ -62,6 +64,7 @@ pub struct Alerting {
     delivery: DeliveryOptions,
     retention: Duration,
     flush_interval: Duration,
+    fleet: bool,
 }
 
 impl std::fmt::Debug for Alerting {
@@ -105,13 +108,52 @@ impl Alerting {
             store: StoreChoice::Default,
             delivery: DeliveryOptions::default(),
             retention: Duration::from_secs(30 * 86_400),
-            flush_interval: Duration::from_secs(10),
+            flush_interval: Duration::from_secs(1),
+            fleet: true,
         }
     }
 
     /// A pipeline configured from `ERRATA_*` variables (see [`Config`]).
+    ///
+    /// Timing and fleet knobs are read here too, as durations (`500ms`, `5s`, `5m`):
+    /// `ERRATA_GROUP_WAIT`, `ERRATA_GROUP_INTERVAL`, `ERRATA_REPEAT_INTERVAL`,
+    /// `ERRATA_FLUSH_INTERVAL` (how often counts reach the store, default 1 s) and
+    /// `ERRATA_LEASE` (how long a delivery taken by a replica that died stays with it,
+    /// default 2 min).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self::from_config(Config::from_env()?))
+        let mut a = Self::from_config(Config::from_env()?);
+        let get = |var: &'static str| -> Result<Option<Duration>, ConfigError> {
+            match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => {
+                    humantime::parse_duration(v.trim()).map(Some).map_err(|e| {
+                        ConfigError::invalid(var, format!("{e} in {v:?} (e.g. 500ms, 5s, 5m)"))
+                    })
+                }
+                _ => Ok(None),
+            }
+        };
+        if let Some(d) = get("ERRATA_GROUP_WAIT")? {
+            a.timing.group_wait = d;
+        }
+        if let Some(d) = get("ERRATA_GROUP_INTERVAL")? {
+            a.timing.group_interval = d;
+        }
+        if let Some(d) = get("ERRATA_REPEAT_INTERVAL")? {
+            a.timing.repeat_interval = d;
+        }
+        if let Some(d) = get("ERRATA_FLUSH_INTERVAL")? {
+            if d.is_zero() {
+                return Err(ConfigError::invalid(
+                    "ERRATA_FLUSH_INTERVAL",
+                    "must be more than zero",
+                ));
+            }
+            a.flush_interval = d;
+        }
+        if let Some(d) = get("ERRATA_LEASE")? {
+            a.delivery.lease = d;
+        }
+        Ok(a)
     }
 
     /// A pipeline configured from `config`.
@@ -242,9 +284,18 @@ impl Alerting {
         self
     }
 
-    /// How often counts are written to the store (default 10 s).
+    /// How often counts are written to the store (default 1 s): a process killed with
+    /// `kill -9` loses at most this much counting.
     pub fn flush_interval(mut self, every: Duration) -> Self {
         self.flush_interval = every;
+        self
+    }
+
+    /// With a PostgreSQL store, whether the replicas sharing it behave as one node (default
+    /// on): notices are claimed in the store (one per group and window across the fleet), with
+    /// fleet-wide counts, spike rules and sink pacing. Off, each process alerts on its own.
+    pub fn fleet(mut self, on: bool) -> Self {
+        self.fleet = on;
         self
     }
 
@@ -291,6 +342,29 @@ impl Alerting {
             StoreChoice::Custom(_) => "custom".to_owned(),
             StoreChoice::Default => format!("sqlite {DEFAULT_STORE}"),
             StoreChoice::Location(loc) => mask_store(loc),
+        };
+        let sink_names: Vec<String> = sinks.iter().map(|s| s.name().to_string()).collect();
+        let fleet = match &self.store {
+            StoreChoice::Location(loc)
+                if self.fleet
+                    && (loc.starts_with("postgres://") || loc.starts_with("postgresql://")) =>
+            {
+                Some(Arc::new(
+                    Fleet::new(
+                        loc,
+                        self.timing,
+                        self.limits,
+                        sink_names.clone(),
+                        Stamp {
+                            service: self.config.service.clone(),
+                            environment: self.config.environment.clone(),
+                            release: self.config.release.clone(),
+                        },
+                    )
+                    .map_err(StartError::Store)?,
+                ))
+            }
+            _ => None,
         };
         let backend: Arc<dyn Backend> = match self.store {
             StoreChoice::Memory => Arc::new(MemoryStore::new()),
@@ -342,7 +416,13 @@ impl Alerting {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut wakes = Vec::new();
         let mut workers = Vec::new();
+        let mut memory_senders = Vec::new();
         for sink in &sinks {
+            let memory = fleet.as_ref().map(|_| {
+                let (tx, rx) = mpsc::channel(MEMORY_QUEUE);
+                memory_senders.push(tx);
+                rx
+            });
             let wake = Arc::new(Notify::new());
             wakes.push(wake.clone());
             workers.push(tokio::spawn(
@@ -352,6 +432,8 @@ impl Alerting {
                     wake,
                     stop: stop_rx.clone(),
                     opts: self.delivery,
+                    pacer: fleet.clone(),
+                    memory,
                 }
                 .run(),
             ));
@@ -363,7 +445,7 @@ impl Alerting {
             cmds: cmd_rx,
             clock: self.clock,
             backend: backend.clone(),
-            sink_names: sinks.iter().map(|s| s.name().to_string()).collect(),
+            sink_names,
             wakes,
             flush_interval: self.flush_interval,
             retention: self.retention,
@@ -371,11 +453,29 @@ impl Alerting {
             unsaved: Vec::new(),
             unsaved_samples: Vec::new(),
             store_down: false,
+            fleet,
+            fleet_unsaved: HashMap::new(),
+            fleet_dropped: 0,
+            fleet_alerts: 0,
+            memory_senders,
+            memory_notified: HashMap::new(),
+            timing: self.timing,
+            stamp: Stamp {
+                service: self.config.service.clone(),
+                environment: self.config.environment.clone(),
+                release: self.config.release.clone(),
+            },
         };
+        let fleet_on = task.fleet.is_some();
         let agg_task = tokio::spawn(task.run());
         let names: Vec<&str> = sinks.iter().map(|s| s.name()).collect();
+        let fleet_note = if fleet_on {
+            "; fleet: notices claimed in the store"
+        } else {
+            ""
+        };
         let summary = format!(
-            "errata alerting: sinks {}; store {store_shown}{store_note}; group_wait {}, group_interval {}, repeat_interval {}",
+            "errata alerting: sinks {}; store {store_shown}{store_note}; group_wait {}, group_interval {}, repeat_interval {}{fleet_note}",
             if names.is_empty() { "none".to_owned() } else { names.join(", ") },
             secs(self.timing.group_wait),
             secs(self.timing.group_interval),
@@ -398,7 +498,7 @@ impl Alerting {
 
 enum Command {
     Flush(oneshot::Sender<()>),
-    Stats(oneshot::Sender<AggStats>),
+    Stats(oneshot::Sender<(AggStats, u64)>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -417,7 +517,24 @@ struct AggTask {
     unsaved_samples: Vec<crate::store::SampleRow>,
     /// The last write failed: the next one that works says so on the console.
     store_down: bool,
+    /// Fleet mode: the store decides the notices.
+    fleet: Option<Arc<Fleet>>,
+    /// Fleet rows not written yet (the store is unreachable), one per group.
+    fleet_unsaved: HashMap<String, FleetRow>,
+    /// Events that did not fit in memory while the store was unreachable.
+    fleet_dropped: u64,
+    /// Notices this replica claimed.
+    fleet_alerts: u64,
+    /// Fleet mode: one queue per sink for alerts sent while the store is unreachable.
+    memory_senders: Vec<mpsc::Sender<Alert>>,
+    /// Groups notified from memory: when, and how many notices.
+    memory_notified: HashMap<String, (chrono::DateTime<chrono::Utc>, u32)>,
+    timing: Timing,
+    stamp: Stamp,
 }
+
+/// Alerts per sink waiting to be sent from memory while the store is unreachable.
+const MEMORY_QUEUE: usize = 1000;
 
 /// Events taken from the queue per turn, so commands and deadlines are not starved.
 const BATCH: usize = 4096;
@@ -432,7 +549,12 @@ impl AggTask {
         let mut last_prune: Option<tokio::time::Instant> = None;
         let mut queue_open = true;
         loop {
-            let deadline = self.agg.next_due();
+            // In fleet mode the store decides when notices are due; the flush tick asks it.
+            let deadline = if self.fleet.is_some() {
+                None
+            } else {
+                self.agg.next_due()
+            };
             let sleep = match deadline {
                 Some(d) => self.clock.sleep_until(d),
                 None => Box::pin(std::future::pending()),
@@ -447,25 +569,18 @@ impl AggTask {
                         let _ = done.send(());
                     }
                     Some(Command::Stats(reply)) => {
-                        let _ = reply.send(self.agg.stats());
+                        let mut stats = self.agg.stats();
+                        stats.alerts += self.fleet_alerts;
+                        let _ = reply.send((stats, self.fleet_dropped));
                     }
                     Some(Command::Shutdown(done)) => {
-                        self.drain_all();
-                        self.emit_due().await;
-                        let now = self.clock.now();
-                        let rest = self.agg.flush_all(now);
-                        self.emit(rest).await;
-                        self.persist().await;
+                        self.finish().await;
                         let _ = done.send(());
                         return;
                     }
                     None => {
                         // Every handle is gone: finish like a shutdown.
-                        self.drain_all();
-                        let now = self.clock.now();
-                        let rest = self.agg.flush_all(now);
-                        self.emit(rest).await;
-                        self.persist().await;
+                        self.finish().await;
                         return;
                     }
                 },
@@ -494,6 +609,11 @@ impl AggTask {
                         if let Err(e) = self.backend.prune(minute_of(cutoff)).await {
                             tracing::warn!(error = %e, "errata: cannot prune the store");
                         }
+                        if let Some(fleet) = &self.fleet {
+                            if let Err(e) = fleet.prune(self.clock.now()).await {
+                                tracing::warn!(error = %e, "errata: cannot prune the fleet's events");
+                            }
+                        }
                     }
                 }
             }
@@ -501,7 +621,172 @@ impl AggTask {
             for obs in self.receiver.drain_overflow() {
                 self.agg.ingest(obs, now);
             }
+            if self.fleet.is_some() && self.agg.opened_group() {
+                // A new group's first events go to the store at once: its notice is due there,
+                // whatever becomes of this process.
+                self.persist_fleet(false).await;
+            }
             self.emit_due().await;
+        }
+    }
+
+    /// Fleet mode, the store unreachable: groups kept in memory whose notice is due go to the
+    /// sinks directly (this replica alone decides them; their events leave memory, so they are
+    /// never counted twice when the store is back).
+    fn deliver_from_memory(&mut self) {
+        let now = self.clock.now();
+        let t = self.timing;
+        let due: Vec<String> = self
+            .fleet_unsaved
+            .iter()
+            .filter(|(fp, r)| {
+                crate::clock::add_std(r.at, t.group_wait) <= now
+                    && self.memory_notified.get(*fp).is_none_or(|(last, _)| {
+                        crate::clock::add_std(*last, t.group_interval) <= now
+                    })
+            })
+            .map(|(fp, _)| fp.clone())
+            .collect();
+        for fp in due {
+            let Some(row) = self.fleet_unsaved.remove(&fp) else {
+                continue;
+            };
+            let (last, notices) = self.memory_notified.get(&fp).copied().unzip();
+            let notice = notices.unwrap_or(0) + 1;
+            let mut routes = row.routes;
+            routes.sort_by(|a, b| b.count.cmp(&a.count).then(a.route.cmp(&b.route)));
+            let window_start = last.unwrap_or(row.at).min(row.at);
+            let alert = Alert {
+                id: uuid::Uuid::now_v7().to_string(),
+                kind: if notice == 1 {
+                    crate::alert::AlertKind::New
+                } else {
+                    crate::alert::AlertKind::Digest
+                },
+                fingerprint: fp.clone(),
+                code: row.code,
+                status: row.status,
+                count: row.n,
+                total: row.n,
+                window_start,
+                window_end: now.max(window_start),
+                first_seen: row.at,
+                last_seen: row.last_at,
+                users: row.users.len() as u64,
+                users_total: row.users.len() as u64,
+                users_capped: false,
+                routes,
+                sample: row.sample,
+                service: self.stamp.service.clone(),
+                environment: self.stamp.environment.clone(),
+                release: self.stamp.release.clone(),
+                docs_url: row.docs_url,
+                notice,
+            };
+            for tx in &self.memory_senders {
+                if tx.try_send(alert.clone()).is_err() {
+                    self.fleet_dropped += alert.count;
+                    tracing::error!(code = %alert.code, "errata: too many alerts waiting in memory; one is dropped");
+                }
+            }
+            self.memory_notified.insert(fp, (now, notice));
+            self.fleet_alerts += 1;
+        }
+        self.memory_notified.retain(|_, (last, _)| {
+            now - *last
+                < chrono::Duration::from_std(t.repeat_interval).unwrap_or(chrono::Duration::MAX)
+        });
+        for w in &self.wakes {
+            w.notify_one();
+        }
+    }
+
+    /// At shutdown: every captured event aggregated, every notice spooled if the store takes
+    /// it, and a log line that says what could not be.
+    async fn finish(&mut self) {
+        self.drain_all();
+        self.emit_due().await;
+        let now = self.clock.now();
+        if self.fleet.is_none() {
+            let rest = self.agg.flush_all(now);
+            self.emit(rest).await;
+        }
+        self.persist().await;
+        if !self.unspooled.is_empty() {
+            tracing::error!(
+                alerts = self.unspooled.len(),
+                "errata: stopping with {} alerts that the store did not take; they are lost",
+                self.unspooled.len()
+            );
+        }
+        if let Some(fleet) = &self.fleet {
+            if !self.fleet_unsaved.is_empty() {
+                let events: u64 = self.fleet_unsaved.values().map(|r| r.n).sum();
+                tracing::error!(
+                    events,
+                    groups = self.fleet_unsaved.len(),
+                    "errata: stopping with {events} events the store did not take; they are lost to alerting (and not counted)"
+                );
+            }
+            match fleet.unattributed().await {
+                Ok(0) => {}
+                Ok(events) => tracing::info!(
+                    events,
+                    "errata: {events} events are in the store and not notified yet; a replica sharing the store, or the next start, notifies them when due"
+                ),
+                Err(e) => tracing::warn!(error = %e, "errata: cannot tell which events the store holds"),
+            }
+        }
+    }
+
+    /// Fleet mode: writes the groups' new events to the store, then (with `claim`) claims the
+    /// notices now due fleet-wide.
+    async fn persist_fleet(&mut self, claim: bool) {
+        let Some(fleet) = self.fleet.clone() else {
+            return;
+        };
+        let rows = self.agg.take_fleet_rows();
+        let kept = self.fleet_unsaved.len();
+        match fleet.write_rows(&mut self.fleet_unsaved, rows).await {
+            Ok(()) => {
+                if kept > 0 {
+                    self.store_back(kept, "groups' events");
+                }
+            }
+            Err((e, dropped)) => {
+                if dropped > 0 {
+                    self.fleet_dropped += dropped;
+                    tracing::error!(
+                        dropped,
+                        dropped_total = self.fleet_dropped,
+                        "errata: the store is unreachable and the memory bound is reached; events dropped from alerting"
+                    );
+                }
+                if !std::mem::replace(&mut self.store_down, true) {
+                    tracing::warn!(error = %e, groups = self.fleet_unsaved.len(), "errata: cannot write events to the store; keeping them in memory (one row per group), due notices go to the sinks from memory");
+                }
+                self.deliver_from_memory();
+                return;
+            }
+        }
+        if !claim {
+            return;
+        }
+        match fleet.claim_due(self.clock.now()).await {
+            Ok(alerts) => {
+                if !alerts.is_empty() {
+                    tracing::debug!(alerts = alerts.len(), "errata: notices claimed and spooled");
+                    self.fleet_alerts += alerts.len() as u64;
+                    for w in &self.wakes {
+                        w.notify_one();
+                    }
+                }
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut self.store_down, true) {
+                    tracing::warn!(error = %e, "errata: cannot claim notices in the store; will retry");
+                }
+            }
         }
     }
 
@@ -517,6 +802,10 @@ impl AggTask {
 
     async fn emit_due(&mut self) {
         let now = self.clock.now();
+        if self.fleet.is_some() {
+            self.agg.housekeep(now);
+            return;
+        }
         let alerts = self.agg.tick(now);
         self.emit(alerts).await;
     }
@@ -560,6 +849,7 @@ impl AggTask {
     }
 
     async fn persist(&mut self) {
+        self.persist_fleet(true).await;
         let now = self.clock.now();
         self.unsaved.extend(self.agg.take_counts());
         if !self.unsaved.is_empty() {
@@ -631,6 +921,9 @@ pub struct PipelineStats {
     pub alerts: u64,
     /// Groups open now.
     pub open_groups: usize,
+    /// Fleet mode: events dropped from alerting because the store was unreachable for longer
+    /// than memory could hold (they were still answered and captured).
+    pub store_dropped: u64,
 }
 
 type Tasks = (JoinHandle<()>, Vec<JoinHandle<()>>);
@@ -693,16 +986,17 @@ impl AlertingHandle {
     /// Counters.
     pub async fn stats(&self) -> PipelineStats {
         let (tx, rx) = oneshot::channel();
-        let agg = if self.cmds.send(Command::Stats(tx)).await.is_ok() {
+        let (agg, store_dropped) = if self.cmds.send(Command::Stats(tx)).await.is_ok() {
             rx.await.unwrap_or_default()
         } else {
-            AggStats::default()
+            (AggStats::default(), 0)
         };
         PipelineStats {
             capture: self.capturer.stats(),
             aggregated: agg.events,
             alerts: agg.alerts,
             open_groups: agg.open_groups,
+            store_dropped,
         }
     }
 
@@ -746,9 +1040,16 @@ impl AlertingHandle {
         let _ = agg.await;
         let drained = self.wait_delivered(self.delivery.shutdown_timeout).await;
         if !drained {
-            tracing::warn!(
-                "errata: stopping with alerts still spooled; they are sent at the next start"
-            );
+            match self.backend.pending(None).await {
+                Ok(n) => tracing::warn!(
+                    pending = n,
+                    "errata: stopping with {n} deliveries still spooled; they are sent at the next start (or by a replica sharing the store)"
+                ),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "errata: stopping without reaching the store; what it had spooled stays there for the next start"
+                ),
+            }
         }
         let _ = self.stop.send(true);
         for w in workers {

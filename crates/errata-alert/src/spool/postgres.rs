@@ -14,7 +14,8 @@ use super::{decode, from_ms, ms, Delivery, DeliveryState, ListFilter, Spool, Sto
 use crate::alert::Alert;
 use crate::store::{CountRow, SampleRow, Store};
 
-const SCHEMA: &[&str] = &[
+/// The spool's and store's tables (also re-created by fleet mode after the database comes back).
+pub(crate) const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS errata_deliveries (
         id BIGSERIAL PRIMARY KEY,
         alert_id TEXT NOT NULL,
@@ -105,7 +106,7 @@ impl PostgresStore {
 }
 
 /// sqlx's connection errors can quote the URL; keep only the kind of failure.
-fn redact_pg_error(e: &sqlx::Error) -> String {
+pub(crate) fn redact_pg_error(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Database(d) => format!("database error: {}", d.message()),
         sqlx::Error::Io(io) => format!("cannot reach the database: {io}"),

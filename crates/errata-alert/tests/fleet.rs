@@ -1,0 +1,538 @@
+//! Fleet mode on a real PostgreSQL (127.0.0.1:5432): replicas sharing one store behave as one
+//! node. Each replica runs on its own runtime in its own thread, so that it can be stopped
+//! the way `kill -9` stops a process: its runtime is dropped, nothing is flushed.
+//!
+//! Each test creates its own database (prefix `errata_fleet_`) and drops it.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use errata_alert::sink::SlackSink;
+use errata_alert::{
+    Alert, AlertKind, AlertPolicy, Alerting, Capturer, DeliveryOptions, Event, SpikeRule, Timing,
+};
+use support::{fast_delivery, slack_code, slack_count, Fake, Recorder, Reply};
+
+const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database of its own, dropped when the test ends (even when it fails).
+struct Db {
+    name: String,
+}
+
+impl Db {
+    async fn create() -> Db {
+        let name = format!("errata_fleet_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(ADMIN)
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        Db { name }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    /// Drops the database under the replicas' feet (their connections are cut).
+    async fn drop_now(&self) {
+        let admin = sqlx::PgPool::connect(ADMIN).await.unwrap();
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&admin)
+        .await
+        .unwrap();
+        admin.close().await;
+    }
+
+    async fn recreate(&self) {
+        let admin = sqlx::PgPool::connect(ADMIN).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {}", self.name))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+    }
+
+    /// (events not yet part of a notice, deliveries pending), or `None` while the tables are
+    /// not there.
+    async fn backlog(&self) -> Option<(i64, i64)> {
+        let pool = sqlx::PgPool::connect(&self.url()).await.ok()?;
+        let open: Option<i64> = sqlx::query_scalar(
+            "SELECT SUM(n)::BIGINT FROM errata_fleet_events WHERE notice IS NULL",
+        )
+        .fetch_one(&pool)
+        .await
+        .ok()?;
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM errata_deliveries WHERE state = 'pending'")
+                .fetch_one(&pool)
+                .await
+                .ok()?;
+        pool.close().await;
+        Some((open.unwrap_or(0), pending))
+    }
+
+    /// Events the store holds for alerting.
+    async fn events_written(&self) -> i64 {
+        let Ok(pool) = sqlx::PgPool::connect(&self.url()).await else {
+            return 0;
+        };
+        let n: Option<i64> = sqlx::query_scalar("SELECT SUM(n)::BIGINT FROM errata_fleet_events")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(None);
+        pool.close().await;
+        n.unwrap_or(0)
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(ADMIN).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+enum End {
+    Kill,
+    Shutdown,
+}
+
+/// One replica: its own runtime on its own thread.
+struct Replica {
+    capturer: Capturer,
+    end: std::sync::mpsc::Sender<End>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct Setup {
+    url: String,
+    slack: String,
+    recorder: Recorder,
+    timing: Timing,
+    delivery: DeliveryOptions,
+}
+
+async fn replica(s: &Setup) -> Replica {
+    let (end, ends) = std::sync::mpsc::channel();
+    let (ready, started) = tokio::sync::oneshot::channel();
+    let (url, slack, recorder, timing, delivery) = (
+        s.url.clone(),
+        s.slack.clone(),
+        s.recorder.clone(),
+        s.timing,
+        s.delivery,
+    );
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = rt.block_on(async {
+            let (_layer, handle) = Alerting::new()
+                .store_postgres(url)
+                .console(false)
+                .sink(SlackSink::webhook(&slack).unwrap())
+                .sink(recorder)
+                .timing(timing)
+                .delivery(delivery)
+                .default_spike(SpikeRule {
+                    count: 10,
+                    window_secs: 300,
+                })
+                .start()
+                .await
+                .unwrap();
+            handle
+        });
+        let _ = ready.send(handle.capturer());
+        match ends.recv() {
+            Ok(End::Shutdown) => rt.block_on(handle.shutdown()),
+            _ => rt.shutdown_background(),
+        }
+    });
+    Replica {
+        capturer: started.await.expect("replica started"),
+        end,
+        thread: Some(thread),
+    }
+}
+
+impl Replica {
+    async fn stop(mut self, how: End) {
+        let _ = self.end.send(how);
+        if let Some(t) = self.thread.take() {
+            tokio::task::spawn_blocking(move || t.join())
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+}
+
+fn timing(wait: u64, interval: u64) -> Timing {
+    Timing {
+        group_wait: Duration::from_secs(wait),
+        group_interval: Duration::from_secs(interval),
+        repeat_interval: Duration::from_secs(3600),
+    }
+}
+
+fn event(code: &str, status: u16, i: usize) -> Event {
+    Event::new(code, status)
+        .with_route(format!("/{}", code.to_lowercase()))
+        .with_message(format!("{code} failed"))
+        .with_user(format!("u{}", i % 7))
+}
+
+/// Waits until every captured event is part of a notice and every delivery is done.
+async fn settle(db: &Db, want_events: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        if db.events_written().await == want_events && db.backlog().await == Some((0, 0)) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not settled: {} of {want_events} events written, backlog {:?}",
+            db.events_written().await,
+            db.backlog().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Alerts by code, in notice order.
+fn by_code(alerts: Vec<Alert>) -> HashMap<String, Vec<Alert>> {
+    let mut m: HashMap<String, Vec<Alert>> = HashMap::new();
+    for a in alerts {
+        m.entry(a.code.clone()).or_default().push(a);
+    }
+    for v in m.values_mut() {
+        v.sort_by_key(|a| a.notice);
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_send_what_one_node_would() {
+    let db = Db::create().await;
+    let slack = Fake::slack().await;
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        timing: timing(1, 3),
+        delivery: fast_delivery(),
+    };
+    let replicas = [
+        replica(&setup).await,
+        replica(&setup).await,
+        replica(&setup).await,
+    ];
+    let problems = [
+        ("DB_DOWN", 503),
+        ("UPSTREAM_FAILED", 502),
+        ("INTERNAL", 500),
+    ];
+    // A storm of 8 rounds over 4 s, spread round-robin over the replicas.
+    let mut sent: HashMap<&str, u64> = HashMap::new();
+    let mut i = 0;
+    for _round in 0..8 {
+        for _ in 0..30 {
+            let (code, status) = problems[i % 3];
+            replicas[(i / 3) % 3]
+                .capturer
+                .capture(event(code, status, i));
+            *sent.entry(code).or_default() += 1;
+            i += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    settle(&db, i as i64).await;
+    let alerts = by_code(setup.recorder.take());
+    let mut notices = 0;
+    for (code, _) in problems {
+        let got = &alerts[code];
+        notices += got.len();
+        assert_eq!(
+            got.iter().filter(|a| a.kind == AlertKind::New).count(),
+            1,
+            "{code}: one alert per problem across the fleet: {got:#?}"
+        );
+        assert!(got[1..].iter().all(|a| a.kind == AlertKind::Digest));
+        assert_eq!(
+            got.iter().map(|a| a.notice).collect::<Vec<_>>(),
+            (1..=got.len() as u32).collect::<Vec<_>>(),
+            "{code}: no notice twice"
+        );
+        assert_eq!(
+            got.iter().map(|a| a.count).sum::<u64>(),
+            sent[code],
+            "{code}: the notices' counts add up to the events over the fleet"
+        );
+        assert_eq!(got.last().unwrap().total, sent[code]);
+        assert!(got[0].users <= 7 && got[0].users > 0);
+        for w in got.windows(2) {
+            assert!(
+                w[1].window_end - w[0].window_end >= chrono::Duration::seconds(3),
+                "{code}: at most one notice per group_interval fleet-wide"
+            );
+        }
+    }
+    // Slack got each notice once, paced fleet-wide: never a 429.
+    let msgs = slack.accepted();
+    assert_eq!(msgs.len(), notices, "one Slack message per notice");
+    assert_eq!(slack.rate_limited(), 0, "1 message/s across the fleet");
+    let mut slack_sum: HashMap<String, u64> = HashMap::new();
+    for m in &msgs {
+        *slack_sum.entry(slack_code(&m.json())).or_default() += slack_count(&m.json());
+    }
+    for (code, _) in problems {
+        assert_eq!(slack_sum[code], sent[code], "{code}: Slack's counts add up");
+    }
+    for r in replicas {
+        r.stop(End::Shutdown).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_mid_delivery_loses_nothing() {
+    let db = Db::create().await;
+    let slack = Fake::slack().await;
+    // The first send never gets an answer: the replica is killed while it waits.
+    slack.script([Reply::Hang]);
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        timing: timing(1, 3),
+        delivery: DeliveryOptions {
+            lease: Duration::from_secs(2),
+            send_timeout: Duration::from_secs(600),
+            ..fast_delivery()
+        },
+    };
+    let a = replica(&setup).await;
+    for i in 0..10 {
+        a.capturer.capture(event("DB_DOWN", 503, i));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while slack.all().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a.stop(End::Kill).await;
+    assert!(slack.accepted().is_empty());
+    // Another replica takes the delivery over once the dead one's lease ends.
+    let b = replica(&setup).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while slack.accepted().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the claim was not taken over"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    settle(&db, 10).await;
+    let msgs = slack.accepted();
+    assert_eq!(msgs.len(), 1, "delivered once");
+    assert_eq!(slack_count(&msgs[0].json()), 10);
+    b.stop(End::Shutdown).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_inside_group_wait_still_alerts_after_restart() {
+    let db = Db::create().await;
+    let slack = Fake::slack().await;
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        // Long enough that the kill comes inside it.
+        timing: timing(4, 60),
+        delivery: fast_delivery(),
+    };
+    let a = replica(&setup).await;
+    for i in 0..25 {
+        a.capturer.capture(event("DB_DOWN", 503, i));
+    }
+    // A new group's first events reach the store at once (not at the next flush).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while db.events_written().await < 25 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events not in the store"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.stop(End::Kill).await;
+    let restarted = replica(&setup).await;
+    settle(&db, 25).await;
+    let alerts = setup.recorder.take();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].count, 25);
+    assert_eq!(alerts[0].kind, AlertKind::New);
+    assert_eq!(slack.accepted().len(), 1);
+    restarted.stop(End::Shutdown).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_database_dropped_and_recreated_mid_run() {
+    let db = Db::create().await;
+    let slack = Fake::slack().await;
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        timing: timing(1, 2),
+        delivery: fast_delivery(),
+    };
+    let replicas = [replica(&setup).await, replica(&setup).await];
+    for i in 0..20 {
+        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
+    }
+    settle(&db, 20).await;
+    assert_eq!(
+        setup
+            .recorder
+            .alerts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| a.count)
+            .sum::<u64>(),
+        20
+    );
+    db.drop_now().await;
+    // Captured while the store is gone: kept in memory, and the due notices go to the healthy
+    // sinks from memory (the store cannot spool them).
+    for i in 0..30 {
+        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let sum: u64 = setup
+            .recorder
+            .alerts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| a.count)
+            .sum();
+        if sum == 50 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{sum} of 50 events notified while the store is gone"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    db.recreate().await;
+    // The schema comes back by itself; nothing sent from memory is counted again.
+    for i in 0..10 {
+        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
+    }
+    settle(&db, 10).await;
+    let alerts = setup.recorder.take();
+    assert_eq!(
+        alerts.iter().map(|a| a.count).sum::<u64>(),
+        60,
+        "{alerts:#?}"
+    );
+    for r in replicas {
+        r.stop(End::Shutdown).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spike_spread_over_replicas_fires_on_fleet_counts() {
+    let db = Db::create().await;
+    let slack = Fake::slack().await;
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        timing: timing(1, 3),
+        delivery: fast_delivery(),
+    };
+    let replicas = [
+        replica(&setup).await,
+        replica(&setup).await,
+        replica(&setup).await,
+    ];
+    let spike = |i| event("LOGIN_FAILED", 401, i).with_alert(AlertPolicy::Spike);
+    // 5 per replica: no replica sees more than 10 in the window, the fleet sees 15.
+    for i in 0..15 {
+        replicas[i % 3].capturer.capture(spike(i));
+    }
+    settle(&db, 15).await;
+    let alerts = setup.recorder.take();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].kind, AlertKind::New);
+    assert_eq!(alerts[0].count, 15);
+    for r in replicas {
+        r.stop(End::Shutdown).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spike_below_the_fleet_threshold_stays_quiet() {
+    let db = Db::create().await;
+    let slack = Fake::slack().await;
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        timing: timing(1, 3),
+        delivery: fast_delivery(),
+    };
+    let replicas = [replica(&setup).await, replica(&setup).await];
+    for i in 0..8 {
+        replicas[i % 2]
+            .capturer
+            .capture(event("LOGIN_FAILED", 401, i).with_alert(AlertPolicy::Spike));
+    }
+    // Written, due (group_wait passed) and still not notified: 8 is not above 10.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while db.events_written().await < 8 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events not in the store"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(setup.recorder.take().is_empty());
+    assert!(slack.accepted().is_empty());
+    for r in replicas {
+        r.stop(End::Shutdown).await;
+    }
+}
