@@ -10,6 +10,7 @@
 //! | `ERRATA_STORE` | SQLite file (default `errata-alert.sqlite3`) or a `postgres://` URL |
 //! | `ERRATA_CONSOLE` | `off` turns the console sink off (default `on`) |
 //! | `ERRATA_SERVICE`, `ERRATA_ENV`, `ERRATA_RELEASE` | stamped on every alert |
+//! | `ERRATA_LOCALE` | the locale alerts are written in (default: the catalog's default locale) |
 //!
 //! Alerts always go to the console (stdout) unless `ERRATA_CONSOLE=off` (or
 //! `Alerting::console(false)`); the sinks set here and those added in code with
@@ -158,6 +159,8 @@ pub struct Config {
     pub webhook_secret: Option<Secret<String>>,
     /// `ERRATA_CONSOLE=off`: no console sink.
     pub console_off: bool,
+    /// `ERRATA_LOCALE`: the locale alerts are written in.
+    pub locale: Option<String>,
 }
 
 impl Config {
@@ -181,6 +184,7 @@ impl Config {
             sentry_dsn: get("ERRATA_SENTRY_DSN").map(Secret::new),
             webhook_url: get("ERRATA_WEBHOOK_URL").map(Secret::new),
             webhook_secret: get("ERRATA_WEBHOOK_SECRET").map(Secret::new),
+            locale: get("ERRATA_LOCALE").map(|l| l.trim().to_owned()),
             console_off: match get("ERRATA_CONSOLE").map(|v| v.trim().to_ascii_lowercase()) {
                 None => false,
                 Some(v) if ["on", "true", "1", "yes"].contains(&v.as_str()) => false,

@@ -8,7 +8,9 @@ use errata_catalog::{Catalog, SpikeRule};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::aggregate::{AggConfig, AggStats, Aggregator, Limits, Observation, Policies, Timing};
+use crate::aggregate::{
+    AggConfig, AggStats, Aggregator, Limits, Messages, Observation, Policies, Timing,
+};
 use crate::alert::Alert;
 use crate::capture::{self, AlertLayer, CaptureReceiver, CaptureStats, Capturer};
 use crate::clock::{Clock, SystemClock};
@@ -51,6 +53,10 @@ pub struct Alerting {
     config: Config,
     sinks: Vec<Arc<dyn Sink>>,
     policies: Policies,
+    /// The catalog's, when one is given: message templates are taken at start, in the
+    /// operator's locale.
+    catalog: Option<Arc<Catalog>>,
+    locale: Option<String>,
     timing: Timing,
     limits: Limits,
     default_spike: SpikeRule,
@@ -92,6 +98,8 @@ impl Alerting {
             config: Config::default(),
             sinks: Vec::new(),
             policies: Policies::default(),
+            catalog: None,
+            locale: None,
             timing: Timing::default(),
             limits: Limits::default(),
             default_spike: SpikeRule {
@@ -124,9 +132,19 @@ impl Alerting {
         a
     }
 
-    /// Takes alert policies, spike rules and docs links from the catalog.
+    /// Takes alert policies, spike rules, docs links and message templates from the catalog:
+    /// a catalog code is grouped by its message template (whatever the client's locale and
+    /// the parameters' values), and its alerts are written in the operator's locale.
     pub fn catalog(mut self, catalog: &Catalog) -> Self {
         self.policies = AggConfig::policies_from(catalog);
+        self.catalog = Some(Arc::new(catalog.clone()));
+        self
+    }
+
+    /// The locale alerts are written in, when `ERRATA_LOCALE` sets none (default: the
+    /// catalog's default locale).
+    pub fn locale(mut self, locale: impl Into<String>) -> Self {
+        self.locale = Some(locale.into());
         self
     }
 
@@ -305,6 +323,14 @@ impl Alerting {
                             "not a valid PostgreSQL URL (the value is not shown: it may hold a password)",
                         )));
                     }
+                    if !names_a_database(&loc) {
+                        return Err(StartError::Config(ConfigError::invalid(
+                            "ERRATA_STORE",
+                            format!(
+                                "the PostgreSQL URL {store_shown} names no database: add one, as in postgres://host/errata (it would silently be `postgres`)"
+                            ),
+                        )));
+                    }
                     match PostgresStore::try_connect(&loc, STORE_CONNECT_TIMEOUT).await {
                         Ok(store) => Arc::new(store),
                         Err((true, e)) => {
@@ -327,12 +353,40 @@ impl Alerting {
                 }
             }
         };
+        let locale = match &self.catalog {
+            Some(catalog) => {
+                let wanted = self.config.locale.clone().or(self.locale.clone());
+                if let Some(l) = &wanted {
+                    if !catalog.info.locales.iter().any(|c| c == l) {
+                        return Err(StartError::Config(ConfigError::invalid(
+                            if self.config.locale.is_some() {
+                                "ERRATA_LOCALE"
+                            } else {
+                                "Alerting::locale"
+                            },
+                            format!(
+                                "{l:?} is not a locale of the catalog (it has {})",
+                                catalog.info.locales.join(", ")
+                            ),
+                        )));
+                    }
+                }
+                Some(wanted.unwrap_or_else(|| catalog.info.default_locale.clone()))
+            }
+            None => None,
+        };
+        let messages = match &self.catalog {
+            Some(catalog) => AggConfig::messages_from(catalog, locale.as_deref()),
+            None => Messages::default(),
+        };
         let (capturer, receiver) = capture::channel(self.queue_capacity, self.clock.clone());
         let agg = Aggregator::new(AggConfig {
             timing: self.timing,
             limits: self.limits,
             default_spike: self.default_spike,
             policies: self.policies,
+            messages,
+            locale,
             scrubber: self.scrubber,
             fingerprint: self.fingerprint,
             service: self.config.service.clone(),
@@ -394,6 +448,15 @@ impl Alerting {
         };
         Ok((AlertLayer::new(capturer), handle))
     }
+}
+
+/// Whether a `postgres://` URL names its database (a path, or a `dbname` parameter).
+fn names_a_database(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let path = u.path().trim_start_matches('/');
+    !path.is_empty() || u.query_pairs().any(|(k, v)| k == "dbname" && !v.is_empty())
 }
 
 enum Command {

@@ -32,6 +32,7 @@ fn alert(code: &str) -> Alert {
         users_total: 0,
         users_capped: false,
         routes: vec![],
+        params: vec![],
         sample: Event::new(code, 500),
         service: None,
         environment: None,
