@@ -296,7 +296,7 @@ struct SpikeWindow {
 
 impl SpikeWindow {
     fn trim(&mut self, now: DateTime<Utc>) {
-        let oldest = now.timestamp() - self.rule.window_secs as i64;
+        let oldest = now.timestamp().saturating_sub(window_secs(self.rule));
         while let Some(&(sec, n)) = self.buckets.front() {
             if sec > oldest {
                 break;
@@ -429,6 +429,13 @@ impl Memo {
         self.map.insert(key.to_owned(), v.clone());
         v
     }
+}
+
+/// A spike rule's window in seconds, bounded as the catalog bounds it (a rule built in code
+/// may carry any number).
+fn window_secs(rule: SpikeRule) -> i64 {
+    rule.window_secs
+        .clamp(1, errata_catalog::MAX_SPIKE_WINDOW_SECS) as i64
 }
 
 fn chrono_dur(d: Duration) -> chrono::Duration {
@@ -782,12 +789,9 @@ impl Aggregator {
         for (k, g) in self.groups.iter_mut() {
             if !g.alerting && g.pending > 0 {
                 // A spike group below threshold: keep only the current window's events.
-                let window = spikes
-                    .get(&g.code)
-                    .map(|w| w.rule.window_secs)
-                    .unwrap_or(default_spike.window_secs);
+                let window = window_secs(spikes.get(&g.code).map_or(default_spike, |w| w.rule));
                 if g.pending_since
-                    .is_some_and(|s| now - s > chrono::Duration::seconds(window as i64))
+                    .is_some_and(|s| now - s > chrono::Duration::seconds(window))
                 {
                     g.pending = 0;
                     g.pending_since = None;
@@ -1056,6 +1060,28 @@ mod tests {
         let out = a.tick(t(220));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].count, 6);
+    }
+
+    #[test]
+    fn a_huge_spike_window_from_code_neither_panics_nor_stops_alerting() {
+        let mut a = Aggregator::new(cfg());
+        // Far beyond what chrono's durations hold (i64 milliseconds).
+        let rule = |count| SpikeRule {
+            count,
+            window_secs: 1 << 62,
+        };
+        for (code, count, n) in [("HUGE", 2, 5), ("QUIET", 100, 1)] {
+            for i in 0..n {
+                let mut e = event(code, 500, i);
+                e.alert = Some(AlertPolicy::Spike);
+                e.spike = Some(rule(count));
+                a.ingest(Observation::single(e.into()), t(i));
+            }
+        }
+        let out = a.tick(t(10));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].count, 5);
+        assert!(a.tick(t(100_000)).is_empty());
     }
 
     #[test]

@@ -353,9 +353,30 @@ impl Alerting {
                 }
             }
         };
+        // Environment, then the catalog's `[alerting]`, then code, then defaults.
+        let alerting = self.catalog.as_ref().map(|c| &c.alerting);
+        let mut timing = self.timing;
+        let layers = [
+            alerting.map(|a| (a.group_wait, a.group_interval, a.repeat_interval)),
+            Some((
+                self.config.group_wait,
+                self.config.group_interval,
+                self.config.repeat_interval,
+            )),
+        ];
+        for (wait, interval, repeat) in layers.into_iter().flatten() {
+            timing.group_wait = wait.unwrap_or(timing.group_wait);
+            timing.group_interval = interval.unwrap_or(timing.group_interval);
+            timing.repeat_interval = repeat.unwrap_or(timing.repeat_interval);
+        }
         let locale = match &self.catalog {
             Some(catalog) => {
-                let wanted = self.config.locale.clone().or(self.locale.clone());
+                let wanted = self
+                    .config
+                    .locale
+                    .clone()
+                    .or(catalog.alerting.locale.clone())
+                    .or(self.locale.clone());
                 if let Some(l) = &wanted {
                     if !catalog.info.locales.iter().any(|c| c == l) {
                         return Err(StartError::Config(ConfigError::invalid(
@@ -381,7 +402,7 @@ impl Alerting {
         };
         let (capturer, receiver) = capture::channel(self.queue_capacity, self.clock.clone());
         let agg = Aggregator::new(AggConfig {
-            timing: self.timing,
+            timing,
             limits: self.limits,
             default_spike: self.default_spike,
             policies: self.policies,
@@ -431,9 +452,9 @@ impl Alerting {
         let summary = format!(
             "errata alerting: sinks {}; store {store_shown}{store_note}; group_wait {}, group_interval {}, repeat_interval {}",
             if names.is_empty() { "none".to_owned() } else { names.join(", ") },
-            secs(self.timing.group_wait),
-            secs(self.timing.group_interval),
-            secs(self.timing.repeat_interval),
+            secs(timing.group_wait),
+            secs(timing.group_interval),
+            secs(timing.repeat_interval),
         );
         tracing::info!("{summary}");
         let handle = AlertingHandle {

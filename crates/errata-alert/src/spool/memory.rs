@@ -95,7 +95,7 @@ impl Spool for MemoryStore {
                         && l.is_none_or(|l| l < now)
                 })
                 .collect();
-            due.sort_by_key(|(d, _)| (d.next_at, d.id));
+            due.sort_by_key(|(d, _)| d.id);
             due.into_iter()
                 .take(limit as usize)
                 .map(|(d, l)| {
@@ -105,6 +105,29 @@ impl Spool for MemoryStore {
                 .collect()
         });
         ready(Ok(out))
+    }
+
+    fn reset_backoff<'a>(
+        &'a self,
+        sink: &'a str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let n = self.with(|s| {
+            let mut n = 0;
+            for (d, l) in s.deliveries.values_mut() {
+                if d.sink == sink
+                    && d.state == DeliveryState::Pending
+                    && d.next_at > now
+                    && l.is_none_or(|l| l < now)
+                {
+                    d.next_at = now;
+                    d.attempts = 0;
+                    n += 1;
+                }
+            }
+            n
+        });
+        ready(Ok(n))
     }
 
     fn ack(&self, id: i64) -> BoxFuture<'_, Result<(), StoreError>> {
