@@ -95,7 +95,7 @@ impl Spool for MemoryStore {
                         && l.is_none_or(|l| l < now)
                 })
                 .collect();
-            due.sort_by_key(|(d, _)| d.id);
+            due.sort_by_key(|(d, _)| (d.next_at, d.id));
             due.into_iter()
                 .take(limit as usize)
                 .map(|(d, l)| {
@@ -120,7 +120,7 @@ impl Spool for MemoryStore {
                     && d.next_at > now
                     && l.is_none_or(|l| l < now)
                 {
-                    d.next_at = now;
+                    d.next_at = d.created_at.min(now);
                     d.attempts = 0;
                     n += 1;
                 }

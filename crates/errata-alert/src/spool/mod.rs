@@ -119,7 +119,7 @@ pub trait Spool: Send + Sync + 'static {
         sinks: &'a [String],
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Leases up to `limit` due deliveries of `sink` for `lease`, oldest (first spooled) first.
+    /// Leases up to `limit` due deliveries of `sink` for `lease`, earliest due first.
     fn lease<'a>(
         &'a self,
         sink: &'a str,
@@ -129,8 +129,8 @@ pub trait Spool: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Vec<Delivery>, StoreError>>;
 
     /// The sink took a delivery after failing: every pending delivery of `sink` waiting for a
-    /// retry becomes due at `now` with its backoff reset (attempts back to 0), so what waited
-    /// longest goes out first instead of last. Returns how many were reset. Stores of your own
+    /// retry becomes due again as of when it was spooled, its backoff reset (attempts back to
+    /// 0), so what waited longest goes out first instead of last (leases go by due time). Returns how many were reset. Stores of your own
     /// that do not implement it keep their backoffs.
     fn reset_backoff<'a>(
         &'a self,

@@ -176,7 +176,7 @@ impl Spool for PostgresStore {
                  WHERE id IN (SELECT id FROM errata_deliveries
                               WHERE sink = $2 AND state = 'pending' AND next_at <= $3
                                 AND (lease_until IS NULL OR lease_until < $3)
-                              ORDER BY id LIMIT $4
+                              ORDER BY next_at, id LIMIT $4
                               FOR UPDATE SKIP LOCKED)
                  RETURNING {COLUMNS}"
             );
@@ -189,7 +189,7 @@ impl Spool for PostgresStore {
                 .await?;
             let mut out: Vec<Delivery> =
                 rows.iter().map(row_to_delivery).collect::<Result<_, _>>()?;
-            out.sort_by_key(|d| d.id);
+            out.sort_by_key(|d| (d.next_at, d.id));
             Ok(out)
         })
     }
@@ -202,7 +202,7 @@ impl Spool for PostgresStore {
         Box::pin(async move {
             let now_ms = ms(now);
             let done = sqlx::query(
-                "UPDATE errata_deliveries SET next_at = $1, attempts = 0
+                "UPDATE errata_deliveries SET next_at = LEAST(created_at, $1), attempts = 0
                  WHERE sink = $2 AND state = 'pending' AND next_at > $1
                    AND (lease_until IS NULL OR lease_until < $1)",
             )

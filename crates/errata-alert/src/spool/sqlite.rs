@@ -180,7 +180,7 @@ impl Spool for SqliteStore {
                  WHERE id IN (SELECT id FROM deliveries
                               WHERE sink = ? AND state = 'pending' AND next_at <= ?
                                 AND (lease_until IS NULL OR lease_until < ?)
-                              ORDER BY id LIMIT ?)
+                              ORDER BY next_at, id LIMIT ?)
                  RETURNING id, sink, state, attempts, created_at, next_at, last_error, alert",
             )
             .bind(until)
@@ -192,7 +192,7 @@ impl Spool for SqliteStore {
             .await?;
             let mut out: Vec<Delivery> =
                 rows.iter().map(row_to_delivery).collect::<Result<_, _>>()?;
-            out.sort_by_key(|d| d.id);
+            out.sort_by_key(|d| (d.next_at, d.id));
             Ok(out)
         })
     }
@@ -205,7 +205,7 @@ impl Spool for SqliteStore {
         Box::pin(async move {
             let now_ms = ms(now);
             let done = sqlx::query(
-                "UPDATE deliveries SET next_at = ?, attempts = 0
+                "UPDATE deliveries SET next_at = MIN(created_at, ?), attempts = 0
                  WHERE sink = ? AND state = 'pending' AND next_at > ?
                    AND (lease_until IS NULL OR lease_until < ?)",
             )
