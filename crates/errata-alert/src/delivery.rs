@@ -162,11 +162,11 @@ impl Worker {
                         // first, instead of after its grown backoff.
                         match self.backend.reset_backoff(&name, now).await {
                             Ok(n) if n > 0 => {
-                                tracing::info!(sink = %name, reset = n, "errata: sink recovered; pending alerts go out now, oldest first")
+                                tracing::info!(sink = %name, reset = n, "errata: sink recovered; pending alerts go out now, oldest first");
                             }
                             Ok(_) => {}
                             Err(e) => {
-                                tracing::warn!(sink = %name, error = %e, "errata: cannot reset retry delays")
+                                tracing::warn!(sink = %name, error = %e, "errata: cannot reset retry delays");
                             }
                         }
                     }
