@@ -15,9 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use errata_catalog::template::Template;
 use errata_catalog::{AlertPolicy, Catalog, SpikeRule};
 
-use crate::alert::{Alert, AlertKind, RouteCount};
+use crate::alert::{Alert, AlertKind, ParamSample, RouteCount};
 use crate::capture::Captured;
 use crate::clock::add_std;
 use crate::event::Event;
@@ -77,6 +78,29 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// Alert policy, spike rule and docs link by code (aliases included).
 pub(crate) type Policies = FastMap<String, (AlertPolicy, Option<SpikeRule>, Option<String>)>;
 
+/// The message templates of one code: the one that names the problem, and the one alerts
+/// are written in.
+#[derive(Debug)]
+pub(crate) struct MessageTemplates {
+    /// The template in the catalog's default locale, placeholders unfilled: part of the
+    /// fingerprint, whatever the client's locale and the parameters' values.
+    pub key: String,
+    /// The template in the operator's locale (the default locale's when it has none).
+    pub operator: Template,
+}
+
+/// Message templates by code (aliases included).
+pub(crate) type Messages = FastMap<String, Arc<MessageTemplates>>;
+
+/// Distinct values remembered per message parameter of a group.
+const MAX_PARAM_VALUES: usize = 100;
+
+/// Message parameters tracked per group.
+const MAX_PARAMS: usize = 10;
+
+/// Example values an alert shows per parameter.
+const PARAM_EXAMPLES: usize = 3;
+
 /// What the aggregator needs to know, besides events.
 #[derive(Clone)]
 pub(crate) struct AggConfig {
@@ -84,6 +108,9 @@ pub(crate) struct AggConfig {
     pub limits: Limits,
     pub default_spike: SpikeRule,
     pub policies: Policies,
+    pub messages: Messages,
+    /// The locale alerts are written in (`None`: the message as the client got it).
+    pub locale: Option<String>,
     pub scrubber: Scrubber,
     pub fingerprint: Option<FingerprintFn>,
     pub service: Option<String>,
@@ -100,6 +127,35 @@ impl AggConfig {
             for a in &e.aliases {
                 map.entry(a.clone())
                     .or_insert((e.alert, e.spike, docs.clone()));
+            }
+        }
+        map
+    }
+
+    /// The message templates of every catalog code, alerts written in `locale` (the catalog's
+    /// default locale when `None` or when a code has no message in it).
+    pub(crate) fn messages_from(catalog: &Catalog, locale: Option<&str>) -> Messages {
+        let default = catalog.info.default_locale.as_str();
+        let locale = locale.unwrap_or(default);
+        let mut map = Messages::default();
+        for e in &catalog.entries {
+            let Some(key) = e
+                .message(default)
+                .or_else(|| e.messages.values().next().map(String::as_str))
+            else {
+                continue;
+            };
+            let operator = e
+                .template(locale)
+                .or_else(|| Template::parse(key).ok())
+                .unwrap_or_default();
+            let t = Arc::new(MessageTemplates {
+                key: key.to_owned(),
+                operator,
+            });
+            map.insert(e.code.clone(), t.clone());
+            for a in &e.aliases {
+                map.entry(a.clone()).or_insert_with(|| t.clone());
             }
         }
         map
@@ -186,10 +242,47 @@ struct Group {
     users_capped: bool,
     /// The group's latest event, as captured: written out and scrubbed only for a notice.
     sample: Option<Captured>,
+    /// Values seen per message parameter (raw; scrubbed when a notice shows them).
+    params: Vec<ParamValues>,
     docs_url: Option<String>,
     last_notified: Option<DateTime<Utc>>,
     next_due: Option<DateTime<Utc>>,
     notices: u32,
+}
+
+/// The values one message parameter took in a group.
+struct ParamValues {
+    name: String,
+    /// Distinct values, up to [`MAX_PARAM_VALUES`], in the order first seen.
+    values: Vec<String>,
+    /// More distinct values were seen than are kept.
+    capped: bool,
+}
+
+impl ParamValues {
+    fn add(list: &mut Vec<ParamValues>, name: &str, value: &str) {
+        let slot = match list.iter().position(|p| p.name == name) {
+            Some(i) => &mut list[i],
+            None if list.len() < MAX_PARAMS => {
+                list.push(ParamValues {
+                    name: name.to_owned(),
+                    values: Vec::new(),
+                    capped: false,
+                });
+                let last = list.len() - 1;
+                &mut list[last]
+            }
+            None => return,
+        };
+        if slot.values.iter().any(|v| v == value) {
+            return;
+        }
+        if slot.values.len() < MAX_PARAM_VALUES {
+            slot.values.push(value.to_owned());
+        } else {
+            slot.capped = true;
+        }
+    }
 }
 
 /// User ids; they come from the service's own auth, so a fast hasher is safe.
@@ -203,7 +296,7 @@ struct SpikeWindow {
 
 impl SpikeWindow {
     fn trim(&mut self, now: DateTime<Utc>) {
-        let oldest = now.timestamp() - self.rule.window_secs as i64;
+        let oldest = now.timestamp().saturating_sub(window_secs(self.rule));
         while let Some(&(sec, n)) = self.buckets.front() {
             if sec > oldest {
                 break;
@@ -269,8 +362,8 @@ pub(crate) struct Aggregator {
 /// Per-minute count key: minute, code, status, route, method.
 type CountKey = (i64, String, u16, String, String);
 
-/// Code, route, message and the fingerprint they give.
-type FingerprintEntry = (String, Option<String>, String, Arc<str>);
+/// Code, route, message, causes and the fingerprint they give.
+type FingerprintEntry = (String, Option<String>, String, String, Arc<str>);
 
 /// Default fingerprints by a hash of code, route and message; entries keep their inputs, so a
 /// hash collision is a miss, never a wrong fingerprint.
@@ -285,16 +378,19 @@ impl FingerprintMemo {
     fn get_or(
         &mut self,
         ev: &Captured,
-        derive: impl FnOnce(&str, Option<&str>, &str) -> String,
+        cause: &str,
+        derive: impl FnOnce(&str, Option<&str>, &str, &str) -> String,
     ) -> Arc<str> {
         use std::hash::BuildHasher;
         let (code, route, message) = (ev.code(), ev.route(), ev.message());
-        let key = self.hasher.hash_one((code, route, message));
-        let same = |e: &&FingerprintEntry| e.0 == code && e.1.as_deref() == route && e.2 == message;
+        let key = self.hasher.hash_one((code, route, message, cause));
+        let same = |e: &&FingerprintEntry| {
+            e.0 == code && e.1.as_deref() == route && e.2 == message && e.3 == cause
+        };
         if let Some(found) = self.map.get(&key).and_then(|l| l.iter().find(same)) {
-            return found.3.clone();
+            return found.4.clone();
         }
-        let fp: Arc<str> = derive(code, route, message).into();
+        let fp: Arc<str> = derive(code, route, message, cause).into();
         if self.len >= Memo::CAPACITY {
             self.map.clear();
             self.len = 0;
@@ -304,6 +400,7 @@ impl FingerprintMemo {
             code.to_owned(),
             route.map(str::to_owned),
             message.to_owned(),
+            cause.to_owned(),
             fp.clone(),
         ));
         fp
@@ -335,6 +432,13 @@ impl Memo {
         self.map.insert(key.to_owned(), v.clone());
         v
     }
+}
+
+/// A spike rule's window in seconds, bounded as the catalog bounds it (a rule built in code
+/// may carry any number).
+fn window_secs(rule: SpikeRule) -> i64 {
+    rule.window_secs
+        .clamp(1, errata_catalog::MAX_SPIKE_WINDOW_SECS) as i64
 }
 
 fn chrono_dur(d: Duration) -> chrono::Duration {
@@ -414,9 +518,18 @@ impl Aggregator {
             return fingerprint::of_event(&event, self.cfg.fingerprint.as_ref()).into();
         }
         let scrubber = &self.cfg.scrubber;
-        self.fingerprints.get_or(ev, |code, route, message| {
-            fingerprint::fingerprint(code, route, &scrubber.scrub_text(message))
-        })
+        let template = self.cfg.messages.get(ev.code()).map(|t| t.key.as_str());
+        let cause = ev.cause_text();
+        self.fingerprints
+            .get_or(ev, &cause, |code, route, message, cause| {
+                fingerprint::problem_fingerprint(
+                    code,
+                    route,
+                    template,
+                    &scrubber.scrub_text(message),
+                    &scrubber.scrub_text(cause),
+                )
+            })
     }
 
     pub(crate) fn stats(&self) -> AggStats {
@@ -532,6 +645,7 @@ impl Aggregator {
                     users_total: UserSet::default(),
                     users_capped: false,
                     sample: None,
+                    params: Vec::new(),
                     docs_url: None,
                     last_notified: None,
                     next_due: None,
@@ -600,6 +714,8 @@ impl Aggregator {
                 g.docs_url = Some(docs.to_owned());
             }
         }
+        obs.event
+            .for_each_param(|name, value| ParamValues::add(&mut g.params, name, value));
         g.sample = Some(obs.event);
         if firing && !g.alerting {
             g.alerting = true;
@@ -678,12 +794,9 @@ impl Aggregator {
         for (k, g) in self.groups.iter_mut() {
             if !g.alerting && g.pending > 0 {
                 // A spike group below threshold: keep only the current window's events.
-                let window = spikes
-                    .get(&g.code)
-                    .map(|w| w.rule.window_secs)
-                    .unwrap_or(default_spike.window_secs);
+                let window = window_secs(spikes.get(&g.code).map_or(default_spike, |w| w.rule));
                 if g.pending_since
-                    .is_some_and(|s| now - s > chrono::Duration::seconds(window as i64))
+                    .is_some_and(|s| now - s > chrono::Duration::seconds(window))
                 {
                     g.pending = 0;
                     g.pending_since = None;
@@ -714,9 +827,59 @@ impl Aggregator {
         self.spikes.retain(|_, w| w.sum > 0);
     }
 
+    /// The sample's message written again from its code's template and parameters, in the
+    /// operator's locale.
+    fn in_operator_locale(&self, sample: &mut Event) {
+        let (Some(locale), Some(t)) = (&self.cfg.locale, self.cfg.messages.get(&sample.code))
+        else {
+            return;
+        };
+        let mut message = String::new();
+        let params = &sample.params;
+        t.operator.render_with(&mut message, |name| {
+            params
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        });
+        sample.message = message;
+        sample.locale = Some(locale.clone());
+    }
+
+    /// The parameter values of a group, scrubbed, as an alert shows them.
+    fn param_samples(&mut self, key: &str) -> Vec<ParamSample> {
+        let Some(g) = self.groups.get(key) else {
+            return Vec::new();
+        };
+        let scrubber = &self.cfg.scrubber;
+        let texts = &mut self.scrubbed;
+        g.params
+            .iter()
+            .map(|p| ParamSample {
+                name: p.name.clone(),
+                distinct: p.values.len() as u64,
+                capped: p.capped,
+                examples: p
+                    .values
+                    .iter()
+                    .take(PARAM_EXAMPLES)
+                    .map(|v| {
+                        if scrubber.is_sensitive_field(&p.name) {
+                            crate::scrub::FILTERED.to_owned()
+                        } else {
+                            texts.get_or(v, |t| scrubber.scrub_text(t))
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     fn notify(&mut self, key: &str, now: DateTime<Utc>) -> Option<Alert> {
         let captured = self.groups.get_mut(key)?.sample.take()?;
-        let sample = self.written_out(&captured);
+        let mut sample = self.written_out(&captured);
+        self.in_operator_locale(&mut sample);
+        let params = self.param_samples(key);
         let g = self.groups.get_mut(key)?;
         g.sample = Some(captured);
         let kind = if g.notices > 0 {
@@ -751,6 +914,7 @@ impl Aggregator {
             users_total: g.users_total.len() as u64,
             users_capped: g.users_capped,
             routes,
+            params,
             sample,
             service: self.cfg.service.clone(),
             environment: self.cfg.environment.clone(),
@@ -869,6 +1033,8 @@ mod tests {
                 window_secs: 60,
             },
             policies: Policies::default(),
+            messages: Messages::default(),
+            locale: None,
             scrubber: Scrubber::default(),
             fingerprint: None,
             service: None,
@@ -952,6 +1118,28 @@ mod tests {
         let out = a.tick(t(220));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].count, 6);
+    }
+
+    #[test]
+    fn a_huge_spike_window_from_code_neither_panics_nor_stops_alerting() {
+        let mut a = Aggregator::new(cfg());
+        // Far beyond what chrono's durations hold (i64 milliseconds).
+        let rule = |count| SpikeRule {
+            count,
+            window_secs: 1 << 62,
+        };
+        for (code, count, n) in [("HUGE", 2, 5), ("QUIET", 100, 1)] {
+            for i in 0..n {
+                let mut e = event(code, 500, i);
+                e.alert = Some(AlertPolicy::Spike);
+                e.spike = Some(rule(count));
+                a.ingest(Observation::single(e.into()), t(i));
+            }
+        }
+        let out = a.tick(t(10));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].count, 5);
+        assert!(a.tick(t(100_000)).is_empty());
     }
 
     #[test]

@@ -38,6 +38,37 @@ pub struct RouteCount {
     pub count: u64,
 }
 
+/// The values one message parameter took in a group: "sku: 10 distinct, e.g. A-1, A-2".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamSample {
+    /// Parameter name (`sku`).
+    pub name: String,
+    /// Distinct values seen since the group opened (a lower bound when `capped`).
+    pub distinct: u64,
+    /// Whether distinct-value counting hit its cap.
+    #[serde(default)]
+    pub capped: bool,
+    /// The first few values seen, scrubbed.
+    pub examples: Vec<String>,
+}
+
+impl ParamSample {
+    /// `sku: A-1` for one value, `sku: 10 distinct, e.g. A-1, A-2` for more.
+    pub fn text(&self) -> String {
+        let examples = self.examples.join(", ");
+        if self.distinct <= 1 && !self.capped {
+            format!("{}: {examples}", self.name)
+        } else {
+            let more = if self.capped { "+" } else { "" };
+            format!(
+                "{}: {}{more} distinct, e.g. {examples}",
+                self.name,
+                thousands(self.distinct)
+            )
+        }
+    }
+}
+
 /// One notice about a group of events, as spooled and handed to every sink.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -73,6 +104,9 @@ pub struct Alert {
     pub users_capped: bool,
     /// Routes in this window, busiest first.
     pub routes: Vec<RouteCount>,
+    /// Values of the message's parameters since the group opened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<ParamSample>,
     /// The latest event, scrubbed.
     pub sample: Event,
     /// Service name.
@@ -105,6 +139,20 @@ impl Alert {
     /// "×6,174 in the last 5 min".
     pub fn count_text(&self) -> String {
         format!("×{} {}", thousands(self.count), self.window_text())
+    }
+
+    /// The parameters' values in one line: `sku: 10 distinct, e.g. A-1; store: S-9`.
+    pub fn params_text(&self) -> Option<String> {
+        if self.params.is_empty() {
+            return None;
+        }
+        Some(
+            self.params
+                .iter()
+                .map(ParamSample::text)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     }
 
     /// `GET /users/{id}`, or the path when no route matched.

@@ -10,6 +10,12 @@
 //! | `ERRATA_STORE` | SQLite file (default `errata-alert.sqlite3`) or a `postgres://` URL |
 //! | `ERRATA_CONSOLE` | `off` turns the console sink off (default `on`) |
 //! | `ERRATA_SERVICE`, `ERRATA_ENV`, `ERRATA_RELEASE` | stamped on every alert |
+//! | `ERRATA_LOCALE` | the locale alerts are written in (default: the catalog's default locale) |
+//! | `ERRATA_GROUP_WAIT`, `ERRATA_GROUP_INTERVAL`, `ERRATA_REPEAT_INTERVAL` | grouping timing (`30s`, `5m`, `4h`; `humantime`'s grammar, or bare seconds) |
+//!
+//! Timing and locale come from the environment, else the catalog's `[alerting]` table, else
+//! the code's settings ([`Alerting::timing`](crate::Alerting::timing),
+//! [`Alerting::locale`](crate::Alerting::locale)), else the defaults.
 //!
 //! Alerts always go to the console (stdout) unless `ERRATA_CONSOLE=off` (or
 //! `Alerting::console(false)`); the sinks set here and those added in code with
@@ -158,6 +164,45 @@ pub struct Config {
     pub webhook_secret: Option<Secret<String>>,
     /// `ERRATA_CONSOLE=off`: no console sink.
     pub console_off: bool,
+    /// `ERRATA_LOCALE`: the locale alerts are written in.
+    pub locale: Option<String>,
+    /// `ERRATA_GROUP_WAIT`.
+    pub group_wait: Option<std::time::Duration>,
+    /// `ERRATA_GROUP_INTERVAL`.
+    pub group_interval: Option<std::time::Duration>,
+    /// `ERRATA_REPEAT_INTERVAL`.
+    pub repeat_interval: Option<std::time::Duration>,
+}
+
+/// Parses a duration the one way errata does: bare seconds or `humantime` (`30s`, `5m`,
+/// `1h 30m`), between `least` and `most`.
+pub(crate) fn parse_duration(
+    var: &'static str,
+    value: &str,
+    least: std::time::Duration,
+    most: std::time::Duration,
+) -> Result<std::time::Duration, ConfigError> {
+    let v = value.trim();
+    let d = match v.parse::<u64>() {
+        Ok(secs) => std::time::Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(v).map_err(|e| {
+            ConfigError::invalid(
+                var,
+                format!("{v:?} is not a duration ({e}); write it like 30s, 5m or 4h"),
+            )
+        })?,
+    };
+    if d < least || d > most {
+        return Err(ConfigError::invalid(
+            var,
+            format!(
+                "{v:?} is out of range: use {} to {}",
+                humantime::format_duration(least),
+                humantime::format_duration(most)
+            ),
+        ));
+    }
+    Ok(d)
 }
 
 impl Config {
@@ -169,6 +214,18 @@ impl Config {
     /// Reads and checks variables through `lookup` (empty values count as unset).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let duration = |var: &'static str, least: u64, most: u64| {
+            get(var)
+                .map(|v| {
+                    parse_duration(
+                        var,
+                        &v,
+                        std::time::Duration::from_secs(least),
+                        std::time::Duration::from_secs(most),
+                    )
+                })
+                .transpose()
+        };
         let cfg = Config {
             service: get("ERRATA_SERVICE"),
             environment: get("ERRATA_ENV"),
@@ -181,6 +238,10 @@ impl Config {
             sentry_dsn: get("ERRATA_SENTRY_DSN").map(Secret::new),
             webhook_url: get("ERRATA_WEBHOOK_URL").map(Secret::new),
             webhook_secret: get("ERRATA_WEBHOOK_SECRET").map(Secret::new),
+            locale: get("ERRATA_LOCALE").map(|l| l.trim().to_owned()),
+            group_wait: duration("ERRATA_GROUP_WAIT", 0, 3600)?,
+            group_interval: duration("ERRATA_GROUP_INTERVAL", 1, 86_400)?,
+            repeat_interval: duration("ERRATA_REPEAT_INTERVAL", 1, 30 * 86_400)?,
             console_off: match get("ERRATA_CONSOLE").map(|v| v.trim().to_ascii_lowercase()) {
                 None => false,
                 Some(v) if ["on", "true", "1", "yes"].contains(&v.as_str()) => false,

@@ -88,6 +88,9 @@ impl Worker {
         let name = self.sink.name().to_string();
         let mut hold_until: Option<Instant> = None;
         let mut last_send: Option<Instant> = None;
+        // A send failed since the last success (or this run just started, with what an earlier
+        // run left in backoff): the next success resets the backoffs behind it.
+        let mut failing = true;
         loop {
             if *self.stop.borrow() {
                 break;
@@ -171,7 +174,21 @@ impl Worker {
                         hold_until = Some(after(h));
                         self.fleet_hold(&name, h).await;
                     }
-                    self.backend.ack(d.id).await
+                    let acked = self.backend.ack(d.id).await;
+                    if std::mem::take(&mut failing) {
+                        // The sink is back: what waited behind this one goes now, oldest
+                        // first, instead of after its grown backoff.
+                        match self.backend.reset_backoff(&name, now).await {
+                            Ok(n) if n > 0 => {
+                                tracing::info!(sink = %name, reset = n, "errata: sink recovered; pending alerts go out now, oldest first");
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(sink = %name, error = %e, "errata: cannot reset retry delays");
+                            }
+                        }
+                    }
+                    acked
                 }
                 SendOutcome::RateLimited {
                     retry_after,
@@ -180,6 +197,7 @@ impl Worker {
                     tracing::info!(sink = %name, retry_after_secs = retry_after.as_secs_f64(), "errata: sink rate limited; holding");
                     hold_until = Some(after(retry_after));
                     self.fleet_hold(&name, retry_after).await;
+                    failing = true;
                     let at = crate::clock::add_std(now, retry_after);
                     self.backend.retry(d.id, at, attempts, &reason).await
                 }
@@ -187,6 +205,7 @@ impl Worker {
                     retry_after,
                     reason,
                 } => {
+                    failing = true;
                     let age = (now - d.created_at).to_std().unwrap_or_default();
                     if age > self.opts.max_age {
                         tracing::warn!(sink = %name, delivery = d.id, attempts, "errata: giving up on an alert (too old); kept as a dead letter");

@@ -62,6 +62,9 @@ pub struct Event {
     /// Public message.
     #[serde(default)]
     pub message: String,
+    /// The message's parameters, by name, as text (`sku` → `A-1`); scrubbed like the message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<(String, String)>,
     /// Internal causes, outermost first.
     #[serde(default)]
     pub cause_chain: Vec<String>,
@@ -105,6 +108,7 @@ impl Event {
             user_id: None,
             locale: None,
             message: String::new(),
+            params: Vec::new(),
             cause_chain: Vec::new(),
             upstream: None,
             headers: Vec::new(),
@@ -121,6 +125,16 @@ impl Event {
     pub fn from_report(report: &ErrorReport) -> Self {
         let mut ev = Event::new(report.code.as_ref(), report.status);
         ev.message.push_str(&report.message);
+        ev.params = report
+            .error
+            .params()
+            .iter()
+            .map(|(name, value)| {
+                let mut text = String::new();
+                value.write_to(&mut text);
+                (name.to_string(), text)
+            })
+            .collect();
         ev.locale = Some(report.locale.to_string());
         ev.request_id = report.request_id.as_deref().map(str::to_owned);
         ev.cause_chain = report.cause_chain();
@@ -134,6 +148,16 @@ impl Event {
     /// Sets the public message.
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = message.into();
+        self
+    }
+
+    /// Sets a message parameter (`sku` → `A-1`), replacing one of the same name.
+    pub fn with_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let (name, value) = (name.into(), value.into());
+        match self.params.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.params.push((name, value)),
+        }
         self
     }
 

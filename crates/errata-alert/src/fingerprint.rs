@@ -1,8 +1,12 @@
 //! Fingerprints: which events are "the same error".
 //!
-//! The default fingerprint is code + route template + the message with its variable parts
-//! (numbers, UUIDs, hex, emails, URLs, IPs, dates, quoted strings) replaced by placeholders, so
-//! `user 42 not found` and `user 97 not found` group together.
+//! The default fingerprint is code + route template + the message *template* + the normalized
+//! cause. For a catalog code the template is the catalog's, placeholders unfilled, in the
+//! catalog's default locale: the same problem asked for in Korean and in English, or for ten
+//! different SKUs, is one group. For a message with no template (a code outside the catalog, an
+//! event built in code) the message stands in with its variable parts (numbers, UUIDs, hex,
+//! emails, URLs, IPs, dates, quoted strings) replaced by placeholders, so `user 42 not found`
+//! and `user 97 not found` group together; causes are normalized the same way.
 //!
 //! ```
 //! use errata_alert::fingerprint::normalize;
@@ -65,12 +69,34 @@ pub fn normalize(message: &str) -> String {
 
 /// Hex digest (16 bytes) of code, route template and normalized message.
 pub fn fingerprint(code: &str, route: Option<&str>, message: &str) -> String {
+    problem_fingerprint(code, route, None, message, "")
+}
+
+/// Hex digest (16 bytes) of one problem: code, route template, the message template (or, when
+/// there is none, the normalized message) and the normalized cause (`""` for none).
+pub fn problem_fingerprint(
+    code: &str,
+    route: Option<&str>,
+    template: Option<&str>,
+    message: &str,
+    cause: &str,
+) -> String {
     let mut h = Sha256::new();
     h.update(code.as_bytes());
     h.update([0]);
     h.update(route.unwrap_or("").as_bytes());
     h.update([0]);
-    h.update(normalize(message).as_bytes());
+    match template {
+        Some(t) => {
+            h.update(b"template:");
+            h.update(t.as_bytes());
+        }
+        None => h.update(normalize(message).as_bytes()),
+    }
+    if !cause.is_empty() {
+        h.update([0]);
+        h.update(normalize(cause).as_bytes());
+    }
     hex(&h.finalize()[..16])
 }
 
@@ -84,7 +110,13 @@ pub fn of_event(ev: &Event, custom: Option<&FingerprintFn>) -> String {
             return fp;
         }
     }
-    fingerprint(&ev.code, ev.route.as_deref(), &ev.message)
+    problem_fingerprint(
+        &ev.code,
+        ev.route.as_deref(),
+        None,
+        &ev.message,
+        &ev.cause_chain.join("\n"),
+    )
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -125,6 +157,14 @@ mod tests {
         assert_ne!(a, fingerprint("E", Some("/v/{id}"), "user 2 gone"));
         assert_ne!(a, fingerprint("F", Some("/u/{id}"), "user 2 gone"));
         assert_eq!(a.len(), 32);
+        let t = |msg: &str, cause: &str| {
+            problem_fingerprint("E", Some("/u"), Some("gone: {sku}"), msg, cause)
+        };
+        assert_eq!(
+            t("gone: A-1", "db 10.0.0.1 down"),
+            t("품절: B-2", "db 10.0.0.2 down")
+        );
+        assert_ne!(t("gone: A-1", "db down"), t("gone: A-1", "cache down"));
         let ev = Event::new("E", 500).with_fingerprint("mine");
         assert_eq!(of_event(&ev, None), "mine");
         let f: FingerprintFn = Arc::new(|e: &Event| Some(format!("c:{}", e.code)));

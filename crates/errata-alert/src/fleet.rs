@@ -624,6 +624,8 @@ impl Fleet {
                 service: stamp.service.clone(),
                 environment: stamp.environment.clone(),
                 release: stamp.release.clone(),
+                // Fleet rows do not carry sampled parameter values (yet).
+                params: Vec::new(),
                 docs_url,
                 notice: notices.clamp(0, u32::MAX as i64) as u32,
             };

@@ -9,7 +9,9 @@ use errata_catalog::{Catalog, SpikeRule};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::aggregate::{AggConfig, AggStats, Aggregator, Limits, Observation, Policies, Timing};
+use crate::aggregate::{
+    AggConfig, AggStats, Aggregator, Limits, Messages, Observation, Policies, Timing,
+};
 use crate::alert::Alert;
 use crate::capture::{self, AlertLayer, CaptureReceiver, CaptureStats, Capturer};
 use crate::clock::{Clock, SystemClock};
@@ -53,6 +55,10 @@ pub struct Alerting {
     config: Config,
     sinks: Vec<Arc<dyn Sink>>,
     policies: Policies,
+    /// The catalog's, when one is given: message templates are taken at start, in the
+    /// operator's locale.
+    catalog: Option<Arc<Catalog>>,
+    locale: Option<String>,
     timing: Timing,
     limits: Limits,
     default_spike: SpikeRule,
@@ -95,6 +101,8 @@ impl Alerting {
             config: Config::default(),
             sinks: Vec::new(),
             policies: Policies::default(),
+            catalog: None,
+            locale: None,
             timing: Timing::default(),
             limits: Limits::default(),
             default_spike: SpikeRule {
@@ -115,9 +123,10 @@ impl Alerting {
 
     /// A pipeline configured from `ERRATA_*` variables (see [`Config`]).
     ///
-    /// Timing and fleet knobs are read here too, as durations (`500ms`, `5s`, `5m`):
-    /// `ERRATA_GROUP_WAIT`, `ERRATA_GROUP_INTERVAL`, `ERRATA_REPEAT_INTERVAL`,
-    /// `ERRATA_FLUSH_INTERVAL` (how often counts reach the store, default 1 s) and
+    /// Grouping timing comes from [`Config`] (the environment wins over the catalog's
+    /// `[alerting]` table, which wins over [`Alerting::timing`]). The fleet knobs are read
+    /// here, as durations (`500ms`, `5s`, `5m`): `ERRATA_FLUSH_INTERVAL` (how often counts
+    /// reach the store, default 1 s) and
     /// `ERRATA_LEASE` (how long a delivery taken by a replica that died stays with it,
     /// default 2 min).
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -132,15 +141,6 @@ impl Alerting {
                 _ => Ok(None),
             }
         };
-        if let Some(d) = get("ERRATA_GROUP_WAIT")? {
-            a.timing.group_wait = d;
-        }
-        if let Some(d) = get("ERRATA_GROUP_INTERVAL")? {
-            a.timing.group_interval = d;
-        }
-        if let Some(d) = get("ERRATA_REPEAT_INTERVAL")? {
-            a.timing.repeat_interval = d;
-        }
         if let Some(d) = get("ERRATA_FLUSH_INTERVAL")? {
             if d.is_zero() {
                 return Err(ConfigError::invalid(
@@ -166,9 +166,19 @@ impl Alerting {
         a
     }
 
-    /// Takes alert policies, spike rules and docs links from the catalog.
+    /// Takes alert policies, spike rules, docs links and message templates from the catalog:
+    /// a catalog code is grouped by its message template (whatever the client's locale and
+    /// the parameters' values), and its alerts are written in the operator's locale.
     pub fn catalog(mut self, catalog: &Catalog) -> Self {
         self.policies = AggConfig::policies_from(catalog);
+        self.catalog = Some(Arc::new(catalog.clone()));
+        self
+    }
+
+    /// The locale alerts are written in, when `ERRATA_LOCALE` sets none (default: the
+    /// catalog's default locale).
+    pub fn locale(mut self, locale: impl Into<String>) -> Self {
+        self.locale = Some(locale.into());
         self
     }
 
@@ -379,6 +389,14 @@ impl Alerting {
                             "not a valid PostgreSQL URL (the value is not shown: it may hold a password)",
                         )));
                     }
+                    if !names_a_database(&loc) {
+                        return Err(StartError::Config(ConfigError::invalid(
+                            "ERRATA_STORE",
+                            format!(
+                                "the PostgreSQL URL {store_shown} names no database: add one, as in postgres://host/errata (it would silently be `postgres`)"
+                            ),
+                        )));
+                    }
                     match PostgresStore::try_connect(&loc, STORE_CONNECT_TIMEOUT).await {
                         Ok(store) => Arc::new(store),
                         Err((true, e)) => {
@@ -401,12 +419,61 @@ impl Alerting {
                 }
             }
         };
+        // Environment, then the catalog's `[alerting]`, then code, then defaults.
+        let alerting = self.catalog.as_ref().map(|c| &c.alerting);
+        let mut timing = self.timing;
+        let layers = [
+            alerting.map(|a| (a.group_wait, a.group_interval, a.repeat_interval)),
+            Some((
+                self.config.group_wait,
+                self.config.group_interval,
+                self.config.repeat_interval,
+            )),
+        ];
+        for (wait, interval, repeat) in layers.into_iter().flatten() {
+            timing.group_wait = wait.unwrap_or(timing.group_wait);
+            timing.group_interval = interval.unwrap_or(timing.group_interval);
+            timing.repeat_interval = repeat.unwrap_or(timing.repeat_interval);
+        }
+        let locale = match &self.catalog {
+            Some(catalog) => {
+                let wanted = self
+                    .config
+                    .locale
+                    .clone()
+                    .or(catalog.alerting.locale.clone())
+                    .or(self.locale.clone());
+                if let Some(l) = &wanted {
+                    if !catalog.info.locales.iter().any(|c| c == l) {
+                        return Err(StartError::Config(ConfigError::invalid(
+                            if self.config.locale.is_some() {
+                                "ERRATA_LOCALE"
+                            } else {
+                                "Alerting::locale"
+                            },
+                            format!(
+                                "{l:?} is not a locale of the catalog (it has {})",
+                                catalog.info.locales.join(", ")
+                            ),
+                        )));
+                    }
+                }
+                Some(wanted.unwrap_or_else(|| catalog.info.default_locale.clone()))
+            }
+            None => None,
+        };
+        let messages = match &self.catalog {
+            Some(catalog) => AggConfig::messages_from(catalog, locale.as_deref()),
+            None => Messages::default(),
+        };
         let (capturer, receiver) = capture::channel(self.queue_capacity, self.clock.clone());
         let agg = Aggregator::new(AggConfig {
-            timing: self.timing,
+            timing,
             limits: self.limits,
             default_spike: self.default_spike,
             policies: self.policies,
+            messages,
+            locale,
             scrubber: self.scrubber,
             fingerprint: self.fingerprint,
             service: self.config.service.clone(),
@@ -477,9 +544,9 @@ impl Alerting {
         let summary = format!(
             "errata alerting: sinks {}; store {store_shown}{store_note}; group_wait {}, group_interval {}, repeat_interval {}{fleet_note}",
             if names.is_empty() { "none".to_owned() } else { names.join(", ") },
-            secs(self.timing.group_wait),
-            secs(self.timing.group_interval),
-            secs(self.timing.repeat_interval),
+            secs(timing.group_wait),
+            secs(timing.group_interval),
+            secs(timing.repeat_interval),
         );
         tracing::info!("{summary}");
         let handle = AlertingHandle {
@@ -494,6 +561,15 @@ impl Alerting {
         };
         Ok((AlertLayer::new(capturer), handle))
     }
+}
+
+/// Whether a `postgres://` URL names its database (a path, or a `dbname` parameter).
+fn names_a_database(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let path = u.path().trim_start_matches('/');
+    !path.is_empty() || u.query_pairs().any(|(k, v)| k == "dbname" && !v.is_empty())
 }
 
 enum Command {
@@ -680,6 +756,8 @@ impl AggTask {
                 service: self.stamp.service.clone(),
                 environment: self.stamp.environment.clone(),
                 release: self.stamp.release.clone(),
+                // Fleet rows do not carry sampled parameter values (yet).
+                params: Vec::new(),
                 docs_url: row.docs_url,
                 notice,
             };

@@ -46,6 +46,13 @@ impl ScrubEvent for Scrubber {
     ) {
         ev.path = path(&ev.path);
         ev.message = text(&ev.message);
+        for (name, value) in &mut ev.params {
+            *value = if self.is_sensitive_field(name) {
+                FILTERED.to_owned()
+            } else {
+                text(value)
+            };
+        }
         for c in &mut ev.cause_chain {
             *c = text(c);
         }

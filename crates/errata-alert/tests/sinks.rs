@@ -29,6 +29,7 @@ fn alert(code: &str) -> Alert {
         users_total: 1,
         users_capped: false,
         routes: vec![],
+        params: vec![],
         sample: Event::new(code, 500)
             .with_message("boom <!channel>")
             .with_route("/a/{id}")

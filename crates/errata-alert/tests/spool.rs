@@ -32,6 +32,7 @@ fn alert(code: &str) -> Alert {
         users_total: 0,
         users_capped: false,
         routes: vec![],
+        params: vec![],
         sample: Event::new(code, 500),
         service: None,
         environment: None,
@@ -89,6 +90,37 @@ async fn conformance(b: &dyn Backend) {
     assert_eq!(b.pending(Some("a")).await.unwrap(), 1);
     assert!(b.replay(i64::MAX).await.is_err());
     assert_eq!(b.list(ListFilter::All).await.unwrap().len(), 3);
+
+    // Sink `b` failed both; the newer waits less. A success resets both backoffs, and the
+    // oldest goes first.
+    let both = b.lease("b", now, lease, 10).await.unwrap();
+    assert_eq!(both.len(), 2);
+    let (one, two) = (&both[0], &both[1]);
+    assert_eq!(
+        (one.alert.code.as_str(), two.alert.code.as_str()),
+        ("ONE", "TWO")
+    );
+    b.retry(one.id, now + chrono::Duration::seconds(300), 5, "503")
+        .await
+        .unwrap();
+    b.retry(two.id, now + chrono::Duration::seconds(10), 1, "503")
+        .await
+        .unwrap();
+    let soon = now + chrono::Duration::seconds(1);
+    assert!(b.lease("b", soon, lease, 10).await.unwrap().is_empty());
+    assert_eq!(b.reset_backoff("b", soon).await.unwrap(), 2);
+    let again = b.lease("b", soon, lease, 10).await.unwrap();
+    let order: Vec<&str> = again.iter().map(|d| d.alert.code.as_str()).collect();
+    assert_eq!(order, ["ONE", "TWO"], "oldest first");
+    assert!(again.iter().all(|d| d.attempts == 0), "backoff reset");
+    assert_eq!(
+        b.reset_backoff("b", soon).await.unwrap(),
+        0,
+        "leased deliveries are left alone"
+    );
+    for d in &again {
+        b.ack(d.id).await.unwrap();
+    }
 
     let minute = errata_alert::store::minute_of(now);
     let row = |count| CountRow {

@@ -40,10 +40,13 @@ pub use builtin::{
 };
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use envelope::{Envelope, EnvelopeConfig, FlatCode};
-pub use load::{check, is_upper_snake, parse_duration_secs, to_upper_snake, Checked};
+pub use load::{
+    check, is_upper_snake, parse_duration_secs, to_upper_snake, Checked, MAX_SPIKE_COUNT,
+    MAX_SPIKE_WINDOW_SECS,
+};
 pub use model::{
-    reason_phrase, AlertPolicy, Catalog, CatalogInfo, Entry, FieldCode, Param, ParamType, Scheme,
-    SpikeRule, Upstream, UpstreamRule,
+    reason_phrase, AlertPolicy, AlertingConfig, Catalog, CatalogInfo, Entry, FieldCode, Param,
+    ParamType, Scheme, SpikeRule, Upstream, UpstreamRule,
 };
 
 /// A catalog that could not be loaded: the file could not be read, or it has errors.

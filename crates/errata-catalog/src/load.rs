@@ -39,6 +39,7 @@ const TOP_KEYS: &[&str] = &[
     "fields",
     "upstreams",
     "envelope",
+    "alerting",
 ];
 const CATALOG_KEYS: &[&str] = &["name", "version", "default_locale", "locales", "docs_url"];
 const SCHEME_KEYS: &[&str] = &["kind", "domains", "kinds", "prefix"];
@@ -434,6 +435,7 @@ impl Loader<'_> {
         }
 
         let envelope = self.envelope_config(root, &whole);
+        let alerting = self.alerting_config(root, &whole, info.as_ref());
         let info = info?;
         let mut catalog = Catalog {
             info,
@@ -442,6 +444,7 @@ impl Loader<'_> {
             fields,
             upstreams,
             envelope,
+            alerting,
             index: HashMap::new(),
             field_index: HashMap::new(),
         };
@@ -1078,21 +1081,38 @@ impl Loader<'_> {
                     .as_integer()
                     .map(|n| n.max(0) as u64)
                     .or_else(|| w.as_str().and_then(parse_duration_secs));
-                if secs.is_none() {
-                    self.error(
-                        "`window` must be seconds or a duration like \"30s\", \"5m\", \"1h\"",
-                        wspan,
-                        None,
-                    );
+                match secs {
+                    None => {
+                        self.error(
+                            "`window` must be seconds or a duration like \"30s\", \"5m\", \"1h\"",
+                            wspan,
+                            None,
+                        );
+                        None
+                    }
+                    Some(s) if s == 0 || s > MAX_SPIKE_WINDOW_SECS => {
+                        self.error(
+                            format!("`window` must be between 1 s and 7 days (it is {s} s)"),
+                            wspan,
+                            Some("for example `window = \"5m\"`".into()),
+                        );
+                        None
+                    }
+                    ok => ok,
                 }
-                secs
             }
             None => Some(300),
         };
         let count = match count {
-            Some(c) if c.value > 0 && c.value <= i64::from(u32::MAX) => c.value as u32,
+            Some(c) if c.value > 0 && c.value <= i64::from(MAX_SPIKE_COUNT) => c.value as u32,
             Some(c) => {
-                self.error("`count` must be a positive number of events", c.span, None);
+                self.error(
+                    format!(
+                        "`count` must be a positive number of events, at most {MAX_SPIKE_COUNT}"
+                    ),
+                    c.span,
+                    None,
+                );
                 return None;
             }
             None => {
@@ -1507,20 +1527,22 @@ fn scalar_json(v: &Value) -> Option<serde_json::Value> {
     }
 }
 
-/// Parses `"30s"`, `"5m"`, `"1h"`, `"1d"` or a bare number of seconds.
+/// Parses a duration in whole seconds: a bare number of seconds, or `humantime`'s grammar
+/// (`"30s"`, `"5m"`, `"1h 30m"`, `"1d"`), the one grammar of errata's durations.
 pub fn parse_duration_secs(s: &str) -> Option<u64> {
     let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().ok()?;
-    let mult = match unit.trim() {
-        "" | "s" => 1,
-        "m" | "min" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    n.checked_mul(mult)
+    if let Ok(n) = s.parse::<u64>() {
+        return Some(n);
+    }
+    humantime::parse_duration(s).ok().map(|d| d.as_secs())
 }
+
+/// Longest spike window a catalog may declare (7 days): counting windows are kept in memory,
+/// and time arithmetic on longer ones can overflow.
+pub const MAX_SPIKE_WINDOW_SECS: u64 = 7 * 86_400;
+
+/// Largest spike count a catalog may declare.
+pub const MAX_SPIKE_COUNT: u32 = 1_000_000_000;
 
 /// Whether `s` is UPPER_SNAKE_CASE: `A-Z`, digits and single underscores, starting with a letter.
 pub fn is_upper_snake(s: &str) -> bool {
@@ -1571,6 +1593,82 @@ pub fn to_upper_snake(s: &str) -> String {
 // ── [envelope] ───────────────────────────────────────────────────────────────────────────────
 
 const ENVELOPE_KEYS: &[&str] = &["format", "params", "number", "flat_code"];
+const ALERTING_KEYS: &[&str] = &["group_wait", "group_interval", "repeat_interval", "locale"];
+
+/// Bounds of the `[alerting]` durations, in seconds: name, least, most.
+const ALERTING_BOUNDS: [(&str, u64, u64); 3] = [
+    ("group_wait", 0, 3600),
+    ("group_interval", 1, 86_400),
+    ("repeat_interval", 1, 30 * 86_400),
+];
+
+impl Loader<'_> {
+    /// The `[alerting]` table: durations in one grammar (seconds or `humantime`), each bounded,
+    /// and a locale of the catalog's; every bad value reported where it is.
+    fn alerting_config(
+        &mut self,
+        root: &dyn TableLike,
+        whole: &Range<usize>,
+        info: Option<&CatalogInfo>,
+    ) -> crate::model::AlertingConfig {
+        let mut config = crate::model::AlertingConfig::default();
+        let Some(item) = root.get("alerting") else {
+            return config;
+        };
+        let at = span(item)
+            .or_else(|| key_span(root, "alerting"))
+            .unwrap_or(whole.clone());
+        let Some(table) = self.table(item, "`alerting`", at.clone()) else {
+            return config;
+        };
+        self.unknown_keys(table, ALERTING_KEYS, "`[alerting]`", &at);
+        for (key, least, most) in ALERTING_BOUNDS {
+            let Some(v) = table.get(key) else { continue };
+            let vspan = self.value_span(table, key, &at);
+            let secs = v
+                .as_integer()
+                .and_then(|n| u64::try_from(n).ok())
+                .or_else(|| v.as_str().and_then(parse_duration_secs));
+            let value = match secs {
+                Some(s) if (least..=most).contains(&s) => std::time::Duration::from_secs(s),
+                Some(s) => {
+                    self.error(
+                        format!("`{key}` must be between {least} s and {most} s (it is {s} s)"),
+                        vspan,
+                        None,
+                    );
+                    continue;
+                }
+                None => {
+                    self.error(
+                        format!(
+                            "`{key}` must be seconds or a duration like \"30s\", \"5m\", \"1h\""
+                        ),
+                        vspan,
+                        None,
+                    );
+                    continue;
+                }
+            };
+            match key {
+                "group_wait" => config.group_wait = Some(value),
+                "group_interval" => config.group_interval = Some(value),
+                _ => config.repeat_interval = Some(value),
+            }
+        }
+        if let Some(l) = self.string(table, "locale", &at) {
+            match info {
+                Some(i) if !i.locales.contains(&l.value) => self.error(
+                    format!("`{}` is not one of the catalog's locales", l.value),
+                    l.span,
+                    Some(format!("use one of {}", i.locales.join(", "))),
+                ),
+                _ => config.locale = Some(l.value),
+            }
+        }
+        config
+    }
+}
 
 impl Loader<'_> {
     /// The `[envelope]` table: the defaults when absent; every bad value reported.
@@ -1678,6 +1776,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spike_windows_and_counts_are_bounded_with_a_location() {
+        let source = |spike: &str| {
+            format!(
+                "[catalog]\nname = \"x\"\nversion = \"1\"\ndefault_locale = \"en\"\nlocales = [\"en\"]\n\n[errors.LOGIN_STORM]\nstatus = 429\nmessage.en = \"Slow down.\"\nalert = \"spike\"\nspike = {spike}\n"
+            )
+        };
+        for (spike, bad, says) in [
+            (
+                "{ count = 5, window = 9223372036854775807 }",
+                "9223372036854775807",
+                "between 1 s and 7 days",
+            ),
+            (
+                "{ count = 5, window = \"400000000d\" }",
+                "\"400000000d\"",
+                "between 1 s and 7 days",
+            ),
+            ("{ count = 5, window = 0 }", "0", "between 1 s and 7 days"),
+            (
+                "{ count = 4294967295, window = \"5m\" }",
+                "4294967295",
+                "at most",
+            ),
+        ] {
+            let text = source(spike);
+            let checked = check(&text);
+            assert!(checked.catalog.is_none(), "{spike}");
+            let d = checked
+                .diagnostics
+                .iter()
+                .find(|d| d.message.contains(says))
+                .unwrap_or_else(|| panic!("{spike}: {:?}", checked.diagnostics));
+            assert_eq!(&text[d.span.clone()], bad, "{spike}");
+        }
+        let ok = check(&source("{ count = 5, window = \"1h 30m\" }"));
+        let catalog = ok.catalog.expect("a valid spike");
+        assert_eq!(
+            catalog
+                .get("LOGIN_STORM")
+                .unwrap()
+                .spike
+                .unwrap()
+                .window_secs,
+            5400
+        );
+    }
+
+    #[test]
     fn snake_case_helpers() {
         assert!(is_upper_snake("ALREADY_ENROLLED"));
         assert!(!is_upper_snake("AlreadyEnrolled"));
@@ -1690,6 +1836,8 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration_secs("5m"), Some(300));
         assert_eq!(parse_duration_secs("30"), Some(30));
-        assert_eq!(parse_duration_secs("5 weeks"), None);
+        assert_eq!(parse_duration_secs("5 fortnights"), None);
+        assert_eq!(parse_duration_secs("1h 30m"), Some(5400));
+        assert_eq!(parse_duration_secs("1d"), Some(86_400));
     }
 }

@@ -23,10 +23,38 @@ pub struct Catalog {
     pub upstreams: Vec<Upstream>,
     /// The `[envelope]` table: body format and the names of its optional members.
     pub envelope: crate::envelope::EnvelopeConfig,
+    /// The `[alerting]` table: timing and locale of alerts (environment variables win).
+    #[serde(skip_serializing_if = "AlertingConfig::is_empty")]
+    pub alerting: AlertingConfig,
     #[serde(skip)]
     pub(crate) index: HashMap<String, usize>,
     #[serde(skip)]
     pub(crate) field_index: HashMap<String, usize>,
+}
+
+/// The `[alerting]` table: how errata-alert groups and writes this API's alerts. Every value is
+/// optional; `ERRATA_*` variables win over it, and it wins over the defaults in code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AlertingConfig {
+    /// Wait after a new group's first event before its first notice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_wait: Option<std::time::Duration>,
+    /// Least time between two notices of one group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_interval: Option<std::time::Duration>,
+    /// Quiet time after which a group closes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_interval: Option<std::time::Duration>,
+    /// Locale alerts are written in (one of the catalog's locales).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+}
+
+impl AlertingConfig {
+    /// Whether the table sets nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == AlertingConfig::default()
+    }
 }
 
 /// The `[catalog]` table: name, version and locales of the contract.

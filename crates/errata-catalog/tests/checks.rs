@@ -745,7 +745,7 @@ locales = ["en"]
         far,
         "unknown key `title` in the catalog file",
         (1, 1),
-        Some("the catalog file takes: catalog, scheme, errors, fields, upstreams, envelope"),
+        Some("the catalog file takes: catalog, scheme, errors, fields, upstreams, envelope, alerting"),
     );
 }
 

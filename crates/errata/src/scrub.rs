@@ -45,11 +45,14 @@ const FRAGMENTS: &[&str] = &[
     "session",
     "credential",
     "private_key",
+    "private-key",
+    "privatekey",
+    "passcode",
     "signature",
 ];
 
 /// Field names that are sensitive when they are the whole name.
-const EXACT: &[&str] = &["pwd", "auth", "jwt", "key", "sig", "pass"];
+const EXACT: &[&str] = &["pwd", "pw", "auth", "jwt", "key", "sig", "pass", "otp"];
 
 /// Lowercase names; names come from configuration, so a fast hasher is safe.
 type NameSet = std::collections::HashSet<String, foldhash::fast::RandomState>;
@@ -241,6 +244,17 @@ impl Scrubber {
                     out.push('=');
                     out.push_str(FILTERED);
                 }
+                // A value that is a credential once decoded (`Bearer%20…`) is filtered whole.
+                Some((k, v))
+                    if v.contains(['%', '+']) && {
+                        let decoded = percent_decode(v);
+                        self.scrub_text(&decoded) != decoded
+                    } =>
+                {
+                    out.push_str(k);
+                    out.push('=');
+                    out.push_str(FILTERED);
+                }
                 _ => out.push_str(&self.scrub_text(pair)),
             }
         }
@@ -366,6 +380,27 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(s.scrub_text(input), want, "input: {input}");
         }
+    }
+
+    #[test]
+    fn short_and_camel_case_names_and_encoded_bearer_values() {
+        let s = Scrubber::default();
+        assert_eq!(
+            s.scrub_path("/login?pw=a&passcode=b&otp=123456&privateKey=c&user=kim"),
+            "/login?pw=[Filtered]&passcode=[Filtered]&otp=[Filtered]&privateKey=[Filtered]&user=kim"
+        );
+        assert_eq!(
+            s.scrub_path("/proxy?h=Bearer%20abc.def&next=%2Fhome&q=a+b"),
+            "/proxy?h=[Filtered]&next=%2Fhome&q=a+b"
+        );
+        assert_eq!(
+            s.scrub_path("/p?auth_header=Bearer+xyz"),
+            "/p?auth_header=[Filtered]"
+        );
+        assert_eq!(
+            s.scrub_text(r#"{"pw":"a","userPasscode":"b","otp":"1","privateKey":"-----BEGIN"}"#),
+            r#"{"pw":"[Filtered]","userPasscode":"[Filtered]","otp":"[Filtered]","privateKey":"[Filtered]"}"#
+        );
     }
 
     #[test]

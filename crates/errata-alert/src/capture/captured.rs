@@ -215,6 +215,38 @@ impl Captured {
         }
     }
 
+    /// Calls `f` with each message parameter's name and text (`sku`, `A-1`), raw.
+    pub(crate) fn for_each_param(&self, mut f: impl FnMut(&str, &str)) {
+        match self {
+            Captured::Event(e) => {
+                for (name, value) in &e.params {
+                    f(name, value);
+                }
+            }
+            Captured::Response(r) => {
+                let Some(report) = &r.report else { return };
+                let mut text = String::new();
+                for (name, value) in report.error.params() {
+                    text.clear();
+                    value.write_to(&mut text);
+                    f(name, &text);
+                }
+            }
+        }
+    }
+
+    /// The internal causes, outermost first, one per line (raw: scrubbed where it is used).
+    pub(crate) fn cause_text(&self) -> String {
+        match self {
+            Captured::Event(e) => e.cause_chain.join("\n"),
+            Captured::Response(r) => r
+                .report
+                .as_ref()
+                .map(|report| report.cause_chain().join("\n"))
+                .unwrap_or_default(),
+        }
+    }
+
     /// User id.
     pub(crate) fn user(&self) -> Option<&str> {
         match self {

@@ -61,6 +61,9 @@ pub fn line(alert: &Alert) -> String {
         parts.push(format!("{:?}", s.message));
     }
     parts.push(format!("users {}", thousands(alert.users)));
+    if let Some(tags) = alert.params_text() {
+        parts.push(format!("values {tags:?}"));
+    }
     if let Some(r) = &s.request_id {
         parts.push(format!("request {r}"));
     }

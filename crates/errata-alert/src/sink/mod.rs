@@ -131,12 +131,18 @@ pub(crate) fn describe(e: reqwest::Error) -> String {
     text
 }
 
-/// Classifies an HTTP answer the common way: 2xx delivered, 429 rate limited, 408/425/5xx
-/// retried, other 4xx rejected.
+/// Classifies an HTTP answer the common way: 2xx delivered, 429 rate limited, 3xx (never
+/// followed) and 408/425/5xx retried, other 4xx rejected.
 pub(crate) fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> SendOutcome {
     let snippet: String = body.chars().take(200).collect();
     match status {
         200..=299 => SendOutcome::delivered(),
+        300..=399 => SendOutcome::Retry {
+            retry_after,
+            reason: format!(
+                "{status} redirect, not followed (an alert and its credentials go only to the configured URL; point the sink at the new location)"
+            ),
+        },
         429 => SendOutcome::RateLimited {
             retry_after: retry_after.unwrap_or(Duration::from_secs(1)),
             reason: format!("429 {snippet}"),
@@ -151,14 +157,25 @@ pub(crate) fn classify(status: u16, retry_after: Option<Duration>, body: &str) -
     }
 }
 
-/// An HTTP client for sinks, with a total timeout per request.
+/// An HTTP client for sinks, with a total timeout per request, that never follows a redirect:
+/// an alert, its signature and its credentials go to the configured origin or nowhere.
 pub(crate) fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+    let no_redirects = || reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    no_redirects()
         .timeout(timeout)
         .connect_timeout(timeout)
         .user_agent(concat!("errata-alert/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_default()
+        .or_else(|_| no_redirects().build())
+        .unwrap_or_else(|_| {
+            // Only a TLS backend that cannot start fails both; a client that refuses every
+            // URL is then the only one that cannot leak.
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .https_only(true)
+                .build()
+                .unwrap_or_default()
+        })
 }
 
 /// Default timeout of a sink's HTTP request.

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
-use sentry_types::protocol::v7::{Envelope, Event, Exception, Level, Map, Request, User, Values};
+use sentry_types::protocol::v7::{Event, Exception, Level, Map, Request, User, Values};
 use sentry_types::Dsn;
 
 use super::{classify, client, describe, retry_after_header, SendOutcome, Sink, DEFAULT_TIMEOUT};
@@ -181,6 +181,71 @@ pub fn event_of(alert: &Alert) -> Event<'static> {
     ev
 }
 
+/// The absolute URL of the request an alert's sample answered (`http://host/path?query`), from
+/// its `Host` header (or the service's name); `None` outside HTTP.
+pub fn request_url(alert: &Alert) -> Option<String> {
+    let s = &alert.sample;
+    if s.method.is_empty() && s.path.is_empty() {
+        return None;
+    }
+    let header = |name: &str| {
+        s.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let host = header("host")
+        .or(alert.service.as_deref())
+        .unwrap_or("localhost");
+    let path = if s.path.starts_with('/') {
+        s.path.clone()
+    } else {
+        format!("/{}", s.path)
+    };
+    let url = reqwest::Url::parse(&format!("http://{host}{path}")).ok()?;
+    Some(url.to_string())
+}
+
+/// The Sentry event for an alert as JSON, with what the typed event leaves out when it holds
+/// a default: `level` always, and `request.url` for an HTTP error.
+pub fn event_json(alert: &Alert) -> serde_json::Value {
+    let ev = event_of(alert);
+    let level = if alert.sample.panic { "fatal" } else { "error" };
+    let mut v = serde_json::to_value(&ev).unwrap_or_else(|_| serde_json::json!({}));
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("level".into(), level.into());
+        if let Some(url) = request_url(alert) {
+            let req = obj
+                .entry("request")
+                .or_insert_with(|| serde_json::json!({}));
+            if let Some(req) = req.as_object_mut() {
+                req.insert("url".into(), url.into());
+            }
+        }
+    }
+    v
+}
+
+/// The envelope for an alert: its header, then one `event` item (the Sentry envelope format:
+/// newline-separated JSON headers and payload, the item's `length` in bytes).
+pub fn envelope_of(alert: &Alert) -> Result<Vec<u8>, serde_json::Error> {
+    let event = event_json(alert);
+    let payload = serde_json::to_vec(&event)?;
+    let mut header = serde_json::Map::new();
+    if let Some(id) = event.get("event_id") {
+        header.insert("event_id".into(), id.clone());
+    }
+    let mut body = serde_json::to_vec(&header)?;
+    body.push(b'\n');
+    body.extend(serde_json::to_vec(
+        &serde_json::json!({"type": "event", "length": payload.len()}),
+    )?);
+    body.push(b'\n');
+    body.extend(payload);
+    body.push(b'\n');
+    Ok(body)
+}
+
 impl SentrySink {
     /// A sink for the DSN (`https://<key>@<host>/<project>`).
     pub fn new(dsn: &str) -> Result<Self, ConfigError> {
@@ -205,14 +270,14 @@ impl SentrySink {
 
     async fn post(&self, alert: &Alert) -> SendOutcome {
         let dsn = self.dsn.expose();
-        let mut envelope = Envelope::new();
-        envelope.add_item(event_of(alert));
-        let mut body = Vec::new();
-        if let Err(e) = envelope.to_writer(&mut body) {
-            return SendOutcome::Rejected {
-                reason: format!("cannot encode the envelope: {e}"),
-            };
-        }
+        let body = match envelope_of(alert) {
+            Ok(b) => b,
+            Err(e) => {
+                return SendOutcome::Rejected {
+                    reason: format!("cannot encode the envelope: {e}"),
+                }
+            }
+        };
         let auth = dsn
             .to_auth(Some(concat!("errata-alert/", env!("CARGO_PKG_VERSION"))))
             .to_string();

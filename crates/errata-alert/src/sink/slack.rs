@@ -102,6 +102,58 @@ fn esc_cut(s: &str, max: usize) -> String {
     truncate(&escape(s), max)
 }
 
+/// Text for inside a ```` ``` ```` code block: escaped, cut, and with a zero-width space after
+/// every backtick, so no run of three can close the block early.
+///
+/// ```
+/// use errata_alert::sink::slack::code_block_text;
+///
+/// assert!(!code_block_text("a ``` *bold* ```", 100).contains("```"));
+/// ```
+pub fn code_block_text(s: &str, max: usize) -> String {
+    let cut = esc_cut(s, max);
+    if !cut.contains('`') {
+        return cut;
+    }
+    let mut out = String::with_capacity(cut.len() + 8);
+    for c in cut.chars() {
+        out.push(c);
+        if c == '`' {
+            out.push('\u{200B}');
+        }
+    }
+    // The spaces count against the budget too.
+    truncate(&out, max)
+}
+
+/// `1 user`, `2 users`.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// The cause chain as shown beside an upstream block: a line that only repeats what the
+/// upstream answered (errata's `upstream NAME answered STATUS: BODY`) keeps its head, the body
+/// being shown once, in the upstream block.
+fn causes_without_upstream_body(ev: &crate::Event) -> Vec<String> {
+    let body = ev
+        .upstream
+        .as_ref()
+        .map(|u| u.body.as_str())
+        .filter(|b| !b.is_empty());
+    ev.cause_chain
+        .iter()
+        .map(|line| match body {
+            Some(b) if line.ends_with(b) && line.len() > b.len() => {
+                let head = line[..line.len() - b.len()].trim_end();
+                let head = head.strip_suffix(':').unwrap_or(head);
+                format!("{head} (body below)")
+            }
+            Some(b) if line.contains(b) => line.replace(b, "(upstream body below)"),
+            _ => line.clone(),
+        })
+        .collect()
+}
+
 fn plain(text: &str) -> Value {
     json!({"type": "plain_text", "text": text, "emoji": true})
 }
@@ -157,9 +209,13 @@ pub fn render(alert: &Alert) -> Value {
         ),
         limits::HEADER,
     );
+    let tags = alert
+        .params_text()
+        .map(|tags| format!("\n{tags}"))
+        .unwrap_or_default();
     let summary = esc_cut(
         &format!(
-            "{}\n{} · {} since the group opened",
+            "{}\n{} · {} since the group opened{tags}",
             if s.message.is_empty() {
                 "(no message)"
             } else {
@@ -177,16 +233,27 @@ pub fn render(alert: &Alert) -> Value {
     } else {
         thousands(alert.users_total)
     };
+    let in_window = plural(alert.users, "user", "users");
     let who = match &s.user_id {
-        Some(u) => format!("{} users in window ({users} total), e.g. {u}", alert.users),
-        None => format!("{} users in window ({users} total)", alert.users),
+        Some(u) => format!("{in_window} in window ({users} total), e.g. {u}"),
+        None => format!("{in_window} in window ({users} total)"),
     };
     fields.push(format!("*Who*\n{}", esc_cut(&who, FIELD_BUDGET)));
-    fields.push(format!(
-        "*Where*\n{}\n{}",
-        esc_cut(&alert.where_text(), FIELD_BUDGET / 2),
-        esc_cut(&s.path, FIELD_BUDGET / 2)
-    ));
+    // The path only when it says more than the route (it is the route when none matched).
+    let path_differs = s.route.as_deref().is_some_and(|r| r != s.path) && !s.path.is_empty();
+    if path_differs {
+        fields.push(format!(
+            "*Where*\n{}\n{}",
+            esc_cut(&alert.where_text(), FIELD_BUDGET / 2),
+            esc_cut(&s.path, FIELD_BUDGET / 2)
+        ));
+    } else {
+        fields.push(format!(
+            "*Where*\n{}",
+            esc_cut(&alert.where_text(), FIELD_BUDGET)
+        ));
+    }
+
     fields.push(format!(
         "*What*\n{}",
         esc_cut(&format!("{} ({})", alert.code, alert.status), FIELD_BUDGET)
@@ -236,8 +303,8 @@ pub fn render(alert: &Alert) -> Value {
         json!({"type": "section", "fields": fields}),
     ];
     if !s.cause_chain.is_empty() {
-        let chain = s.cause_chain.join("\n↳ ");
-        let body = esc_cut(&chain, CAUSE_BUDGET - 20);
+        let chain = causes_without_upstream_body(s).join("\n↳ ");
+        let body = code_block_text(&chain, CAUSE_BUDGET - 20);
         blocks.push(json!({"type": "section", "text": mrkdwn(&format!("*Cause*\n```{body}```"))}));
     }
     if let Some(up) = &s.upstream {
@@ -250,7 +317,10 @@ pub fn render(alert: &Alert) -> Value {
         let body = if up.body.is_empty() {
             String::new()
         } else {
-            format!("\n```{}```", esc_cut(&up.body, UPSTREAM_BUDGET - 150))
+            format!(
+                "\n```{}```",
+                code_block_text(&up.body, UPSTREAM_BUDGET - 150)
+            )
         };
         blocks.push(json!({"type": "section", "text": mrkdwn(&format!("{head}{body}"))}));
     }

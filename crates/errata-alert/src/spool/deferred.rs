@@ -80,6 +80,14 @@ impl Spool for Deferred {
         Box::pin(async move { self.get()?.lease(sink, now, lease, limit).await })
     }
 
+    fn reset_backoff<'a>(
+        &'a self,
+        sink: &'a str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move { self.get()?.reset_backoff(sink, now).await })
+    }
+
     fn ack(&self, id: i64) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move { self.get()?.ack(id).await })
     }

@@ -107,6 +107,29 @@ impl Spool for MemoryStore {
         ready(Ok(out))
     }
 
+    fn reset_backoff<'a>(
+        &'a self,
+        sink: &'a str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let n = self.with(|s| {
+            let mut n = 0;
+            for (d, l) in s.deliveries.values_mut() {
+                if d.sink == sink
+                    && d.state == DeliveryState::Pending
+                    && d.next_at > now
+                    && l.is_none_or(|l| l < now)
+                {
+                    d.next_at = d.created_at.min(now);
+                    d.attempts = 0;
+                    n += 1;
+                }
+            }
+            n
+        });
+        ready(Ok(n))
+    }
+
     fn ack(&self, id: i64) -> BoxFuture<'_, Result<(), StoreError>> {
         self.with(|s| s.deliveries.remove(&id));
         ready(Ok(()))

@@ -119,7 +119,7 @@ pub trait Spool: Send + Sync + 'static {
         sinks: &'a [String],
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Leases up to `limit` due deliveries of `sink` for `lease`.
+    /// Leases up to `limit` due deliveries of `sink` for `lease`, earliest due first.
     fn lease<'a>(
         &'a self,
         sink: &'a str,
@@ -127,6 +127,19 @@ pub trait Spool: Send + Sync + 'static {
         lease: Duration,
         limit: u32,
     ) -> BoxFuture<'a, Result<Vec<Delivery>, StoreError>>;
+
+    /// The sink took a delivery after failing: every pending delivery of `sink` waiting for a
+    /// retry becomes due again as of when it was spooled, its backoff reset (attempts back to
+    /// 0), so what waited longest goes out first instead of last (leases go by due time). Returns how many were reset. Stores of your own
+    /// that do not implement it keep their backoffs.
+    fn reset_backoff<'a>(
+        &'a self,
+        sink: &'a str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let _ = (sink, now);
+        Box::pin(async { Ok(0) })
+    }
 
     /// The delivery reached its sink: forget it.
     fn ack(&self, id: i64) -> BoxFuture<'_, Result<(), StoreError>>;

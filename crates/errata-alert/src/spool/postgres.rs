@@ -195,6 +195,26 @@ impl Spool for PostgresStore {
         })
     }
 
+    fn reset_backoff<'a>(
+        &'a self,
+        sink: &'a str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let now_ms = ms(now);
+            let done = sqlx::query(
+                "UPDATE errata_deliveries SET next_at = LEAST(created_at, $1), attempts = 0
+                 WHERE sink = $2 AND state = 'pending' AND next_at > $1
+                   AND (lease_until IS NULL OR lease_until < $1)",
+            )
+            .bind(now_ms)
+            .bind(sink)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
     fn ack(&self, id: i64) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             sqlx::query("DELETE FROM errata_deliveries WHERE id = $1")

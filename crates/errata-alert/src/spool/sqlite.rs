@@ -197,6 +197,28 @@ impl Spool for SqliteStore {
         })
     }
 
+    fn reset_backoff<'a>(
+        &'a self,
+        sink: &'a str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let now_ms = ms(now);
+            let done = sqlx::query(
+                "UPDATE deliveries SET next_at = MIN(created_at, ?), attempts = 0
+                 WHERE sink = ? AND state = 'pending' AND next_at > ?
+                   AND (lease_until IS NULL OR lease_until < ?)",
+            )
+            .bind(now_ms)
+            .bind(sink)
+            .bind(now_ms)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
     fn ack(&self, id: i64) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             sqlx::query("DELETE FROM deliveries WHERE id = ?")
