@@ -198,6 +198,21 @@ impl RedisStore {
         self.shared.connection.get().is_some()
     }
 
+    /// Starts connecting (if not yet) and waits until connected or `bound` has passed; answers
+    /// whether connected. For start-up, so that the first requests already count in Redis; the
+    /// store works (on its local fallback) without it.
+    pub async fn connect_within(&self, bound: Duration) -> bool {
+        self.start_connector();
+        let deadline = tokio::time::Instant::now() + bound;
+        while !self.is_connected() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
     /// Starts the background connector once, inside a tokio runtime.
     fn start_connector(&self) {
         self.connector.get_or_init(|| {
