@@ -9,7 +9,7 @@
 //! - [`HandlerTimeoutLayer`]: a handler deadline answered as `HANDLER_TIMEOUT`.
 //!
 //! Features, by capability, none on by default: `ratelimit`, `redis` (rate limits
-//! shared in Redis, [`ratelimit::RedisStore`]), `upstream`, `openapi`,
+//! shared in Redis, `ratelimit::RedisStore`), `upstream`, `openapi`,
 //! `validator`, `sqlx`.
 //! - [`Json`], [`Query`], [`Form`], [`Path`]: extractors whose rejections are catalog errors;
 //!   `Valid<E>` adds `validator` rules as field errors.

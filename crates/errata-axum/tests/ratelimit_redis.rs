@@ -29,6 +29,10 @@ mod errors {
 
 const REDIS: &str = "redis://127.0.0.1:6379/";
 
+/// The bound of the tests about sharing: generous, so that a loaded machine never sends them to
+/// the fallback (the fallback has tests of its own, with the 50 ms default).
+const SHARING: Duration = Duration::from_secs(5);
+
 /// A prefix no other test (or run) uses.
 fn prefix(test: &str) -> String {
     static RUN: AtomicU64 = AtomicU64::new(0);
@@ -107,6 +111,7 @@ async fn redis_answers_exactly_what_the_memory_store_answers() {
     let store = connected(
         RedisStore::new(REDIS)
             .unwrap()
+            .timeout(SHARING)
             .key_prefix(prefix("same"))
             .caller_clock(),
     )
@@ -135,6 +140,7 @@ async fn a_refused_request_changes_nothing_in_redis() {
     let store = connected(
         RedisStore::new(REDIS)
             .unwrap()
+            .timeout(SHARING)
             .key_prefix(&prefix)
             .caller_clock(),
     )
@@ -183,6 +189,7 @@ async fn sixty_a_minute_across_three_instances_is_sixty_a_minute() {
             connected(
                 RedisStore::new(REDIS)
                     .unwrap()
+                    .timeout(SHARING)
                     .key_prefix(&prefix)
                     .caller_clock(),
             )
@@ -241,7 +248,15 @@ async fn three_layers_on_the_server_clock_share_one_limit_over_http() {
     let mut apps = Vec::new();
     let mut stores = Vec::new();
     for _ in 0..3 {
-        let store = Arc::new(connected(RedisStore::new(REDIS).unwrap().key_prefix(&prefix)).await);
+        let store = Arc::new(
+            connected(
+                RedisStore::new(REDIS)
+                    .unwrap()
+                    .timeout(SHARING)
+                    .key_prefix(&prefix),
+            )
+            .await,
+        );
         stores.push(Arc::clone(&store));
         apps.push(app(
             RateLimitLayer::new([Rule::parse("60/min").unwrap()]).store(store)
@@ -399,7 +414,9 @@ async fn redis_going_silent_mid_run_falls_back_within_the_timeout() {
             RedisStore::new(&url)
                 .unwrap()
                 .key_prefix(prefix("silent"))
-                .timeout(Duration::from_millis(50)),
+                // Long enough that the answered requests before the silence never time out on
+                // a loaded machine; each silent one waits at most this.
+                .timeout(Duration::from_millis(500)),
         )
         .await,
     );
