@@ -8,7 +8,8 @@
 //!   it, [`ServiceBuilderExt`] adds it to a `tower::ServiceBuilder`.
 //! - [`HandlerTimeoutLayer`]: a handler deadline answered as `HANDLER_TIMEOUT`.
 //!
-//! Features, by capability, none on by default: `ratelimit`, `upstream`, `openapi`,
+//! Features, by capability, none on by default: `ratelimit`, `redis` (rate limits
+//! shared in Redis, `ratelimit::RedisStore`), `upstream`, `openapi`,
 //! `validator`, `sqlx`.
 //! - [`Json`], [`Query`], [`Form`], [`Path`]: extractors whose rejections are catalog errors;
 //!   `Valid<E>` adds `validator` rules as field errors.

@@ -31,16 +31,19 @@
 //! - Keys whose every window is full again are swept by a background task every
 //!   [`RateLimitLayer::sweep_every`] (60 s), never on the request path.
 //!
-//! The counting itself is behind [`RateStore`]: [`MemoryStore`] keeps it in the process; a
-//! shared store (e.g. Redis, for several instances) implements the same `acquire` with the same
-//! all-or-nothing semantics.
+//! The counting itself is behind [`RateStore`]: [`MemoryStore`] keeps it in the process and
+//! answers at once; [`RedisStore`] (feature `redis`) keeps it in Redis for several instances, with
+//! the same all-or-nothing semantics in one Lua script (one round trip per request), a bounded
+//! timeout and a fallback to a local [`MemoryStore`] while Redis is down or slow.
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::hash::BuildHasher;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -53,6 +56,11 @@ use axum::http::{request::Parts, Request, Response};
 use axum::response::IntoResponse;
 use errata::ApiError;
 use tower::{Layer, Service};
+
+#[cfg(feature = "redis")]
+mod redis_store;
+#[cfg(feature = "redis")]
+pub use redis_store::{RedisStore, GCRA_SCRIPT};
 
 /// Who a rule counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,14 +264,45 @@ impl Window {
     }
 }
 
+/// A future of a store's answer (for stores that ask another process).
+pub type PendingAcquire = Pin<Box<dyn Future<Output = Result<(), Duration>> + Send + 'static>>;
+
+/// What [`RateStore::acquire`] answers: at once (a store in memory, no allocation), or after a
+/// round trip.
+pub enum Acquire {
+    /// Admitted (`Ok`), or refused with the time until every window admits (`Err`).
+    Done(Result<(), Duration>),
+    /// The answer comes later; the future must finish within the store's own bound.
+    Pending(PendingAcquire),
+}
+
+impl fmt::Debug for Acquire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Done(r) => f.debug_tuple("Done").field(r).finish(),
+            Self::Pending(_) => f.write_str("Pending"),
+        }
+    }
+}
+
+impl Acquire {
+    /// Waits for the answer.
+    pub async fn outcome(self) -> Result<(), Duration> {
+        match self {
+            Self::Done(r) => r,
+            Self::Pending(f) => f.await,
+        }
+    }
+}
+
 /// Where the limiter keeps its counts.
 ///
 /// Implementations must make [`RateStore::acquire`] all-or-nothing and atomic per key: either
 /// every window admits and each takes a slot, or none changes.
 pub trait RateStore: Send + Sync + 'static {
     /// Admits a request of `key` at `now` if every window in `windows` admits it, taking a
-    /// slot in each; otherwise changes nothing and returns how long until every window would.
-    fn acquire(&self, key: &str, windows: &[Window], now: Duration) -> Result<(), Duration>;
+    /// slot in each; otherwise changes nothing and answers how long until every window would.
+    fn acquire(&self, key: &str, windows: &[Window], now: Duration) -> Acquire;
 
     /// Forgets keys whose every window is full again at `now`; returns how many it forgot.
     fn sweep(&self, now: Duration) -> usize;
@@ -315,7 +354,30 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl RateStore for MemoryStore {
-    fn acquire(&self, key: &str, windows: &[Window], now: Duration) -> Result<(), Duration> {
+    fn acquire(&self, key: &str, windows: &[Window], now: Duration) -> Acquire {
+        Acquire::Done(self.try_acquire(key, windows, now))
+    }
+
+    fn sweep(&self, now: Duration) -> usize {
+        let mut forgotten = 0;
+        for shard in self.shards.iter() {
+            let mut shard = lock(shard);
+            let before = shard.len();
+            shard.retain(|_, state| state.iter().any(|(_, tat)| *tat > now));
+            forgotten += before - shard.len();
+        }
+        forgotten
+    }
+}
+
+impl MemoryStore {
+    /// [`RateStore::acquire`], answered at once.
+    pub fn try_acquire(
+        &self,
+        key: &str,
+        windows: &[Window],
+        now: Duration,
+    ) -> Result<(), Duration> {
         let mut shard = lock(self.shard(key));
         let state = shard.get(key);
         let tat_of = |id: usize| {
@@ -342,17 +404,6 @@ impl RateStore for MemoryStore {
             }
         }
         Ok(())
-    }
-
-    fn sweep(&self, now: Duration) -> usize {
-        let mut forgotten = 0;
-        for shard in self.shards.iter() {
-            let mut shard = lock(shard);
-            let before = shard.len();
-            shard.retain(|_, state| state.iter().any(|(_, tat)| *tat > now));
-            forgotten += before - shard.len();
-        }
-        forgotten
     }
 }
 
@@ -404,6 +455,12 @@ enum Decision {
     Wait(u64),
     /// A rule needs the client IP and the request has none.
     NoAddress,
+}
+
+/// A decision now, or the store's answer later.
+enum Check {
+    Now(Decision),
+    Later(PendingAcquire),
 }
 
 impl RateLimitLayer {
@@ -462,9 +519,18 @@ impl RateLimitLayer {
         self
     }
 
+    /// The decision for a store that answers at once.
+    #[cfg(test)]
     fn decide(&self, parts: &Parts) -> Decision {
+        match self.check(parts) {
+            Check::Now(decision) => decision,
+            Check::Later(_) => panic!("the store did not answer at once"),
+        }
+    }
+
+    fn check(&self, parts: &Parts) -> Check {
         if self.rules.is_empty() {
-            return Decision::Admit;
+            return Check::Now(Decision::Admit);
         }
         let user = self.user_key.as_ref().and_then(|f| f(parts));
         let mut windows: Vec<Window> = Vec::with_capacity(self.rules.len());
@@ -475,18 +541,18 @@ impl RateLimitLayer {
             }
         }
         if windows.is_empty() {
-            return Decision::Admit;
+            return Check::Now(Decision::Admit);
         }
         let key = match &user {
             Some(user) => format!("u:{user}"),
             None => match self.client_ip(parts) {
                 Some(ip) => format!("ip:{ip}"),
-                None => return Decision::NoAddress,
+                None => return Check::Now(Decision::NoAddress),
             },
         };
         match self.store.acquire(&key, &windows, self.clock.now()) {
-            Ok(()) => Decision::Admit,
-            Err(wait) => Decision::Wait(whole_seconds(wait)),
+            Acquire::Done(answer) => Check::Now(decision(answer)),
+            Acquire::Pending(later) => Check::Later(later),
         }
     }
 
@@ -532,6 +598,13 @@ impl RateLimitLayer {
     }
 }
 
+fn decision(answer: Result<(), Duration>) -> Decision {
+    match answer {
+        Ok(()) => Decision::Admit,
+        Err(wait) => Decision::Wait(whole_seconds(wait)),
+    }
+}
+
 /// Rounds up, so that waiting the advertised seconds is always enough.
 fn whole_seconds(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
@@ -557,39 +630,68 @@ pub struct RateLimit<S> {
 
 static NO_ADDRESS_LOGGED: AtomicBool = AtomicBool::new(false);
 
+/// The answer to a refused request.
+fn refusal(decision: &Decision) -> Response<Body> {
+    let refused: ApiError = match decision {
+        Decision::Admit | Decision::Wait(0) => errata::builtin::rate_limit_exceeded(1),
+        Decision::Wait(secs) => errata::builtin::rate_limit_exceeded(*secs),
+        Decision::NoAddress => {
+            if !NO_ADDRESS_LOGGED.swap(true, Ordering::Relaxed) {
+                tracing::error!("{NoClientAddress}");
+            }
+            errata::builtin::server_error().with_cause(NoClientAddress)
+        }
+    };
+    refused.into_response()
+}
+
+type Ready<E> = std::future::Ready<Result<Response<Body>, E>>;
+type Boxed<E> = Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send + 'static>>;
+
+/// The future of [`RateLimit`]: the inner service's, a refusal at once, or (for a store that
+/// answers later) the store's answer followed by the inner service's.
+pub type RateLimitFuture<F, E> =
+    futures_util::future::Either<futures_util::future::Either<F, Ready<E>>, Boxed<E>>;
+
 impl<S, B> Service<Request<B>> for RateLimit<S>
 where
-    S: Service<Request<B>, Response = Response<Body>>,
+    S: Service<Request<B>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
 {
     type Response = Response<Body>;
     type Error = S::Error;
-    type Future = futures_util::future::Either<
-        S::Future,
-        std::future::Ready<Result<Response<Body>, S::Error>>,
-    >;
+    type Future = RateLimitFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        use futures_util::future::Either;
         self.layer.start_sweeper();
         let (parts, body) = req.into_parts();
-        let refused: ApiError = match self.layer.decide(&parts) {
-            Decision::Admit => {
-                return futures_util::future::Either::Left(
-                    self.inner.call(Request::from_parts(parts, body)),
-                )
+        match self.layer.check(&parts) {
+            Check::Now(Decision::Admit) => Either::Left(Either::Left(
+                self.inner.call(Request::from_parts(parts, body)),
+            )),
+            Check::Now(refused) => {
+                Either::Left(Either::Right(std::future::ready(Ok(refusal(&refused)))))
             }
-            Decision::Wait(secs) => errata::builtin::rate_limit_exceeded(secs.max(1)),
-            Decision::NoAddress => {
-                if !NO_ADDRESS_LOGGED.swap(true, Ordering::Relaxed) {
-                    tracing::error!("{NoClientAddress}");
-                }
-                errata::builtin::server_error().with_cause(NoClientAddress)
+            Check::Later(answer) => {
+                // The service polled ready is the one that must be called: keep it, leave a
+                // clone in its place.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                Either::Right(Box::pin(async move {
+                    match decision(answer.await) {
+                        Decision::Admit => inner.call(Request::from_parts(parts, body)).await,
+                        refused => Ok(refusal(&refused)),
+                    }
+                }))
             }
-        };
-        futures_util::future::Either::Right(std::future::ready(Ok(refused.into_response())))
+        }
     }
 }
 
@@ -685,11 +787,11 @@ mod tests {
             Rule::parse("3/h").unwrap().window(1),
         ];
         let now = Duration::from_secs(1000);
-        assert!(store.acquire("k", &windows, now).is_ok());
-        assert!(store.acquire("k", &windows, now).is_ok());
+        assert!(store.try_acquire("k", &windows, now).is_ok());
+        assert!(store.try_acquire("k", &windows, now).is_ok());
         let before = lock(store.shard("k")).get("k").cloned();
         assert_eq!(
-            store.acquire("k", &windows, now),
+            store.try_acquire("k", &windows, now),
             Err(Duration::from_secs(30))
         );
         assert_eq!(lock(store.shard("k")).get("k").cloned(), before);
@@ -699,9 +801,9 @@ mod tests {
     fn sweep_forgets_only_keys_whose_windows_are_full_again() {
         let store = MemoryStore::new();
         let windows = [Rule::parse("2/min").unwrap().window(0)];
-        store.acquire("old", &windows, Duration::ZERO).unwrap();
+        store.try_acquire("old", &windows, Duration::ZERO).unwrap();
         store
-            .acquire("new", &windows, Duration::from_secs(50))
+            .try_acquire("new", &windows, Duration::from_secs(50))
             .unwrap();
         assert_eq!(store.len(), 2);
         assert_eq!(store.sweep(Duration::from_secs(60)), 1);

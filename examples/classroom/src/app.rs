@@ -28,7 +28,7 @@ use axum::routing::get;
 use axum::Router;
 use errata::Renderer;
 use errata_axum::declare::{DeclareLayer, Declared};
-use errata_axum::ratelimit::{Applies, RateLimitLayer, Rule};
+use errata_axum::ratelimit::{Applies, RateLimitLayer, RedisStore, Rule};
 use errata_axum::{ErrataLayer, RequestContext};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -74,6 +74,9 @@ pub struct App {
     pub state: AppState,
     /// The codes each route declares, and the answers outside them (debug builds).
     pub declared: Declared,
+    /// The rate limits' Redis store when `REDIS_URL` is set (its
+    /// [`fallbacks`](RedisStore::fallbacks) count the requests this process counted itself).
+    pub shared_rate_limits: Option<Arc<RedisStore>>,
 }
 
 /// Connects the database (creating its schema), builds the clients and the router.
@@ -97,11 +100,39 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         hub: SessionHub::default(),
         renderer: Arc::clone(&renderer),
     };
-    let (router, declared) = router(config, state.clone(), &renderer);
+    let shared_rate_limits = match &config.redis_url {
+        None => None,
+        Some(url) => {
+            let store = RedisStore::new(url)
+                .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?
+                .key_prefix(config.rate_redis_prefix.clone())
+                .timeout(config.rate_redis_timeout);
+            // Up to 2 s at start-up so that the first requests already count in Redis; without
+            // it the service starts anyway, counting locally until Redis answers.
+            if store
+                .connect_within(std::time::Duration::from_secs(2))
+                .await
+            {
+                tracing::info!(
+                    redis = %db::redact_url(url),
+                    timeout_ms = config.rate_redis_timeout.as_millis(),
+                    "rate limits are shared through Redis"
+                );
+            } else {
+                tracing::warn!(
+                    redis = %db::redact_url(url),
+                    "rate limits: Redis does not answer; counting in this process until it does"
+                );
+            }
+            Some(Arc::new(store))
+        }
+    };
+    let (router, declared) = router(config, state.clone(), &renderer, shared_rate_limits.clone());
     Ok(App {
         router,
         state,
         declared,
+        shared_rate_limits,
     })
 }
 
@@ -109,7 +140,12 @@ fn rule(rate: Option<Rate>, applies: Applies) -> Option<Rule> {
     rate.map(|r| Rule::new(r.count, r.period).applies(applies))
 }
 
-fn router(config: &Config, state: AppState, renderer: &Arc<Renderer>) -> (Router, Declared) {
+fn router(
+    config: &Config,
+    state: AppState,
+    renderer: &Arc<Renderer>,
+    shared_rate_limits: Option<Arc<RedisStore>>,
+) -> (Router, Declared) {
     let rules: Vec<Rule> = [
         rule(config.rate_anon, Applies::Anonymous),
         rule(config.rate_user, Applies::Authenticated),
@@ -121,7 +157,11 @@ fn router(config: &Config, state: AppState, renderer: &Arc<Renderer>) -> (Router
     let keys = Arc::clone(&state.tokens);
     // A request counts as its user's only with a valid access token (the bearer header, or
     // the `token` query parameter of a WebSocket); anything else counts against its IP.
-    let rate_limit = RateLimitLayer::new(rules).user_key(move |parts| {
+    let mut rate_limit = RateLimitLayer::new(rules);
+    if let Some(store) = shared_rate_limits {
+        rate_limit = rate_limit.store(store);
+    }
+    let rate_limit = rate_limit.user_key(move |parts| {
         let token = match auth::bearer_token(&parts.headers).ok().flatten() {
             Some(token) => token.to_owned(),
             None => ws::query_token(parts.uri.query())?,

@@ -14,6 +14,9 @@
 //! | `CLASSROOM_RATE_BURST` | `60/min` | requests per user or IP, short window |
 //! | `CLASSROOM_HASH_CONCURRENCY` | the machine's cores | password hashes computed at once (19 MiB each) |
 //! | `CLASSROOM_HASH_WAIT_MS` | `3000` | how long a login or signup waits for a hashing slot before `SERVER_BUSY` |
+//! | `REDIS_URL` | unset | `redis://…`: rate limits shared by every replica on that Redis; unset: per process |
+//! | `CLASSROOM_RATE_REDIS_TIMEOUT_MS` | `50` | longest wait for Redis per request before this process's own counts answer |
+//! | `CLASSROOM_RATE_REDIS_PREFIX` | `classroom:rl:` | prefix of the rate-limit keys in Redis (replicas that share limits share it) |
 //!
 //! ```
 //! use classroom::config::Config;
@@ -66,6 +69,13 @@ pub struct Config {
     pub hash_concurrency: usize,
     /// `CLASSROOM_HASH_WAIT_MS`: how long a request waits for a hashing slot.
     pub hash_wait: Duration,
+    /// `REDIS_URL`: where the rate limits are counted for every replica; `None`: in this
+    /// process.
+    pub redis_url: Option<String>,
+    /// `CLASSROOM_RATE_REDIS_TIMEOUT_MS`: the longest a request waits for Redis.
+    pub rate_redis_timeout: Duration,
+    /// `CLASSROOM_RATE_REDIS_PREFIX`: the prefix of the rate-limit keys in Redis.
+    pub rate_redis_prefix: String,
     /// How long a client may take to send its body (`REQUEST_TIMEOUT` after). Not read from
     /// the environment: 30 seconds.
     pub body_timeout: Duration,
@@ -87,6 +97,12 @@ impl fmt::Debug for Config {
             .field("hash_concurrency", &self.hash_concurrency)
             .field("hash_wait", &self.hash_wait)
             .field("body_timeout", &self.body_timeout)
+            .field(
+                "redis_url",
+                &self.redis_url.as_deref().map(crate::db::redact_url),
+            )
+            .field("rate_redis_timeout", &self.rate_redis_timeout)
+            .field("rate_redis_prefix", &self.rate_redis_prefix)
             .finish()
     }
 }
@@ -309,6 +325,36 @@ impl Config {
             }
         };
 
+        let redis_url = match get("REDIS_URL") {
+            None => None,
+            Some(url) => {
+                let url = url.trim().to_owned();
+                if let Err(e) = errata_axum::ratelimit::RedisStore::new(&url) {
+                    return Err(err(
+                        "REDIS_URL",
+                        format!(
+                            "`{}` is not a Redis URL ({e}): write it like `redis://127.0.0.1:6379/0`",
+                            crate::db::redact_url(&url)
+                        ),
+                    ));
+                }
+                Some(url)
+            }
+        };
+
+        let rate_redis_timeout = match get("CLASSROOM_RATE_REDIS_TIMEOUT_MS") {
+            None => Duration::from_millis(50),
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(ms) if (1..=10_000).contains(&ms) => Duration::from_millis(ms),
+                _ => {
+                    return Err(err(
+                        "CLASSROOM_RATE_REDIS_TIMEOUT_MS",
+                        format!("`{text}` is not a timeout: write a whole number of milliseconds between 1 and 10000"),
+                    ))
+                }
+            },
+        };
+
         let rate = |var: &'static str, default: &str| -> Result<Option<Rate>, ConfigError> {
             let text = get(var).unwrap_or_else(|| default.to_owned());
             Rate::parse(&text).map_err(|reason| err(var, reason))
@@ -328,6 +374,10 @@ impl Config {
             hash_concurrency,
             hash_wait,
             body_timeout: Duration::from_secs(30),
+            redis_url,
+            rate_redis_timeout,
+            rate_redis_prefix: get("CLASSROOM_RATE_REDIS_PREFIX")
+                .unwrap_or_else(|| "classroom:rl:".to_owned()),
         })
     }
 }
@@ -369,6 +419,28 @@ mod tests {
     }
 
     #[test]
+    fn redis_url_selects_shared_limits_and_is_never_shown_with_its_password() {
+        let c = config(&[]).unwrap();
+        assert!(c.redis_url.is_none());
+        assert_eq!(c.rate_redis_timeout, Duration::from_millis(50));
+        let c = config(&[
+            ("REDIS_URL", "redis://:hunter2secret@127.0.0.1:6379/3"),
+            ("CLASSROOM_RATE_REDIS_TIMEOUT_MS", "20"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.redis_url.as_deref(),
+            Some("redis://:hunter2secret@127.0.0.1:6379/3")
+        );
+        assert_eq!(c.rate_redis_timeout, Duration::from_millis(20));
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2secret") && shown.contains("127.0.0.1:6379"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn off_disables_a_limit() {
         let c = config(&[
             ("CLASSROOM_RATE_ANON", "off"),
@@ -396,6 +468,10 @@ mod tests {
             ("CLASSROOM_RATE_ANON", "100"),
             ("CLASSROOM_RATE_USER", "0/h"),
             ("CLASSROOM_RATE_BURST", "60/fortnight"),
+            ("REDIS_URL", "127.0.0.1:6379"),
+            ("REDIS_URL", "http://127.0.0.1:6379"),
+            ("CLASSROOM_RATE_REDIS_TIMEOUT_MS", "0"),
+            ("CLASSROOM_RATE_REDIS_TIMEOUT_MS", "50ms"),
         ] {
             let e = config(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{value}");

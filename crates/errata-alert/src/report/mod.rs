@@ -72,6 +72,26 @@ pub enum ReportError {
         /// What was given.
         input: String,
     },
+    /// A window holds no minute: counts are kept per minute.
+    #[error("{what}: the window {from} → {to} holds no whole minute's start; counts are kept per minute, so widen it to include one")]
+    NoMinute {
+        /// Which window.
+        what: &'static str,
+        /// Its start.
+        from: String,
+        /// Its end.
+        to: String,
+    },
+    /// The two windows share minutes: a comparison would count them on both sides.
+    #[error("the windows overlap: {first} and {second} share {minutes} minute(s); let one end where the other starts")]
+    Overlap {
+        /// The earlier window.
+        first: String,
+        /// The later window.
+        second: String,
+        /// How many minutes they share.
+        minutes: i64,
+    },
     /// A window ends before it starts.
     #[error("{what}: the window is empty: it starts at {from} and ends at {to}; put the earlier time first")]
     EmptyWindow {
@@ -127,14 +147,60 @@ pub struct StatsRow {
     pub change_pct: Option<f64>,
 }
 
-/// A window.
+/// A window: half-open, `[from, to)`, at second precision.
+///
+/// Counts are kept per minute; a minute is counted in the window that holds its start. So
+/// windows that meet (one's `to` is the other's `from`, even inside a minute) never count a
+/// minute twice, and together count every minute once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Window {
-    /// Start (inclusive, rounded down to the minute).
+    /// Start (inclusive).
     pub from: DateTime<Utc>,
     /// End (exclusive).
     pub to: DateTime<Utc>,
 }
+
+impl Window {
+    /// The minutes counted, as `[first, end)` minute numbers since the epoch: those whose
+    /// start lies in the window.
+    pub fn minutes(&self) -> (i64, i64) {
+        (minute_ceil(self.from), minute_ceil(self.to))
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "{} → {}",
+            self.from.format("%Y-%m-%d %H:%M:%S"),
+            self.to.format("%Y-%m-%d %H:%M:%S")
+        )
+    }
+}
+
+/// Which of the two compared windows is the earlier ("before").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Before {
+    /// The comparison window (`--vs-from … --vs-to`) comes first: changes read vs → window.
+    Vs,
+    /// The main window comes first: changes read window → vs.
+    Window,
+}
+
+/// The counts of one code (or of the codes folded into `other`) per bucket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CodeSeries {
+    /// The code, or `other` for the codes past the top ones.
+    pub code: String,
+    /// Events per bucket of the window.
+    pub series: Vec<u64>,
+    /// Events per bucket of the comparison window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vs_series: Option<Vec<u64>>,
+}
+
+/// How many codes get a series of their own; the rest are folded into `other`.
+pub const TOP_CODES: usize = 5;
 
 /// The result of `stats`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,6 +229,15 @@ pub struct Stats {
     /// Events per bucket of the comparison window, aligned on its start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vs_series: Option<Vec<u64>>,
+    /// With a comparison: which window is the earlier one. `change_pct` always reads from the
+    /// earlier window to the later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Before>,
+    /// One series per top code ([`TOP_CODES`]), then `other` for the rest.
+    pub code_series: Vec<CodeSeries>,
+    /// Whose counts these are: the store read, and so which processes wrote them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 fn window(
@@ -193,14 +268,27 @@ fn window(
     Ok(Window { from: f, to: t })
 }
 
-fn minute_end(t: DateTime<Utc>) -> i64 {
-    // A window ending at 12:00:30 includes the minute 12:00.
+/// The first minute that starts at or after `t`.
+fn minute_ceil(t: DateTime<Utc>) -> i64 {
     let m = minute_of(t);
-    if t.timestamp().rem_euclid(60) == 0 {
+    if t.timestamp().rem_euclid(60) == 0 && t.timestamp_subsec_nanos() == 0 {
         m
     } else {
         m + 1
     }
+}
+
+/// Checks that `w` holds a minute.
+fn holds_a_minute(what: &'static str, w: Window) -> Result<(), ReportError> {
+    let (first, end) = w.minutes();
+    if first >= end {
+        return Err(ReportError::NoMinute {
+            what,
+            from: w.from.to_rfc3339(),
+            to: w.to.to_rfc3339(),
+        });
+    }
+    Ok(())
 }
 
 /// Percent change from `before` to `after`.
@@ -223,10 +311,33 @@ pub async fn compute_stats(
     window: Window,
     vs: Option<Window>,
 ) -> Result<Stats, ReportError> {
-    let (a_from, a_to) = (minute_of(window.from), minute_end(window.to));
+    holds_a_minute("from/to", window)?;
+    let mut before = None;
+    if let Some(w) = vs {
+        holds_a_minute("vs", w)?;
+        let (a, b) = (window.minutes(), w.minutes());
+        let shared = a.1.min(b.1) - a.0.max(b.0);
+        let (first, second) = if b.0 < a.0 { (w, window) } else { (window, w) };
+        if shared > 0 {
+            return Err(ReportError::Overlap {
+                first: first.label(),
+                second: second.label(),
+                minutes: shared,
+            });
+        }
+        before = Some(if b.0 < a.0 {
+            Before::Vs
+        } else {
+            Before::Window
+        });
+    }
+    let (a_from, a_to) = window.minutes();
     let rows_a = store.counts(a_from, a_to).await?;
     let rows_b = match vs {
-        Some(w) => Some(store.counts(minute_of(w.from), minute_end(w.to)).await?),
+        Some(w) => {
+            let (from, to) = w.minutes();
+            Some(store.counts(from, to).await?)
+        }
         None => None,
     };
     let span = (a_to - a_from).max(1);
@@ -254,8 +365,8 @@ pub async fn compute_stats(
     }
     let mut vs_series = None;
     if let (Some(rows_b), Some(w)) = (&rows_b, vs) {
-        let b_from = minute_of(w.from);
-        let b_span = (minute_end(w.to) - b_from).max(1);
+        let (b_from, b_to) = w.minutes();
+        let b_span = (b_to - b_from).max(1);
         let mut s = vec![0u64; ((b_span + bucket_minutes - 1) / bucket_minutes) as usize];
         for r in rows_b {
             let e = by_route
@@ -274,13 +385,19 @@ pub async fn compute_stats(
         vs_series = Some(s);
     }
     let has_vs = vs.is_some();
+    // The change reads from the earlier window to the later.
+    let change = |window: u64, vs: u64| match before {
+        Some(Before::Vs) => change_pct(vs, window),
+        Some(Before::Window) => change_pct(window, vs),
+        None => None,
+    };
     let make = |code: String, route: String, (status, a, b): (u16, u64, u64)| StatsRow {
         code,
         status,
         route,
         count: a,
         vs_count: has_vs.then_some(b),
-        change_pct: if has_vs { change_pct(b, a) } else { None },
+        change_pct: change(a, b),
     };
     let mut rows: Vec<StatsRow> = by_route
         .into_iter()
@@ -300,31 +417,98 @@ pub async fn compute_stats(
     codes.sort_by(order);
     let total: u64 = rows.iter().map(|r| r.count).sum();
     let vs_total = has_vs.then(|| rows.iter().map(|r| r.vs_count.unwrap_or(0)).sum());
+    let code_series = per_code_series(
+        &codes,
+        &rows_a,
+        rows_b.as_deref(),
+        window,
+        vs,
+        bucket_minutes,
+    );
     Ok(Stats {
         window,
         vs,
         total,
         vs_total,
-        change_pct: vs_total.and_then(|b| change_pct(b, total)),
+        change_pct: vs_total.and_then(|b| change(total, b)),
         rows,
         codes,
         bucket_minutes,
         series,
         vs_series,
+        before,
+        code_series,
+        source: None,
     })
 }
 
-fn fmt_change(r: &StatsRow) -> String {
-    match (r.vs_count, r.change_pct) {
-        (Some(b), Some(p)) => format!(
-            "{} → {}  {}",
-            thousands(b),
-            thousands(r.count),
-            format_pct(p)
-        ),
-        (Some(b), None) => format!("{} → {}  new", thousands(b), thousands(r.count)),
-        _ => String::new(),
+/// One series per top code (the busiest first, by the larger of its two windows), the rest in
+/// `other`.
+fn per_code_series(
+    codes: &[StatsRow],
+    rows_a: &[crate::store::CountRow],
+    rows_b: Option<&[crate::store::CountRow]>,
+    window: Window,
+    vs: Option<Window>,
+    bucket_minutes: i64,
+) -> Vec<CodeSeries> {
+    let top: Vec<&str> = codes
+        .iter()
+        .take(TOP_CODES)
+        .map(|c| c.code.as_str())
+        .collect();
+    let folded = codes.len() > TOP_CODES;
+    let lanes = top.len() + usize::from(folded);
+    let lane = |code: &str| top.iter().position(|c| *c == code).unwrap_or(top.len());
+    let fill = |rows: &[crate::store::CountRow], w: Window| {
+        let (from, to) = w.minutes();
+        let buckets = ((to - from).max(1) + bucket_minutes - 1) / bucket_minutes;
+        let mut out = vec![vec![0u64; buckets as usize]; lanes];
+        for r in rows {
+            let i = ((r.minute - from) / bucket_minutes) as usize;
+            if let Some(v) = out.get_mut(lane(&r.code)).and_then(|s| s.get_mut(i)) {
+                *v += r.count;
+            }
+        }
+        out
+    };
+    let a = fill(rows_a, window);
+    let b = rows_b.zip(vs).map(|(rows, w)| fill(rows, w));
+    (0..lanes)
+        .map(|i| CodeSeries {
+            code: top
+                .get(i)
+                .map_or_else(|| "other".to_owned(), |c| (*c).to_owned()),
+            series: a[i].clone(),
+            vs_series: b.as_ref().map(|b| b[i].clone()),
+        })
+        .collect()
+}
+
+/// `before → after  change`, the earlier window first.
+fn fmt_change(r: &StatsRow, before: Option<Before>) -> String {
+    let Some(vs) = r.vs_count else {
+        return String::new();
+    };
+    let (b, a) = match before {
+        Some(Before::Window) => (r.count, vs),
+        _ => (vs, r.count),
+    };
+    match r.change_pct {
+        Some(p) => format!("{} → {}  {}", thousands(b), thousands(a), format_pct(p)),
+        None if a == 0 => format!("{} → {}", thousands(b), thousands(a)),
+        None => format!("{} → {}  new", thousands(b), thousands(a)),
     }
+}
+
+/// `before: … → …, after: … → …`.
+fn fmt_windows(stats: &Stats) -> Option<String> {
+    let vs = stats.vs?;
+    let (b, a) = match stats.before {
+        Some(Before::Window) => (stats.window, vs),
+        _ => (vs, stats.window),
+    };
+    Some(format!("before {}, after {} (UTC)", b.label(), a.label()))
 }
 
 fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
@@ -366,12 +550,8 @@ pub fn render_stats(stats: &Stats, format: Format) -> String {
                 stats.window.from.format("%Y-%m-%d %H:%M"),
                 stats.window.to.format("%Y-%m-%d %H:%M UTC")
             );
-            if let Some(v) = stats.vs {
-                out.push_str(&format!(
-                    "  (vs {} → {})",
-                    v.from.format("%Y-%m-%d %H:%M"),
-                    v.to.format("%Y-%m-%d %H:%M")
-                ));
+            if let Some(w) = fmt_windows(stats) {
+                out.push_str(&format!("\n{w}"));
             }
             out.push_str("\n\n");
             let mut headers = vec!["code", "status", "route", "count"];
@@ -386,7 +566,7 @@ pub fn render_stats(stats: &Stats, format: Format) -> String {
                     thousands(r.count),
                 ];
                 if has_vs {
-                    c.push(fmt_change(r));
+                    c.push(fmt_change(r, stats.before));
                 }
                 c
             };
@@ -404,6 +584,9 @@ pub fn render_stats(stats: &Stats, format: Format) -> String {
             t[1] = String::new();
             cells.push(t);
             out.push_str(&table(&headers, &cells));
+            if let Some(source) = &stats.source {
+                out.push_str(&format!("\n{source}\n"));
+            }
             if stats.codes.len() > 1 {
                 out.push_str("\nper code\n");
                 let cells: Vec<Vec<String>> = stats
@@ -421,6 +604,16 @@ pub fn render_stats(stats: &Stats, format: Format) -> String {
             }
             out
         }
+    }
+}
+
+/// Whose counts a store holds (never its URL: it may carry a password).
+pub fn describe_store(location: &str) -> String {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        "Counts from the shared PostgreSQL store: every replica writing to it (the fleet's counts)."
+            .to_owned()
+    } else {
+        "Counts from a SQLite store: the processes on this host that write to that file.".to_owned()
     }
 }
 
@@ -446,7 +639,8 @@ pub async fn stats(
         Some((f, t)) => Some(window("vs", f, t, now)?),
         None => None,
     };
-    let s = compute_stats(store, w, vs).await?;
+    let mut s = compute_stats(store, w, vs).await?;
+    s.source = Some(describe_store(&args.store));
     Ok(render_stats(&s, args.format))
 }
 

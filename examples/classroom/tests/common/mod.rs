@@ -134,6 +134,8 @@ pub struct TestApp {
     /// The codes each route declares; dropping the app fails the test when a route answered
     /// another.
     pub declared: errata_axum::declare::Declared,
+    /// The rate limits' Redis store when `REDIS_URL` is set.
+    pub shared_rate_limits: Option<Arc<errata_axum::ratelimit::RedisStore>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -193,6 +195,7 @@ async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let router = app.router;
     let declared = app.declared;
+    let shared_rate_limits = app.shared_rate_limits;
     tokio::spawn(async move {
         let _ = classroom::serve_on(listener, router, async {
             let _ = rx.await;
@@ -210,6 +213,7 @@ async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
         db,
         config,
         declared,
+        shared_rate_limits,
         shutdown: Some(tx),
     }
 }
