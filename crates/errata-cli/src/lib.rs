@@ -10,6 +10,7 @@
 //! - `errata diff OLD NEW`: the compatibility gate (exit 1 on a breaking change without a major
 //!   version bump), as text, JSON or GitHub Actions annotations.
 //! - `errata explain CODE --catalog CATALOG`: everything about one code.
+//! - `errata relay`: a Sentry-compatible ingest server feeding the alert pipeline.
 //!
 //! Every command that reads one catalog defaults to `./errors.toml`.
 //!
@@ -45,6 +46,7 @@ mod init;
 pub mod monitor;
 pub mod openapi;
 pub mod output;
+pub mod relay;
 pub mod source;
 
 use std::process::ExitCode;
@@ -119,6 +121,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, CliError> {
         Command::Explain(args) => explain::run(args, output),
         Command::Stats(args) => monitor::stats(args, output),
         Command::Alerts(args) => monitor::alerts(args, output),
+        Command::Relay(args) => relay::run(args),
     }
 }
 
