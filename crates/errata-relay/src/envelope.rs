@@ -126,6 +126,9 @@ impl<'a> Envelope<'a> {
             return Err(EnvelopeError::Empty);
         }
         let (head, mut rest) = line(body);
+        if head.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(EnvelopeError::Header("not a JSON object".into()));
+        }
         let header: EnvelopeHeader = serde_json::from_slice(trim_cr(head))
             .map_err(|e| EnvelopeError::Header(e.to_string()))?;
         let mut items = Vec::new();
@@ -232,13 +235,7 @@ mod tests {
                     reason: "missing field `type` at line 1 column 12".into(),
                 },
             ),
-            (
-                b"[1]\n",
-                EnvelopeError::Header(
-                    "invalid type: sequence, expected struct EnvelopeHeader at line 1 column 0"
-                        .into(),
-                ),
-            ),
+            (b"[1]\n", EnvelopeError::Header("not a JSON object".into())),
         ];
         for (body, want) in cases {
             assert_eq!(

@@ -312,12 +312,13 @@ async fn every_way_to_authenticate_and_every_refusal() {
 #[tokio::test]
 async fn malformed_and_truncated_envelopes_get_located_400s() {
     let r = relay().await;
-    let cases: [(&[u8], &str); 7] = [
+    let cases: [(&[u8], &str); 8] = [
         (b"", "empty envelope"),
         (b"\n\n", "empty envelope"),
+        (b"{\"event_id\": 5}\n", "invalid envelope header: invalid type: integer `5`, expected a string at line 1 column 14"),
         (
             b"not json\n",
-            "invalid envelope header: expected ident at line 1 column 2",
+            "invalid envelope header: not a JSON object",
         ),
         (
             b"{}\n{\"type\":\"event\",\"length\":500}\n{\"a\":1}\n",
@@ -353,7 +354,7 @@ async fn malformed_and_truncated_envelopes_get_located_400s() {
         "{}",
         sentry_error(&got.1)
     );
-    assert_eq!(r.stats().malformed, 9);
+    assert_eq!(r.stats().malformed, 10);
     assert_eq!(r.stats().events, 0);
     r.shutdown().await;
 }
