@@ -79,7 +79,7 @@ fn luhn(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Replaces credit-card-like numbers (13 to 19 digits passing the Luhn check) in `s`.

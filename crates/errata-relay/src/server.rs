@@ -211,7 +211,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/{project_id}/store/", post(store))
         .route("/api/{project_id}/store", post(store))
         .route("/relay/stats", get(stats))
-        .fallback(|| async { refuse(StatusCode::NOT_FOUND, "no such endpoint".into()) })
+        .fallback(|| async { refuse(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(shared)
 }
 
@@ -219,36 +219,67 @@ async fn stats(State(s): State<Arc<Shared>>) -> Json<RelayStats> {
     Json(s.stats())
 }
 
-/// A refusal: the status, `X-Sentry-Error` and a JSON body.
-fn refuse(status: StatusCode, detail: String) -> Response {
-    let mut r = (status, Json(serde_json::json!({ "detail": detail }))).into_response();
-    let shown: String = detail
-        .chars()
-        .map(|c| {
-            if c.is_ascii() && !c.is_ascii_control() {
-                c
-            } else {
-                '?'
-            }
-        })
-        .take(300)
-        .collect();
-    if let Ok(v) = HeaderValue::from_str(&shown) {
-        r.headers_mut().insert("x-sentry-error", v);
-    }
-    r
+/// A refusal: the status, `X-Sentry-Error`, a JSON body and, for 429, the retry headers.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    detail: String,
+    /// Seconds to wait, scope and reason of a rate limit.
+    limit: Option<(u64, &'static str, &'static str)>,
 }
 
-fn rate_limited(retry: Duration, scope: &str, reason: &str, detail: &str) -> Response {
-    let secs = retry.as_secs() + u64::from(retry.subsec_nanos() > 0);
-    let secs = secs.max(1);
-    let mut r = refuse(StatusCode::TOO_MANY_REQUESTS, detail.to_owned());
-    let h = r.headers_mut();
-    h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    if let Ok(v) = HeaderValue::from_str(&format!("{secs}::{scope}:{reason}")) {
-        h.insert("x-sentry-rate-limits", v);
+fn refuse(status: StatusCode, detail: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        detail: detail.into(),
+        limit: None,
     }
-    r
+}
+
+fn rate_limited(
+    retry: Duration,
+    scope: &'static str,
+    reason: &'static str,
+    detail: &str,
+) -> Refusal {
+    let secs = retry.as_secs() + u64::from(retry.subsec_nanos() > 0);
+    Refusal {
+        limit: Some((secs.max(1), scope, reason)),
+        ..refuse(StatusCode::TOO_MANY_REQUESTS, detail)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let shown: String = self
+            .detail
+            .chars()
+            .map(|c| {
+                if c.is_ascii() && !c.is_ascii_control() {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .take(300)
+            .collect();
+        let mut r = (
+            self.status,
+            Json(serde_json::json!({ "detail": self.detail })),
+        )
+            .into_response();
+        let h = r.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&shown) {
+            h.insert("x-sentry-error", v);
+        }
+        if let Some((secs, scope, reason)) = self.limit {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            if let Ok(v) = HeaderValue::from_str(&format!("{secs}::{scope}:{reason}")) {
+                h.insert("x-sentry-rate-limits", v);
+            }
+        }
+        r
+    }
 }
 
 /// The `sentry_key` of `X-Sentry-Auth` or of the query.
@@ -272,9 +303,9 @@ fn request_key(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
 }
 
 fn form_pairs(q: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    q.split('&').filter_map(|kv| {
+    q.split('&').map(|kv| {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        Some((k.to_owned(), v.replace('+', " ")))
+        (k.to_owned(), v.replace('+', " "))
     })
 }
 
@@ -291,25 +322,22 @@ enum Auth {
 }
 
 impl Shared {
-    fn check_key(&self, project: &str, key: &str) -> Result<(), Response> {
+    fn check_key(&self, project: &str, key: &str) -> Result<(), Refusal> {
         match self.keys.get(project) {
             Some(k) if k == key => Ok(()),
             _ => {
                 self.counters.unauthorized.fetch_add(1, Ordering::Relaxed);
-                Err(refuse(StatusCode::UNAUTHORIZED, "invalid api key".into()))
+                Err(refuse(StatusCode::UNAUTHORIZED, "invalid api key"))
             }
         }
     }
 
-    fn missing_auth(&self) -> Response {
+    fn missing_auth(&self) -> Refusal {
         self.counters.unauthorized.fetch_add(1, Ordering::Relaxed);
-        refuse(
-            StatusCode::FORBIDDEN,
-            "missing authorization information".into(),
-        )
+        refuse(StatusCode::FORBIDDEN, "missing authorization information")
     }
 
-    fn take_quota(&self, project: &str) -> Result<(), Response> {
+    fn take_quota(&self, project: &str) -> Result<(), Refusal> {
         if let Some(q) = &self.quotas {
             if let Err(wait) = q.take(project, Instant::now()) {
                 self.counters.over_quota.fetch_add(1, Ordering::Relaxed);
@@ -324,7 +352,7 @@ impl Shared {
         Ok(())
     }
 
-    fn overloaded(&self) -> Response {
+    fn overloaded(&self) -> Refusal {
         self.counters.shed.fetch_add(1, Ordering::Relaxed);
         rate_limited(
             Duration::from_secs(1),
@@ -334,12 +362,12 @@ impl Shared {
         )
     }
 
-    fn bad(&self, detail: String) -> Response {
+    fn bad(&self, detail: String) -> Refusal {
         self.counters.malformed.fetch_add(1, Ordering::Relaxed);
         refuse(StatusCode::BAD_REQUEST, detail)
     }
 
-    fn too_large(&self, detail: String) -> Response {
+    fn too_large(&self, detail: String) -> Refusal {
         self.counters.too_large.fetch_add(1, Ordering::Relaxed);
         refuse(StatusCode::PAYLOAD_TOO_LARGE, detail)
     }
@@ -350,7 +378,7 @@ impl Shared {
         project: &str,
         headers: &HeaderMap,
         query: Option<&str>,
-    ) -> Result<(Auth, tokio::sync::OwnedSemaphorePermit), Response> {
+    ) -> Result<(Auth, tokio::sync::OwnedSemaphorePermit), Refusal> {
         let auth = match request_key(headers, query) {
             Some(k) => {
                 self.check_key(project, &k)?;
@@ -381,14 +409,14 @@ impl Shared {
     }
 
     /// Reads the body (bounded, with a deadline) and decodes it.
-    async fn read_body(&self, headers: &HeaderMap, body: Body) -> Result<Vec<u8>, Response> {
+    async fn read_body(&self, headers: &HeaderMap, body: Body) -> Result<Vec<u8>, Refusal> {
         let limited = http_body_util::Limited::new(body, self.max_envelope);
         let raw = match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
             Err(_) => {
                 self.counters.malformed.fetch_add(1, Ordering::Relaxed);
                 return Err(refuse(
                     StatusCode::REQUEST_TIMEOUT,
-                    "timed out reading the body".into(),
+                    "timed out reading the body",
                 ));
             }
             Ok(Err(e)) => {
@@ -435,7 +463,7 @@ impl Shared {
         payload: &[u8],
         id_hint: Option<&str>,
         what: &str,
-    ) -> Result<String, Response> {
+    ) -> Result<String, Refusal> {
         let mut v: Value = serde_json::from_slice(payload)
             .map_err(|e| self.bad(format!("invalid event payload{what}: {e}")))?;
         if !v.is_object() {
@@ -489,42 +517,29 @@ async fn envelope(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let (auth, _permit) = match s.admit(&project, &headers, query.as_deref()) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let bytes = match s.read_body(&headers, body).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let env = match Envelope::parse(&bytes, s.max_event) {
-        Ok(e) => e,
-        Err(e @ EnvelopeError::ItemTooLarge { .. }) => return s.too_large(e.to_string()),
-        Err(e) => return s.bad(e.to_string()),
-    };
+) -> Result<Response, Refusal> {
+    let (auth, _permit) = s.admit(&project, &headers, query.as_deref())?;
+    let bytes = s.read_body(&headers, body).await?;
+    let env = Envelope::parse(&bytes, s.max_event).map_err(|e| match e {
+        EnvelopeError::ItemTooLarge { .. } => s.too_large(e.to_string()),
+        _ => s.bad(e.to_string()),
+    })?;
     if matches!(auth, Auth::Missing) {
-        match env.header.dsn.as_deref().and_then(dsn_key) {
-            Some(k) => {
-                if let Err(r) = s.check_key(&project, &k) {
-                    return r;
-                }
-                if let Err(r) = s.take_quota(&project) {
-                    return r;
-                }
-            }
-            None => return s.missing_auth(),
-        }
+        let key = env
+            .header
+            .dsn
+            .as_deref()
+            .and_then(dsn_key)
+            .ok_or_else(|| s.missing_auth())?;
+        s.check_key(&project, &key)?;
+        s.take_quota(&project)?;
     }
     let mut id = None;
     for (i, item) in env.items.iter().enumerate() {
         match item.kind.as_str() {
             "event" => {
                 let what = format!(" (item {})", i + 1);
-                match s.ingest_event(item.payload, env.header.event_id.as_deref(), &what) {
-                    Ok(got) => id = Some(got),
-                    Err(r) => return r,
-                }
+                id = Some(s.ingest_event(item.payload, env.header.event_id.as_deref(), &what)?);
             }
             "client_report" => s.client_report(item.payload),
             _ => {
@@ -538,7 +553,7 @@ async fn envelope(
             .clone()
             .filter(|e| e.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
     });
-    accepted(&s, id)
+    Ok(accepted(&s, id))
 }
 
 async fn store(
@@ -547,27 +562,19 @@ async fn store(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let (auth, _permit) = match s.admit(&project, &headers, query.as_deref()) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+) -> Result<Response, Refusal> {
+    let (auth, _permit) = s.admit(&project, &headers, query.as_deref())?;
     if matches!(auth, Auth::Missing) {
-        return s.missing_auth();
+        return Err(s.missing_auth());
     }
-    let bytes = match s.read_body(&headers, body).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let bytes = s.read_body(&headers, body).await?;
     if bytes.len() > s.max_event {
-        return s.too_large(format!(
+        return Err(s.too_large(format!(
             "event of {} bytes, more than the {} allowed",
             bytes.len(),
             s.max_event
-        ));
+        )));
     }
-    match s.ingest_event(&bytes, None, "") {
-        Ok(id) => accepted(&s, Some(id)),
-        Err(r) => r,
-    }
+    let id = s.ingest_event(&bytes, None, "")?;
+    Ok(accepted(&s, Some(id)))
 }

@@ -76,9 +76,9 @@ fn event_json() -> Value {
     })
 }
 
-fn envelope_with(header: Value, event: &Value) -> Vec<u8> {
+fn envelope_with(header: &Value, event: &Value) -> Vec<u8> {
     let payload = serde_json::to_vec(event).unwrap();
-    let mut b = serde_json::to_vec(&header).unwrap();
+    let mut b = serde_json::to_vec(header).unwrap();
     b.push(b'\n');
     b.extend_from_slice(
         format!("{{\"type\":\"event\",\"length\":{}}}\n", payload.len()).as_bytes(),
@@ -90,7 +90,7 @@ fn envelope_with(header: Value, event: &Value) -> Vec<u8> {
 
 fn envelope() -> Vec<u8> {
     envelope_with(
-        json!({"event_id": EVENT_ID, "sent_at": "2026-12-01T13:00:00Z"}),
+        &json!({"event_id": EVENT_ID, "sent_at": "2026-12-01T13:00:00Z"}),
         &event_json(),
     )
 }
@@ -136,6 +136,7 @@ fn sentry_error(h: &reqwest::header::HeaderMap) -> &str {
         .unwrap_or("")
 }
 
+#[allow(clippy::needless_pass_by_value)]
 fn assert_refused(got: (StatusCode, reqwest::header::HeaderMap, String), status: u16, error: &str) {
     assert_eq!(got.0.as_u16(), status, "body {}", got.2);
     assert_eq!(sentry_error(&got.1), error);
@@ -224,7 +225,7 @@ async fn every_way_to_authenticate_and_every_refusal() {
     assert_eq!(got.0, StatusCode::OK, "{}", got.2);
     // The envelope header's dsn.
     let body = envelope_with(
-        json!({"event_id": EVENT_ID, "dsn": format!("http://{KEY}@relay.test/1")}),
+        &json!({"event_id": EVENT_ID, "dsn": format!("http://{KEY}@relay.test/1")}),
         &event_json(),
     );
     let got = post(&r, "/api/1/envelope/", &[], body).await;
@@ -286,7 +287,7 @@ async fn every_way_to_authenticate_and_every_refusal() {
         401,
         "invalid api key",
     );
-    let body = envelope_with(json!({"dsn": "http://nope@relay.test/1"}), &event_json());
+    let body = envelope_with(&json!({"dsn": "http://nope@relay.test/1"}), &event_json());
     assert_refused(
         post(&r, "/api/1/envelope/", &[], body).await,
         401,
@@ -388,7 +389,7 @@ async fn oversized_bodies_items_and_bombs_get_413s() {
     let (r, _) = relay_with(|s| s.max_envelope_bytes = 3 << 20).await;
     // One event item over 1 MiB.
     let big = json!({"message": "x".repeat((1 << 20) + 10)});
-    let got = post_envelope(&r, None, envelope_with(json!({}), &big)).await;
+    let got = post_envelope(&r, None, envelope_with(&json!({}), &big)).await;
     let size = serde_json::to_vec(&big).unwrap().len();
     assert_refused(
         got,
@@ -510,7 +511,7 @@ async fn a_project_over_its_quota_gets_429_with_rate_limits() {
         s.quota = Some(errata_relay::Quota {
             events: 2,
             period: Duration::from_secs(60),
-        })
+        });
     })
     .await;
     for _ in 0..2 {
@@ -621,7 +622,7 @@ message.en = "The Kakao account is not available."
         let mut ev = event_json();
         ev["event_id"] = json!(format!("{:032x}", i + 1));
         ev["exception"]["values"][0]["value"] = json!(format!("account {i} is not available"));
-        let got = post_envelope(&r, Some("br"), brotli(&envelope_with(json!({}), &ev))).await;
+        let got = post_envelope(&r, Some("br"), brotli(&envelope_with(&json!({}), &ev))).await;
         assert_eq!(got.0, StatusCode::OK, "{}", got.2);
         assert_eq!(
             serde_json::from_str::<Value>(&got.2).unwrap(),
@@ -654,7 +655,8 @@ message.en = "The Kakao account is not available."
 #[tokio::test]
 async fn upstream_sentry_gets_the_first_events_of_each_group_and_the_rest_are_counted() {
     use axum::routing::post as route_post;
-    let got: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let got: Received = Arc::default();
     let g = got.clone();
     let app = axum::Router::new().route(
         "/api/{pid}/envelope/",
@@ -678,7 +680,7 @@ async fn upstream_sentry_gets_the_first_events_of_each_group_and_the_rest_are_co
             dsn: errata_alert::Secret::new(format!("http://upkey@{up}/77")),
             per_group: 3,
             window: Duration::from_secs(300),
-        })
+        });
     })
     .await;
     for _ in 0..20 {
@@ -687,7 +689,7 @@ async fn upstream_sentry_gets_the_first_events_of_each_group_and_the_rest_are_co
     let mut other = event_json();
     other["exception"]["values"][0]["type"] = json!("OtherError");
     assert_eq!(
-        post_envelope(&r, None, envelope_with(json!({}), &other))
+        post_envelope(&r, None, envelope_with(&json!({}), &other))
             .await
             .0,
         StatusCode::OK
