@@ -55,6 +55,9 @@ pub enum Command {
     Stats(crate::monitor::StatsCliArgs),
     /// The alert spool: pending and dead-lettered alerts, and replaying them.
     Alerts(crate::monitor::AlertsCliArgs),
+    /// A Sentry-compatible ingest server: Sentry SDKs of any stack send their events here and
+    /// they go through the alert pipeline (`ERRATA_RELAY_*` and `ERRATA_*` variables).
+    Relay(crate::relay::RelayCliArgs),
     /// A completion script for a shell (e.g. `errata completions bash > /etc/bash_completion.d/errata`).
     Completions(CompletionsArgs),
     /// The man page, in roff (e.g. `errata man > errata.1 && man ./errata.1`).

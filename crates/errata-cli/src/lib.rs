@@ -10,6 +10,7 @@
 //! - `errata diff OLD NEW`: the compatibility gate (exit 1 on a breaking change without a major
 //!   version bump), as text, JSON or GitHub Actions annotations.
 //! - `errata explain CODE --catalog CATALOG`: everything about one code.
+//! - `errata relay`: a Sentry-compatible ingest server feeding the alert pipeline.
 //!
 //! Every command that reads one catalog defaults to `./errors.toml`.
 //!
@@ -46,6 +47,7 @@ pub mod monitor;
 pub mod openapi;
 pub mod output;
 mod shell;
+pub mod relay;
 pub mod source;
 
 use std::process::ExitCode;
@@ -122,6 +124,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, CliError> {
         Command::Alerts(args) => monitor::alerts(args, output),
         Command::Completions(args) => shell::completions(args, output),
         Command::Man => shell::man(output),
+        Command::Relay(args) => relay::run(args),
     }
 }
 
