@@ -1,0 +1,162 @@
+"""A storm from a real Django + DRF service, through the real Python Sentry SDK, into the real
+`errata relay`: one Slack message per problem, exact counts in `errata stats`, no planted secret
+in Slack, the store or the relay's logs; once with brotli (the SDK's choice when `brotli` is
+importable) and once with gzip (its fallback without it).
+
+Needs `ERRATA` (the path of the `errata` binary); see `run-ci.sh`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+EXAMPLE = HERE.parent
+sys.path.insert(0, str(EXAMPLE))
+
+from relay_harness import (  # noqa: E402
+    WAIT,
+    RecordingProxy,
+    Relay,
+    SlackStandIn,
+    counts_by_code,
+    envelope_events,
+    free_port,
+    leaked,
+    stats,
+    store_bytes,
+    wait_for,
+)
+from storm import SECRETS  # noqa: E402
+
+ERRATA = os.environ.get("ERRATA", "")
+PROJECT_ID = 42
+PUBLIC_KEY = "3f1c0a9be2d54b7e8c6a1d2e4f5a6b7c"
+KAKAO_CODE = "KAKAO_ACCOUNT_NOT_AVAILABLE"
+# Above the catalog's spike threshold (100 in 5 min): one alert, not 150.
+KAKAO_EVENTS = 150
+CRASH_EVENTS = 40
+CRASH_ROUTE = "/v1/lectures/{lecture_id}/average"
+
+pytestmark = pytest.mark.skipif(not ERRATA, reason="set ERRATA to the path of the errata binary")
+
+
+def alerts_pending(store: Path) -> list[object]:
+    """`errata alerts list --which pending` as JSON."""
+    out = subprocess.run(
+        [ERRATA, "alerts", "list", "--store", str(store), "--which", "pending", "--format", "json"],
+        capture_output=True,
+        check=True,
+        timeout=WAIT,
+    )
+    items: list[object] = json.loads(out.stdout)
+    return items
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: Path, encoding: str) -> None:
+    slack = SlackStandIn().start()
+    relay_port = free_port()
+    store = tmp_path / "relay.sqlite3"
+    relay = Relay(
+        ERRATA,
+        tmp_path,
+        {
+            "ERRATA_RELAY_ADDR": f"127.0.0.1:{relay_port}",
+            "ERRATA_RELAY_PROJECTS": f"{PROJECT_ID}:{PUBLIC_KEY}",
+            "ERRATA_RELAY_CATALOG": str(EXAMPLE / "errors.toml"),
+            "ERRATA_SLACK_WEBHOOK_URL": slack.url,
+            "ERRATA_STORE": str(store),
+            "ERRATA_SERVICE": "relaydemo",
+        },
+    )
+    proxy = RecordingProxy(("127.0.0.1", relay_port)).start()
+    try:
+        relay.start()
+        dsn = f"http://{PUBLIC_KEY}@127.0.0.1:{proxy.port}/{PROJECT_ID}"
+        cmd = [sys.executable, str(HERE / "storm.py"), "--dsn", dsn]
+        cmd += ["--kakao", str(KAKAO_EVENTS), "--crash", str(CRASH_EVENTS)]
+        if encoding == "gzip":
+            cmd.append("--no-brotli")
+        run = subprocess.run(cmd, capture_output=True, cwd=EXAMPLE, timeout=WAIT * 3, check=False)
+        assert run.returncode == 0, run.stderr.decode(errors="replace")
+        storm = json.loads(run.stdout.decode().strip().splitlines()[-1])
+
+        # The service answered as it should, and its SDK sent every event, secrets included.
+        assert storm["statuses"] == {"link 400": KAKAO_EVENTS, "average 500": CRASH_EVENTS}, storm
+        assert storm["encoding"] == encoding
+        total = KAKAO_EVENTS + CRASH_EVENTS
+        assert storm["events"] == total and storm["with_secret"] == total, storm
+
+        # What reached the relay: every envelope in the expected encoding, every one accepted.
+        sent = proxy.snapshot()
+        assert sent, "the SDK sent nothing"
+        assert {r.headers.get("content-encoding", "") for r in sent} == {encoding}
+        assert [r.status for r in sent if r.status != 200] == []
+        events = [e for r in sent for e in envelope_events(r.decoded())]
+        assert len(events) == total
+        for r in sent:
+            assert json.loads(r.response)["id"] in {e["event_id"] for e in envelope_events(r.decoded())}
+        assert leaked(SECRETS, {"the SDK's envelopes": b"".join(r.decoded() for r in sent)}), (
+            "the planted secrets never reached the relay: the test would prove nothing"
+        )
+
+        # One Slack message per problem.
+        def both_problems() -> bool:
+            msgs = slack.snapshot()
+            return any(m.code == KAKAO_CODE for m in msgs) and any(m.marker == "🔴" for m in msgs)
+
+        wait_for("a Slack message for each problem", both_problems)
+
+        # Exact counts in `errata stats`, while the relay runs (it writes them every few seconds).
+        def exact_counts() -> dict[str, int] | None:
+            c = counts_by_code(stats(ERRATA, str(store)))
+            return c if sum(c.values()) == total else None
+
+        counts = wait_for("errata stats to count the storm", exact_counts)
+        crash_codes = [c for c in counts if c != KAKAO_CODE]
+        assert counts[KAKAO_CODE] == KAKAO_EVENTS, counts
+        assert len(crash_codes) == 1 and counts[crash_codes[0]] == CRASH_EVENTS, counts
+        crash_code = crash_codes[0]
+        routes = {row["route"] for row in stats(ERRATA, str(store))["rows"] if row["code"] == crash_code}
+        assert routes == {CRASH_ROUTE}, routes
+
+        running = slack.snapshot()
+        assert sorted(m.code for m in running) == sorted([KAKAO_CODE, crash_code]), [m.text for m in running]
+        assert {m.code: m.marker for m in running} == {KAKAO_CODE: "🟠", crash_code: "🔴"}
+
+        # SIGTERM flushes; a restart delivers whatever the spool still holds.
+        assert relay.stop() == 0, relay.logs()
+        relay.start()
+        wait_for("the spool to be delivered", lambda: alerts_pending(store) == [])
+        assert relay.stop() == 0, relay.logs()
+
+        # Still one first notice per problem; anything later is a digest of the same problem, and
+        # the counts the messages report add up to what was sent.
+        msgs = slack.snapshot()
+        firsts = [m.code for m in msgs if m.marker != "🔁"]
+        assert sorted(firsts) == sorted([KAKAO_CODE, crash_code]), [m.text for m in msgs]
+        for code, n in ((KAKAO_CODE, KAKAO_EVENTS), (crash_code, CRASH_EVENTS)):
+            assert sum(m.count for m in msgs if m.code == code) == n, [m.text for m in msgs if m.code == code]
+        assert slack.invalid == 0
+        assert counts_by_code(stats(ERRATA, str(store))) == counts
+
+        # Nothing secret anywhere the relay writes.
+        assert leaked(
+            SECRETS,
+            {
+                "Slack": b"\n".join(m.raw for m in msgs),
+                "the store": store_bytes(store),
+                "the relay's logs": relay.logs().encode(),
+            },
+        ) == []
+    finally:
+        relay.stop()
+        proxy.stop()
+        slack.stop()
