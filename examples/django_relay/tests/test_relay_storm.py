@@ -148,14 +148,17 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
         assert counts_by_code(stats(ERRATA, str(store))) == counts
 
         # Nothing secret anywhere the relay writes.
-        assert leaked(
-            SECRETS,
-            {
-                "Slack": b"\n".join(m.raw for m in msgs),
-                "the store": store_bytes(store),
-                "the relay's logs": relay.logs().encode(),
-            },
-        ) == []
+        assert (
+            leaked(
+                SECRETS,
+                {
+                    "Slack": b"\n".join(m.raw for m in msgs),
+                    "the store": store_bytes(store),
+                    "the relay's logs": relay.logs().encode(),
+                },
+            )
+            == []
+        )
     finally:
         relay.stop()
         proxy.stop()
