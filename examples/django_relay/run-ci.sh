@@ -8,5 +8,5 @@ errata=$(realpath "${1:?usage: run-ci.sh path/to/errata}")
 [ -x "$errata" ] || { echo "not an executable: $errata" >&2; exit 2; }
 cd "$(dirname "$0")"
 python3 -m pip install -q --disable-pip-version-check "Django>=5.1,<6" "djangorestframework>=3.15,<4" \
-  "sentry-sdk>=2.18,<3" "brotli>=1.1,<2" "pytest>=8,<9" 2>&1 | grep -v "running pip as the 'root' user" || true
+  "sentry-sdk>=2.18,<3" "brotli>=1.1,<2" "pytest>=8,<9" 2>&1 | grep -vi "running pip as the 'root' user" || true
 ERRATA="$errata" python3 -m pytest -q -p no:cacheprovider -rs tests

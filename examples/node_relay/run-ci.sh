@@ -9,5 +9,5 @@ errata=$(realpath "${1:?usage: run-ci.sh path/to/errata}")
 cd "$(dirname "$0")"
 npm ci --silent --no-audit --no-fund >/dev/null
 python3 -m pip install -q --disable-pip-version-check "pytest>=8,<9" "brotli>=1.1,<2" 2>&1 \
-  | grep -v "running pip as the 'root' user" || true
+  | grep -vi "running pip as the 'root' user" || true
 ERRATA="$errata" python3 -m pytest -q -p no:cacheprovider -rs tests
