@@ -16,8 +16,18 @@ ACCOUNT_CODES = {-501, -502, -101, -401, -406}
 
 def talk_profile(access_token: str) -> dict[str, object]:
     """`GET /v1/api/talk/profile` with the user's access token."""
+    return _get("/v1/api/talk/profile", access_token)
+
+
+def talk_friends(access_token: str) -> dict[str, object]:
+    """`GET /v1/api/talk/friends`. A connection Kakao drops raises `http.client.RemoteDisconnected`
+    (not wrapped: the client has no handler for it, so the view fails with a 500)."""
+    return _get("/v1/api/talk/friends", access_token)
+
+
+def _get(path: str, access_token: str) -> dict[str, object]:
     req = urllib.request.Request(
-        f"{settings.KAKAO_API_BASE}/v1/api/talk/profile",
+        f"{settings.KAKAO_API_BASE}{path}",
         headers={"Authorization": f"Bearer {access_token}"},
     )
     try:

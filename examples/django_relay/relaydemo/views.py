@@ -1,4 +1,5 @@
-"""Two views: one whose Kakao account errors are reported (seed 000's handler), one that crashes."""
+"""Three views: one whose Kakao account errors are reported (seed 000's handler), one that fails when
+Kakao drops the connection, one that crashes on a bug."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ class KakaoLinkView(APIView):
         access_token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         profile = client.talk_profile(access_token)
         return Response({"linked": True, "nickname": profile.get("nickName"), "checked": bool(password)})
+
+
+class KakaoFriendsView(APIView):
+    """`GET /v1/auth/kakao/friends`: the user's Kakao friends; fails when Kakao drops the connection."""
+
+    def get(self, request: Request) -> Response:
+        access_token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return Response(client.talk_friends(access_token))
 
 
 class LectureAverageView(APIView):

@@ -1,9 +1,10 @@
 """A storm through the Django app, in a process of its own (one Sentry SDK per process):
 
-    python tests/storm.py --dsn DSN --kakao N --crash M [--no-brotli]
+    python tests/storm.py --dsn DSN --kakao N --dropped D --crash M [--no-brotli]
 
 Starts a fake Kakao on loopback that refuses every account (`-501 NotKakaoTalkUser`, as Kakao
-answers a user not linked to Kakao Talk), sends N `POST /v1/auth/kakao/link` and M
+answers a user not linked to Kakao Talk) and dropping the connection of friends requests, sends
+N `POST /v1/auth/kakao/link`, D `GET /v1/auth/kakao/friends` and M
 `GET /v1/lectures/{id}/average` through Django's test client with a planted `Authorization`
 header, session cookie and `password` field, flushes the SDK and prints one JSON line: what was
 sent, the SDK's transport encoding, and how many outgoing events carried the planted secrets.
@@ -33,12 +34,17 @@ SECRETS = [AUTHORIZATION.removeprefix("Bearer "), COOKIE, PASSWORD]
 
 
 class FakeKakao(BaseHTTPRequestHandler):
-    """Kakao's `GET /v1/api/talk/profile` for a user not linked to Kakao Talk."""
+    """Kakao's `GET /v1/api/talk/profile` for a user not linked to Kakao Talk; `GET
+    /v1/api/talk/friends` dropping the connection."""
 
     def log_message(self, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:  # noqa: N802
+        if self.path.startswith("/v1/api/talk/friends"):
+            # Kakao under load: the connection closes before any answer.
+            self.close_connection = True
+            return
         body = json.dumps({"msg": "NotKakaoTalkUser", "code": -501}).encode()
         self.send_response(400)
         self.send_header("Content-Type", "application/json;charset=UTF-8")
@@ -52,6 +58,7 @@ def main() -> None:
     ap.add_argument("--dsn", required=True)
     ap.add_argument("--kakao", type=int, default=150)
     ap.add_argument("--crash", type=int, default=40)
+    ap.add_argument("--dropped", type=int, default=30)
     ap.add_argument("--no-brotli", action="store_true")
     args = ap.parse_args()
 
@@ -89,6 +96,9 @@ def main() -> None:
     for _ in range(args.kakao):
         r = web.post("/v1/auth/kakao/link", {"password": PASSWORD, "remember": True}, content_type="application/json")
         statuses[f"link {r.status_code}"] = statuses.get(f"link {r.status_code}", 0) + 1
+    for _ in range(args.dropped):
+        r = web.get("/v1/auth/kakao/friends")
+        statuses[f"friends {r.status_code}"] = statuses.get(f"friends {r.status_code}", 0) + 1
     for i in range(args.crash):
         r = web.get(f"/v1/lectures/{i % 7 + 1}/average", {"password": PASSWORD})
         statuses[f"average {r.status_code}"] = statuses.get(f"average {r.status_code}", 0) + 1

@@ -42,6 +42,9 @@ KAKAO_CODE = "KAKAO_ACCOUNT_NOT_AVAILABLE"
 # Above the catalog's spike threshold (100 in 5 min): one alert, not 150.
 KAKAO_EVENTS = 150
 CRASH_EVENTS = 40
+# `http.client.RemoteDisconnected`, mapped by relay.toml's [exceptions] to a catalog code (503).
+DROPPED_CODE = "KAKAO_UNAVAILABLE"
+DROPPED_EVENTS = 30
 CRASH_ROUTE = "/v1/lectures/{lecture_id}/average"
 # Not in the catalog: the relay derives the code from the exception type.
 CRASH_CODE = "ZERO_DIVISION_ERROR"
@@ -84,7 +87,7 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
         relay.start()
         dsn = f"http://{PUBLIC_KEY}@127.0.0.1:{proxy.port}/{PROJECT_ID}"
         cmd = [sys.executable, str(HERE / "storm.py"), "--dsn", dsn]
-        cmd += ["--kakao", str(KAKAO_EVENTS), "--crash", str(CRASH_EVENTS)]
+        cmd += ["--kakao", str(KAKAO_EVENTS), "--dropped", str(DROPPED_EVENTS), "--crash", str(CRASH_EVENTS)]
         if encoding == "gzip":
             cmd.append("--no-brotli")
         run = subprocess.run(cmd, capture_output=True, cwd=EXAMPLE, timeout=WAIT * 3, check=False)
@@ -92,9 +95,11 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
         storm = json.loads(run.stdout.decode().strip().splitlines()[-1])
 
         # The service answered as it should, and its SDK sent every event, secrets included.
-        assert storm["statuses"] == {"link 400": KAKAO_EVENTS, "average 500": CRASH_EVENTS}, storm
+        expected = {"link 400": KAKAO_EVENTS, "friends 500": DROPPED_EVENTS, "average 500": CRASH_EVENTS}
+        assert storm["statuses"] == expected, storm
         assert storm["encoding"] == encoding
-        total = KAKAO_EVENTS + CRASH_EVENTS
+        total = KAKAO_EVENTS + DROPPED_EVENTS + CRASH_EVENTS
+        problems = {KAKAO_CODE: KAKAO_EVENTS, DROPPED_CODE: DROPPED_EVENTS, CRASH_CODE: CRASH_EVENTS}
         assert storm["events"] == total and storm["with_secret"] == total, storm
 
         # What reached the relay: every envelope in the expected encoding, every one accepted.
@@ -111,11 +116,11 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
         )
 
         # One Slack message per problem.
-        def both_problems() -> bool:
+        def every_problem() -> bool:
             msgs = slack.snapshot()
-            return any(m.code == KAKAO_CODE for m in msgs) and any(m.marker == "🔴" for m in msgs)
+            return {m.code for m in msgs} >= set(problems)
 
-        wait_for("a Slack message for each problem", both_problems)
+        wait_for("a Slack message for each problem", every_problem)
 
         # Exact counts in `errata stats`, while the relay runs (it writes them every few seconds).
         def exact_counts() -> dict[str, int] | None:
@@ -123,14 +128,14 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
             return c if sum(c.values()) == total else None
 
         counts = wait_for("errata stats to count the storm", exact_counts)
-        assert counts == {KAKAO_CODE: KAKAO_EVENTS, CRASH_CODE: CRASH_EVENTS}, counts
-        crash_code = CRASH_CODE
-        routes = {row["route"] for row in stats(ERRATA, str(store))["rows"] if row["code"] == crash_code}
+        assert counts == problems, counts
+        routes = {row["route"] for row in stats(ERRATA, str(store))["rows"] if row["code"] == CRASH_CODE}
         assert routes == {CRASH_ROUTE}, routes
 
         running = slack.snapshot()
-        assert sorted(m.code for m in running) == sorted([KAKAO_CODE, crash_code]), [m.text for m in running]
-        assert {m.code: m.marker for m in running} == {KAKAO_CODE: "🟠", crash_code: "🔴"}
+        assert sorted(m.code for m in running) == sorted(problems), [m.text for m in running]
+        assert {m.code: m.marker for m in running} == {KAKAO_CODE: "🟠", DROPPED_CODE: "🔴", CRASH_CODE: "🔴"}
+        assert {m.code: m.text.split(" ")[2] for m in running}[DROPPED_CODE] == "(503)"
 
         # SIGTERM flushes; a restart delivers whatever the spool still holds.
         assert relay.stop() == 0, relay.logs()
@@ -142,8 +147,8 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
         # the counts the messages report add up to what was sent.
         msgs = slack.snapshot()
         firsts = [m.code for m in msgs if m.marker != "🔁"]
-        assert sorted(firsts) == sorted([KAKAO_CODE, crash_code]), [m.text for m in msgs]
-        for code, n in ((KAKAO_CODE, KAKAO_EVENTS), (crash_code, CRASH_EVENTS)):
+        assert sorted(firsts) == sorted(problems), [m.text for m in msgs]
+        for code, n in problems.items():
             assert sum(m.count for m in msgs if m.code == code) == n, [m.text for m in msgs if m.code == code]
         assert slack.invalid == 0
         assert counts_by_code(stats(ERRATA, str(store))) == counts
