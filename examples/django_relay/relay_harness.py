@@ -107,13 +107,15 @@ class SlackMessage:
 class SlackStandIn:
     """A local server that behaves like a Slack incoming webhook: `ok` for a valid payload, 400
     `invalid_payload` otherwise, 404 `no_service` on a wrong path, and about 1 message/s: a post
-    sooner than 1 s after the last accepted one gets 429 with `Retry-After: 1` and Slack's body."""
+    sooner than 1 s after the last accepted one (`min_interval`) gets 429 with `Retry-After: 1` and Slack's body."""
 
     path: str = "/services/T0RELAY/B0RELAY/webhooksecretpart"
+    # Slack's pace: about one message per second per channel.
+    min_interval: float = 1.0
     messages: list[SlackMessage] = field(default_factory=list)
     rate_limited: int = 0
     invalid: int = 0
-    _last_ok: float = -10.0
+    _last_ok: float = float("-inf")
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> SlackStandIn:
@@ -150,7 +152,7 @@ class SlackStandIn:
                     return
                 with stand_in._lock:
                     now = time.monotonic()
-                    if now - stand_in._last_ok < 1.0:
+                    if now - stand_in._last_ok < stand_in.min_interval:
                         stand_in.rate_limited += 1
                         limited = True
                     else:
