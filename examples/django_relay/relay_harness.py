@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -37,13 +36,6 @@ def wait_for(what: str, cond: Callable[[], Any], timeout: float = WAIT, every: f
             return last
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -318,6 +310,9 @@ class Relay:
     env: dict[str, str]
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    # The bound address, from the readiness line (`ERRATA_RELAY_ADDR=127.0.0.1:0` by default:
+    # the OS picks a free port; a restart binds the same one again).
+    addr: tuple[str, int] | None = None
 
     @property
     def stdout_path(self) -> Path:
@@ -338,20 +333,23 @@ class Relay:
         err.flush()
         mark = self.stderr_path.stat().st_size
         env = {k: v for k, v in os.environ.items() if not k.startswith("ERRATA_")}
-        env.update({"RUST_LOG": env.get("RUST_LOG", "info"), **self.env})
+        env.update({"RUST_LOG": env.get("RUST_LOG", "info"), "ERRATA_RELAY_ADDR": "127.0.0.1:0", **self.env})
+        if self.addr is not None:
+            env["ERRATA_RELAY_ADDR"] = f"{self.addr[0]}:{self.addr[1]}"
         self.proc = subprocess.Popen([self.errata, "relay"], env=env, stdout=out, stderr=err, cwd=self.workdir)
         out.close()
         err.close()
 
-        def ready() -> bool:
+        def ready() -> tuple[str, int] | None:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise AssertionError(f"errata relay exited with {self.proc.returncode}:\n{self.logs()}")
             with open(self.stderr_path, "rb") as f:
                 f.seek(mark)
-                return READY.encode() in f.read()
+                m = re.search(rf"{READY} (\S+):(\d+)\n".encode(), f.read())
+            return (m.group(1).decode(), int(m.group(2))) if m else None
 
-        wait_for("errata relay to listen", ready)
+        self.addr = wait_for("errata relay to listen", ready)
         return self
 
     def stop(self) -> int:

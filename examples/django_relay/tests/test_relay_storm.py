@@ -27,7 +27,6 @@ from relay_harness import (  # noqa: E402
     SlackStandIn,
     counts_by_code,
     envelope_events,
-    free_port,
     leaked,
     stats,
     store_bytes,
@@ -67,13 +66,11 @@ def alerts_pending(store: Path) -> list[object]:
 @pytest.mark.parametrize("encoding", ["br", "gzip"])
 def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: Path, encoding: str) -> None:
     slack = SlackStandIn().start()
-    relay_port = free_port()
     store = tmp_path / "relay.sqlite3"
     relay = Relay(
         ERRATA,
         tmp_path,
         {
-            "ERRATA_RELAY_ADDR": f"127.0.0.1:{relay_port}",
             "ERRATA_RELAY_PROJECTS": f"{PROJECT_ID}:{PUBLIC_KEY}",
             "ERRATA_RELAY_CATALOG": str(EXAMPLE / "errors.toml"),
             "ERRATA_RELAY_CONFIG": str(EXAMPLE / "relay.toml"),
@@ -82,9 +79,11 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
             "ERRATA_SERVICE": "relaydemo",
         },
     )
-    proxy = RecordingProxy(("127.0.0.1", relay_port)).start()
+    proxy: RecordingProxy | None = None
     try:
         relay.start()
+        assert relay.addr is not None
+        proxy = RecordingProxy(relay.addr).start()
         dsn = f"http://{PUBLIC_KEY}@127.0.0.1:{proxy.port}/{PROJECT_ID}"
         cmd = [sys.executable, str(HERE / "storm.py"), "--dsn", dsn]
         cmd += ["--kakao", str(KAKAO_EVENTS), "--dropped", str(DROPPED_EVENTS), "--crash", str(CRASH_EVENTS)]
@@ -167,5 +166,6 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
         )
     finally:
         relay.stop()
-        proxy.stop()
+        if proxy is not None:
+            proxy.stop()
         slack.stop()

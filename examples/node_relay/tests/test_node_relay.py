@@ -27,7 +27,6 @@ from relay_harness import (  # noqa: E402
     SlackStandIn,
     counts_by_code,
     envelope_events,
-    free_port,
     leaked,
     stats,
     store_bytes,
@@ -53,13 +52,11 @@ def node(mode: list[str], dsn: str) -> subprocess.CompletedProcess[bytes]:
 
 def test_node_sdk_events_are_accepted_counted_alerted_and_scrubbed(tmp_path: Path) -> None:
     slack = SlackStandIn().start()
-    relay_port = free_port()
     store = tmp_path / "relay.sqlite3"
     relay = Relay(
         ERRATA,
         tmp_path,
         {
-            "ERRATA_RELAY_ADDR": f"127.0.0.1:{relay_port}",
             "ERRATA_RELAY_PROJECTS": f"{PROJECT_ID}:{PUBLIC_KEY}",
             "ERRATA_RELAY_CATALOG": str(EXAMPLE.parent / "django_relay" / "errors.toml"),
             "ERRATA_SLACK_WEBHOOK_URL": slack.url,
@@ -67,9 +64,11 @@ def test_node_sdk_events_are_accepted_counted_alerted_and_scrubbed(tmp_path: Pat
             "ERRATA_SERVICE": "relaydemo-node",
         },
     )
-    proxy = RecordingProxy(("127.0.0.1", relay_port)).start()
+    proxy: RecordingProxy | None = None
     try:
         relay.start()
+        assert relay.addr is not None
+        proxy = RecordingProxy(relay.addr).start()
         dsn = f"http://{PUBLIC_KEY}@127.0.0.1:{proxy.port}/{PROJECT_ID}"
 
         handled = node(["handled", str(HANDLED)], dsn)
@@ -126,5 +125,6 @@ def test_node_sdk_events_are_accepted_counted_alerted_and_scrubbed(tmp_path: Pat
         )
     finally:
         relay.stop()
-        proxy.stop()
+        if proxy is not None:
+            proxy.stop()
         slack.stop()
