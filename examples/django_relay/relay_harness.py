@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -190,6 +191,7 @@ class Recorded:
     body: bytes
     status: int
     response: bytes
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     def decoded(self) -> bytes:
         """The body without its `Content-Encoding`."""
@@ -250,7 +252,15 @@ class RecordingProxy:
                     conn.close()
                 with proxy._lock:
                     proxy.requests.append(
-                        Recorded(self.path, {k.lower(): v for k, v in headers.items()}, chunked, body, status, answer)
+                        Recorded(
+                            self.path,
+                            {k.lower(): v for k, v in headers.items()},
+                            chunked,
+                            body,
+                            status,
+                            answer,
+                            {k.lower(): v for k, v in resp_headers},
+                        )
                     )
                 self.send_response(status)
                 for k, v in resp_headers:
@@ -371,6 +381,13 @@ class Relay:
             if p.exists():
                 text += p.read_text(errors="replace")
         return text
+
+
+def relay_counters(addr: tuple[str, int]) -> dict[str, Any]:
+    """`GET /relay/stats`: the relay's own counters (events, over_quota, shed, sdk_discarded...)."""
+    with urllib.request.urlopen(f"http://{addr[0]}:{addr[1]}/relay/stats", timeout=WAIT) as r:
+        result: dict[str, Any] = json.load(r)
+        return result
 
 
 def stats(errata: str, store: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from relay_harness import (  # noqa: E402
     counts_by_code,
     envelope_events,
     leaked,
+    relay_counters,
     stats,
     store_bytes,
     wait_for,
@@ -164,6 +165,59 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
             )
             == []
         )
+    finally:
+        relay.stop()
+        if proxy is not None:
+            proxy.stop()
+        slack.stop()
+
+
+def test_the_sdk_backs_off_when_the_relay_answers_over_quota(tmp_path: Path) -> None:
+    """With a quota of 50 events an hour, the relay accepts 50, answers the next with 429,
+    `Retry-After` and `X-Sentry-Rate-Limits`, and the real SDK then stops sending (it drops the
+    rest itself instead of retrying into the limit): exactly 50 events counted."""
+    quota = 50
+    slack = SlackStandIn().start()
+    store = tmp_path / "relay.sqlite3"
+    relay = Relay(
+        ERRATA,
+        tmp_path,
+        {
+            "ERRATA_RELAY_PROJECTS": f"{PROJECT_ID}:{PUBLIC_KEY}",
+            "ERRATA_RELAY_CATALOG": str(EXAMPLE / "errors.toml"),
+            "ERRATA_RELAY_CONFIG": str(EXAMPLE / "relay.toml"),
+            "ERRATA_RELAY_QUOTA": f"{quota}/h",
+            "ERRATA_SLACK_WEBHOOK_URL": slack.url,
+            "ERRATA_STORE": str(store),
+        },
+    )
+    proxy: RecordingProxy | None = None
+    try:
+        relay.start()
+        assert relay.addr is not None
+        proxy = RecordingProxy(relay.addr).start()
+        dsn = f"http://{PUBLIC_KEY}@127.0.0.1:{proxy.port}/{PROJECT_ID}"
+        cmd = [sys.executable, str(HERE / "storm.py"), "--dsn", dsn, "--kakao", "150", "--dropped", "0", "--crash", "0"]
+        run = subprocess.run(cmd, capture_output=True, cwd=EXAMPLE, timeout=WAIT * 3, check=False)
+        assert run.returncode == 0, run.stderr.decode(errors="replace")
+
+        with_events = [r for r in proxy.snapshot() if list(envelope_events(r.decoded()))]
+        accepted = [r for r in with_events if r.status == 200]
+        limited = [r for r in with_events if r.status == 429]
+        assert len(accepted) == quota, [r.status for r in with_events]
+        # One refusal, and nothing after it: the SDK honoured the limit.
+        assert len(limited) == 1 and with_events[-1] is limited[0], [r.status for r in with_events]
+        answer = limited[0].response_headers
+        assert int(answer["retry-after"]) > 0, answer
+        assert answer["x-sentry-rate-limits"].endswith(":project:quota_exceeded"), answer
+        assert relay_counters(relay.addr)["over_quota"] == 1
+
+        def exact() -> dict[str, int] | None:
+            c = counts_by_code(stats(ERRATA, str(store)))
+            return c if c == {KAKAO_CODE: quota} else None
+
+        wait_for("errata stats to count the accepted events", exact)
+        assert relay.stop() == 0, relay.logs()
     finally:
         relay.stop()
         if proxy is not None:
