@@ -6,6 +6,7 @@ Everything runs on loopback; nothing is mocked on the relay's side.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import json
@@ -16,6 +17,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -415,6 +417,34 @@ def store_bytes(store: Path) -> bytes:
     for p in sorted(store.parent.glob(store.name + "*")):
         data += p.read_bytes()
     return data
+
+
+PG_SERVER = os.environ.get("RELAY_TEST_PG", "postgres://postgres@127.0.0.1:5432")
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str = "relayclients") -> Iterator[str]:
+    """A fresh PostgreSQL database on the local server (`RELAY_TEST_PG`), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    psql = ["psql", f"{PG_SERVER}/postgres", "-v", "ON_ERROR_STOP=1", "-qAtc"]
+    subprocess.run([*psql, f"CREATE DATABASE {name}"], check=True, capture_output=True, timeout=WAIT)
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False, timeout=WAIT)
+
+
+def postgres_available() -> bool:
+    """Whether the local PostgreSQL server answers."""
+    try:
+        return subprocess.run(["pg_isready", "-d", f"{PG_SERVER}/postgres", "-q"], timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def postgres_bytes(url: str) -> bytes:
+    """Everything a PostgreSQL store holds, as `pg_dump` writes it (schema and rows)."""
+    return subprocess.run(["pg_dump", url], check=True, capture_output=True, timeout=WAIT).stdout
 
 
 def leaked(secrets: list[str], where: dict[str, bytes]) -> list[str]:

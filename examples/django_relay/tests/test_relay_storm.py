@@ -8,10 +8,13 @@ Needs `ERRATA` (the path of the `errata` binary); see `run-ci.sh`.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,9 @@ from relay_harness import (  # noqa: E402
     counts_by_code,
     envelope_events,
     leaked,
+    postgres_available,
+    postgres_bytes,
+    postgres_database,
     relay_counters,
     stats,
     store_bytes,
@@ -52,10 +58,10 @@ CRASH_CODE = "ZERO_DIVISION_ERROR"
 pytestmark = pytest.mark.skipif(not ERRATA, reason="set ERRATA to the path of the errata binary")
 
 
-def alerts_pending(store: Path) -> list[object]:
+def alerts_pending(store: str) -> list[object]:
     """`errata alerts list --which pending` as JSON."""
     out = subprocess.run(
-        [ERRATA, "alerts", "list", "--store", str(store), "--which", "pending", "--format", "json"],
+        [ERRATA, "alerts", "list", "--store", store, "--which", "pending", "--format", "json"],
         capture_output=True,
         check=True,
         timeout=WAIT,
@@ -64,10 +70,35 @@ def alerts_pending(store: Path) -> list[object]:
     return items
 
 
-@pytest.mark.parametrize("encoding", ["br", "gzip"])
-def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: Path, encoding: str) -> None:
+@pytest.mark.parametrize(
+    ("encoding", "backend"),
+    [
+        ("br", "sqlite"),
+        ("gzip", "sqlite"),
+        pytest.param(
+            "br",
+            "postgres",
+            marks=pytest.mark.skipif(not postgres_available(), reason="no PostgreSQL server answers"),
+        ),
+    ],
+)
+def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(
+    tmp_path: Path, encoding: str, backend: str
+) -> None:
+    with contextlib.ExitStack() as stack:
+        if backend == "postgres":
+            store = stack.enter_context(postgres_database())
+            read_store: Callable[[], bytes] = functools.partial(postgres_bytes, store)
+        else:
+            path = tmp_path / "relay.sqlite3"
+            store = str(path)
+            read_store = functools.partial(store_bytes, path)
+        run_storm_and_check(tmp_path, encoding, store, read_store)
+
+
+def run_storm_and_check(tmp_path: Path, encoding: str, store: str, read_store: Callable[[], bytes]) -> None:
+    """Runs the storm against a relay on `store` and checks everything it left."""
     slack = SlackStandIn().start()
-    store = tmp_path / "relay.sqlite3"
     relay = Relay(
         ERRATA,
         tmp_path,
@@ -76,7 +107,7 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
             "ERRATA_RELAY_CATALOG": str(EXAMPLE / "errors.toml"),
             "ERRATA_RELAY_CONFIG": str(EXAMPLE / "relay.toml"),
             "ERRATA_SLACK_WEBHOOK_URL": slack.url,
-            "ERRATA_STORE": str(store),
+            "ERRATA_STORE": store,
             "ERRATA_SERVICE": "relaydemo",
         },
     )
@@ -124,12 +155,12 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
 
         # Exact counts in `errata stats`, while the relay runs (it writes them every few seconds).
         def exact_counts() -> dict[str, int] | None:
-            c = counts_by_code(stats(ERRATA, str(store)))
+            c = counts_by_code(stats(ERRATA, store))
             return c if sum(c.values()) == total else None
 
         counts = wait_for("errata stats to count the storm", exact_counts)
         assert counts == problems, counts
-        routes = {row["route"] for row in stats(ERRATA, str(store))["rows"] if row["code"] == CRASH_CODE}
+        routes = {row["route"] for row in stats(ERRATA, store)["rows"] if row["code"] == CRASH_CODE}
         assert routes == {CRASH_ROUTE}, routes
 
         running = slack.snapshot()
@@ -151,15 +182,17 @@ def test_storm_gives_one_alert_per_problem_exact_counts_and_no_secret(tmp_path: 
         for code, n in problems.items():
             assert sum(m.count for m in msgs if m.code == code) == n, [m.text for m in msgs if m.code == code]
         assert slack.invalid == 0
-        assert counts_by_code(stats(ERRATA, str(store))) == counts
+        assert counts_by_code(stats(ERRATA, store)) == counts
 
-        # Nothing secret anywhere the relay writes.
+        # Nothing secret anywhere the relay writes (the store's bytes do hold the storm's data).
+        store_data = read_store()
+        assert KAKAO_CODE.encode() in store_data and CRASH_ROUTE.encode() in store_data
         assert (
             leaked(
                 SECRETS,
                 {
                     "Slack": b"\n".join(m.raw for m in msgs),
-                    "the store": store_bytes(store),
+                    "the store": store_data,
                     "the relay's logs": relay.logs().encode(),
                 },
             )
