@@ -1,7 +1,8 @@
 """A storm from a real Django + DRF service, through the real Python Sentry SDK, into the real
 `errata relay`: one Slack message per problem, exact counts in `errata stats`, no planted secret
-in Slack, the store or the relay's logs; once with brotli (the SDK's choice when `brotli` is
-importable) and once with gzip (its fallback without it).
+in Slack, the store or the relay's logs; with brotli (the SDK's choice when `brotli` is
+importable) and with gzip (its fallback without it) on a SQLite store, and with brotli on a
+PostgreSQL store. Then the SDK against the relay's quota: it backs off on the 429.
 
 Needs `ERRATA` (the path of the `errata` binary); see `run-ci.sh`.
 """
