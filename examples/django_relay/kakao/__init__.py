@@ -1,0 +1,1 @@
+"""A minimal Kakao API client, as the seed-000 service has one."""
