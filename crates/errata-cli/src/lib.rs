@@ -46,8 +46,8 @@ mod init;
 pub mod monitor;
 pub mod openapi;
 pub mod output;
-mod shell;
 pub mod relay;
+mod shell;
 pub mod source;
 
 use std::process::ExitCode;
