@@ -2,15 +2,18 @@
 //! add up to the failed requests; a flood of KAKAO_ACCOUNT_NOT_AVAILABLE (400, `alert = "spike"`)
 //! becomes one spike alert. Alerts go through the real webhook sink to a receiver on loopback.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use classroom::config::{Config, PasswordHashing};
+use common::{listen, webhook_receiver};
 use errata_alert::sink::webhook::WebhookSink;
 use errata_alert::{Alerting, Timing};
 use serde_json::Value;
@@ -18,13 +21,6 @@ use tokio::net::TcpListener;
 
 const OUTAGE: u8 = 0;
 const ACCOUNT: u8 = 1;
-
-async fn listen(app: Router) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
 
 /// Kakao's channel API, failing the way the current mode says.
 async fn fake_kakao(mode: Arc<AtomicU8>) -> String {
@@ -50,30 +46,12 @@ async fn fake_kakao(mode: Arc<AtomicU8>) -> String {
     .await
 }
 
-/// A webhook receiver keeping every alert it is sent.
-async fn receiver(received: Arc<Mutex<Vec<Value>>>) -> String {
-    listen(Router::new().route(
-        "/hook",
-        post(move |body: String| {
-            let received = Arc::clone(&received);
-            async move {
-                received
-                    .lock()
-                    .unwrap()
-                    .push(serde_json::from_str(&body).unwrap_or(Value::Null));
-                StatusCode::OK
-            }
-        }),
-    ))
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_is_one_alert_plus_digests_and_a_flood_is_one_spike_alert() {
     let mode = Arc::new(AtomicU8::new(OUTAGE));
     let kakao = fake_kakao(Arc::clone(&mode)).await;
     let received = Arc::new(Mutex::new(Vec::new()));
-    let hook = receiver(Arc::clone(&received)).await;
+    let hook = webhook_receiver("/hook", Arc::clone(&received)).await;
 
     let dir = tempfile::tempdir().unwrap();
     let vars: HashMap<&str, String> = HashMap::from([

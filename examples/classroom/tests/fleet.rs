@@ -6,6 +6,8 @@
 //! Needs PostgreSQL on 127.0.0.1:5432 (user `postgres`, trust); the test creates two databases
 //! (prefix `classroom_fleet_`) and drops them.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -15,8 +17,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
+use common::{listen, webhook_receiver};
 use serde_json::Value;
-use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -63,13 +65,6 @@ impl Drop for Db {
     }
 }
 
-async fn listen(app: Router) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
 /// What the Slack stand-in saw.
 #[derive(Default)]
 struct SlackSeen {
@@ -103,24 +98,6 @@ async fn slack(seen: Arc<Mutex<SlackSeen>>) -> String {
                 s.accepted
                     .push(serde_json::from_str(&body).unwrap_or(Value::Null));
                 "ok".into_response()
-            }
-        }),
-    ))
-    .await
-}
-
-/// A webhook receiver keeping every alert (its JSON carries kind, count and fingerprint).
-async fn receiver(received: Arc<Mutex<Vec<Value>>>) -> String {
-    listen(Router::new().route(
-        "/alerts",
-        post(move |body: String| {
-            let received = Arc::clone(&received);
-            async move {
-                received
-                    .lock()
-                    .unwrap()
-                    .push(serde_json::from_str(&body).unwrap_or(Value::Null));
-                StatusCode::OK
             }
         }),
     ))
@@ -231,7 +208,7 @@ async fn storm(n: usize) -> Outcome {
     let slack_seen = Arc::new(Mutex::new(SlackSeen::default()));
     let slack_url = slack(Arc::clone(&slack_seen)).await;
     let received = Arc::new(Mutex::new(Vec::new()));
-    let hook = receiver(Arc::clone(&received)).await;
+    let hook = webhook_receiver("/alerts", Arc::clone(&received)).await;
     let env: Vec<(&str, String)> = vec![
         ("DATABASE_URL", service_db.url()),
         ("JWT_SECRET", "fleet-test-secret-0123456789abcdef".into()),

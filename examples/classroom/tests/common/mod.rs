@@ -703,3 +703,30 @@ pub fn message_of(code: Code, locale: &str) -> String {
         .expect("a message")
         .to_owned()
 }
+
+/// Serves `app` on a free loopback port; returns its base URL (`http://127.0.0.1:PORT`).
+pub async fn listen(app: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// A webhook receiver on `path`, keeping every alert it is sent (its JSON carries kind, count
+/// and fingerprint); returns its base URL.
+pub async fn webhook_receiver(path: &'static str, received: Arc<Mutex<Vec<Value>>>) -> String {
+    listen(axum::Router::new().route(
+        path,
+        axum::routing::post(move |body: String| {
+            let received = Arc::clone(&received);
+            async move {
+                received
+                    .lock()
+                    .unwrap()
+                    .push(serde_json::from_str(&body).unwrap_or(Value::Null));
+                axum::http::StatusCode::OK
+            }
+        }),
+    ))
+    .await
+}
