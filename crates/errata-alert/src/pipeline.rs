@@ -131,26 +131,22 @@ impl Alerting {
     /// default 2 min).
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut a = Self::from_config(Config::from_env()?);
-        let get = |var: &'static str| -> Result<Option<Duration>, ConfigError> {
-            match std::env::var(var) {
-                Ok(v) if !v.trim().is_empty() => {
-                    humantime::parse_duration(v.trim()).map(Some).map_err(|e| {
-                        ConfigError::invalid(var, format!("{e} in {v:?} (e.g. 500ms, 5s, 5m)"))
-                    })
-                }
-                _ => Ok(None),
+        // The one duration grammar of `ERRATA_*` variables (bare seconds or humantime).
+        let get = |var: &'static str, least: Duration, most: Duration| match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => {
+                crate::config::parse_duration(var, &v, least, most).map(Some)
             }
+            _ => Ok(None),
         };
-        if let Some(d) = get("ERRATA_FLUSH_INTERVAL")? {
-            if d.is_zero() {
-                return Err(ConfigError::invalid(
-                    "ERRATA_FLUSH_INTERVAL",
-                    "must be more than zero",
-                ));
-            }
+        let ms = Duration::from_millis;
+        if let Some(d) = get("ERRATA_FLUSH_INTERVAL", ms(1), Duration::from_secs(3600))? {
             a.flush_interval = d;
         }
-        if let Some(d) = get("ERRATA_LEASE")? {
+        if let Some(d) = get(
+            "ERRATA_LEASE",
+            Duration::from_secs(1),
+            Duration::from_secs(86_400),
+        )? {
             a.delivery.lease = d;
         }
         Ok(a)
