@@ -1,10 +1,12 @@
 //! Three classroom processes sharing one PostgreSQL database and one PostgreSQL errata store
 //! behave as one node: a Kakao outage hit round-robin over them, by clients in two locales,
 //! gives what one replica would send — one alert per group across the fleet, digests whose
-//! counts add up to the errors the fleet answered, and Slack paced to 1 message/s fleet-wide.
+//! counts add up to the errors the fleet answered, and Slack paced to 1 message/s fleet-wide;
+//! with `REDIS_URL`, a 60/min limit admits 60 across the fleet, not 60 per replica.
 //!
-//! Needs PostgreSQL on 127.0.0.1:5432 (user `postgres`, trust); the test creates two databases
-//! (prefix `classroom_fleet_`) and drops them.
+//! Needs PostgreSQL on 127.0.0.1:5432 (user `postgres`, trust) and Redis on 127.0.0.1:6379; the
+//! test creates two databases (prefix `classroom_fleet_`) and drops them, and keeps its rate
+//! limits under a Redis key prefix of its own.
 
 mod common;
 
@@ -197,7 +199,12 @@ struct Outcome {
     alerts: Vec<Value>,
     slack_messages: usize,
     slack_rate_limited: u32,
+    /// The rate-limit burst: (admitted, refused, seconds it took) of requests by one user.
+    burst: (u64, u64, u64),
 }
+
+/// The burst limit every replica is started with (`CLASSROOM_RATE_BURST`).
+const BURST_PER_MINUTE: u64 = 60;
 
 /// Starts `n` replicas on fresh databases, hits them round-robin with a Kakao outage from
 /// clients in two locales, waits until the notices carry every answered error, stops them.
@@ -216,7 +223,12 @@ async fn storm(n: usize) -> Outcome {
         ("KAKAO_TIMEOUT_MS", "2000".into()),
         ("CLASSROOM_RATE_ANON", "off".into()),
         ("CLASSROOM_RATE_USER", "off".into()),
-        ("CLASSROOM_RATE_BURST", "off".into()),
+        // One budget for the whole fleet, counted in Redis (generous timeout: a loaded machine
+        // must not send a request to a replica's local fallback).
+        ("CLASSROOM_RATE_BURST", format!("{BURST_PER_MINUTE}/min")),
+        ("REDIS_URL", "redis://127.0.0.1:6379/".into()),
+        ("CLASSROOM_RATE_REDIS_PREFIX", redis_prefix(n)),
+        ("CLASSROOM_RATE_REDIS_TIMEOUT_MS", "5000".into()),
         ("CLASSROOM_HASH_CONCURRENCY", "1".into()),
         ("ERRATA_STORE", store_db.url()),
         ("ERRATA_CONSOLE", "off".into()),
@@ -238,16 +250,23 @@ async fn storm(n: usize) -> Outcome {
         replicas.push(r);
     }
 
-    let signup: Value = client
-        .post(format!("{}/v1/auth/signup", replicas[0].base))
-        .json(&serde_json::json!({"email": "kim@example.com", "password": "correct-horse", "name": "Kim"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = signup["access"].as_str().expect("a token").to_owned();
+    let signup = |name: &'static str| {
+        let (client, base) = (client.clone(), replicas[0].base.clone());
+        async move {
+            let body: Value = client
+                .post(format!("{base}/v1/auth/signup"))
+                .json(&serde_json::json!({"email": format!("{name}@example.com"), "password": "correct-horse", "name": name}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["access"].as_str().expect("a token").to_owned()
+        }
+    };
+    // Two users share the storm, each within the burst limit.
+    let tokens = [signup("kim").await, signup("lee").await];
 
     // The storm: 120 calls in four bursts over ~4 s, round-robin over the replicas, clients
     // in Korean and in English.
@@ -257,7 +276,7 @@ async fn storm(n: usize) -> Outcome {
         let lang = if (i / 3) % 2 == 0 { "ko" } else { "en" };
         let resp = client
             .get(format!("{}/v1/user/kakao-channel-added", r.base))
-            .bearer_auth(&token)
+            .bearer_auth(&tokens[(i / 2) % 2])
             .header("x-kakao-token", "kakao-user-token")
             .header("accept-language", lang)
             .send()
@@ -301,11 +320,35 @@ async fn storm(n: usize) -> Outcome {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // The rate limit: a third user asks three times the burst, round-robin over the replicas.
+    let token = signup("park").await;
+    let started = Instant::now();
+    let (mut admitted, mut refused) = (0, 0);
+    for i in 0..3 * BURST_PER_MINUTE as usize {
+        let resp = client
+            .get(format!("{}/v1/lectures", replicas[i % n].base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        match resp.status().as_u16() {
+            200 => admitted += 1,
+            429 => {
+                let body: Value = resp.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "RATE_LIMIT_EXCEEDED", "{body}");
+                refused += 1;
+            }
+            other => panic!("GET /v1/lectures answered {other}"),
+        }
+    }
+    let burst = (admitted, refused, started.elapsed().as_secs());
+
     for r in replicas {
         r.stop().await;
     }
     let all = serde_json::to_string(&*received.lock().unwrap()).unwrap();
-    assert!(!all.contains("kakao-user-token") && !all.contains(&token));
+    assert!(!all.contains("kakao-user-token") && tokens.iter().all(|t| !all.contains(t)));
     let alerts = outage(&received.lock().unwrap());
     let seen = slack_seen.lock().unwrap();
     assert_eq!(
@@ -318,7 +361,17 @@ async fn storm(n: usize) -> Outcome {
         alerts,
         slack_messages: seen.accepted.len(),
         slack_rate_limited: seen.rate_limited,
+        burst,
     }
+}
+
+/// A Redis key prefix of this run alone (the shared Redis on 127.0.0.1:6379).
+fn redis_prefix(replicas: usize) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("classroom-fleet:{}:{nanos}:{replicas}:", std::process::id())
 }
 
 /// Checks what one node promises, on a storm's outcome; returns (groups, digests).
@@ -354,6 +407,14 @@ fn one_node_promises(o: &Outcome) -> (usize, usize) {
         );
     }
     assert_eq!(o.slack_rate_limited, 0, "1 message/s to Slack");
+    // GCRA: the whole burst at once, then one more per second; three replicas counting on
+    // their own would admit three bursts.
+    let (admitted, refused, secs) = o.burst;
+    assert!(
+        (BURST_PER_MINUTE..=BURST_PER_MINUTE + secs + 1).contains(&admitted),
+        "{admitted} admitted, {refused} refused in {secs} s: one budget of {BURST_PER_MINUTE}/min"
+    );
+    assert_eq!(admitted + refused, 3 * BURST_PER_MINUTE);
     (groups.len(), o.alerts.len() - news)
 }
 
@@ -364,18 +425,21 @@ async fn three_replicas_alert_as_one_node() {
     let fleet = storm(3).await;
     let (fleet_groups, fleet_digests) = one_node_promises(&fleet);
     eprintln!(
-        "one node: {} errors, {} groups, {} notices ({} digests), {} Slack messages; \
-         three replicas: {} errors, {} groups, {} notices ({} digests), {} Slack messages",
+        "one node: {} errors, {} groups, {} notices ({} digests), {} Slack messages, \
+         burst {:?}; three replicas: {} errors, {} groups, {} notices ({} digests), \
+         {} Slack messages, burst {:?} (admitted, refused, seconds)",
         one.answered,
         one_groups,
         one.alerts.len(),
         one_digests,
         one.slack_messages,
+        one.burst,
         fleet.answered,
         fleet_groups,
         fleet.alerts.len(),
         fleet_digests,
-        fleet.slack_messages
+        fleet.slack_messages,
+        fleet.burst
     );
     assert_eq!(fleet_groups, one_groups, "the same groups as one node");
     // Digests follow group_interval: the same storm gives the same number, give or take the
