@@ -76,7 +76,10 @@ fn compress(codec: Codec, body: &[u8]) -> Vec<u8> {
             .expect("deflate"),
         Codec::Brotli => {
             let mut out = Vec::new();
-            drop(finish(brotli::CompressorWriter::new(&mut out, 4096, 1, 22), body));
+            drop(finish(
+                brotli::CompressorWriter::new(&mut out, 4096, 1, 22),
+                body,
+            ));
             out
         }
         Codec::Zstd => zstd::encode_all(body, 1).expect("zstd"),
