@@ -31,6 +31,7 @@ fn alert(sample: Event, users: u64) -> Alert {
         release: None,
         docs_url: None,
         notice: 1,
+        resolve_after_secs: None,
     }
 }
 
