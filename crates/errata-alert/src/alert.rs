@@ -170,7 +170,7 @@ impl Alert {
     ///
     /// ```
     /// # use errata_alert::{Alert, AlertKind, Event};
-    /// # let t = |s| chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+    /// # let t = |s: i64| chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
     /// # let mut a: Alert = serde_json::from_value(serde_json::json!({
     /// #   "id": "1", "kind": "digest", "fingerprint": "f", "code": "E", "status": 503,
     /// #   "count": 5, "total": 9, "window_start": t(0), "window_end": t(300),
