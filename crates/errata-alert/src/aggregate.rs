@@ -6,6 +6,12 @@
 //! per `group_interval`. The windows of a group's notices never overlap, so the counts of its
 //! notices add up to exactly its events.
 //!
+//! A group that alerted and then sees no event for `resolve_after` (default 5 min; `None` turns
+//! it off) gets one resolved notice ([`AlertKind::Resolved`](crate::AlertKind::Resolved)), once
+//! every notice of its events has gone out; each digest says whether the group is still
+//! active. The resolved notice counts as a notice for `group_interval` and `repeat_interval`, so
+//! a problem that comes back right away is notified again one `group_interval` later at most.
+//!
 //! Which codes alert is the catalog's `alert` field: `always`, `never` (counted only), or
 //! `spike`: when a code sees more than `count` events within `window_secs`, its groups start
 //! alerting.
@@ -47,6 +53,10 @@ impl Default for Timing {
         }
     }
 }
+
+/// The default quiet time after which a group that alerted is resolved (5 min, as
+/// Alertmanager's `resolve_timeout`).
+pub const DEFAULT_RESOLVE_AFTER: Duration = Duration::from_secs(300);
 
 /// Memory bounds of the aggregator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +115,8 @@ const PARAM_EXAMPLES: usize = 3;
 #[derive(Clone)]
 pub(crate) struct AggConfig {
     pub timing: Timing,
+    /// Quiet time after which a group that alerted gets a resolved notice (`None`: never).
+    pub resolve_after: Option<Duration>,
     pub limits: Limits,
     pub default_spike: SpikeRule,
     pub policies: Policies,
@@ -248,6 +260,8 @@ struct Group {
     last_notified: Option<DateTime<Utc>>,
     next_due: Option<DateTime<Utc>>,
     notices: u32,
+    /// The resolved notice of the current quiet period went out.
+    resolved: bool,
 }
 
 /// The values one message parameter took in a group.
@@ -357,7 +371,14 @@ pub(crate) struct Aggregator {
     /// A group opened since the last [`Aggregator::take_fleet_rows`] (fleet mode writes its
     /// first events at once, so its notice is durable).
     opened_group: bool,
+    /// Tests: run with the code of each notice before it is made.
+    #[cfg(test)]
+    pub(crate) fault: Option<Fault>,
 }
+
+/// Tests: a hook that may panic inside a tick.
+#[cfg(test)]
+pub(crate) type Fault = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Per-minute count key: minute, code, status, route, method.
 type CountKey = (i64, String, u16, String, String);
@@ -462,6 +483,8 @@ impl Aggregator {
             paths: Memo::new(),
             fingerprints: FingerprintMemo::default(),
             opened_group: false,
+            #[cfg(test)]
+            fault: None,
         }
     }
 
@@ -650,6 +673,7 @@ impl Aggregator {
                     last_notified: None,
                     next_due: None,
                     notices: 0,
+                    resolved: false,
                 },
             );
         }
@@ -752,9 +776,13 @@ impl Aggregator {
         }
     }
 
-    /// When the next notice is due, if any.
+    /// When the next notice is due, if any (resolved notices included).
     pub(crate) fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.groups.values().filter_map(|g| g.next_due).min()
+        let resolve = self.cfg.resolve_after;
+        self.groups
+            .values()
+            .filter_map(|g| g.next_due.or_else(|| resolve_due(g, resolve)))
+            .min()
     }
 
     /// Alerts due at `now`; closes groups that have been quiet long enough.
@@ -771,8 +799,65 @@ impl Aggregator {
                 out.push(a);
             }
         }
+        let resolve = self.cfg.resolve_after;
+        let quiet: Vec<Arc<str>> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| resolve_due(g, resolve).is_some_and(|d| d <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in quiet {
+            if let Some(a) = self.resolve(&k, now) {
+                out.push(a);
+            }
+        }
         self.housekeep(now);
         out
+    }
+
+    /// The resolved notice of a group that has been quiet for `resolve_after`.
+    fn resolve(&mut self, key: &str, now: DateTime<Utc>) -> Option<Alert> {
+        #[cfg(test)]
+        if let (Some(f), Some(g)) = (&self.fault, self.groups.get(key)) {
+            f(&g.code);
+        }
+        let captured = self.groups.get_mut(key)?.sample.take()?;
+        let mut sample = self.written_out(&captured);
+        self.in_operator_locale(&mut sample);
+        let params = self.param_samples(key);
+        let resolve_after_secs = self.cfg.resolve_after.map(|d| d.as_secs());
+        let g = self.groups.get_mut(key)?;
+        g.sample = Some(captured);
+        let window_start = g.last_notified.unwrap_or(g.opened);
+        g.notices += 1;
+        g.resolved = true;
+        g.last_notified = Some(now);
+        self.stats.alerts += 1;
+        Some(Alert {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: AlertKind::Resolved,
+            fingerprint: key.to_string(),
+            code: g.code.clone(),
+            status: g.status,
+            count: 0,
+            total: g.total,
+            window_start,
+            window_end: now.max(window_start),
+            first_seen: g.first_seen,
+            last_seen: g.last_seen,
+            users: 0,
+            users_total: g.users_total.len() as u64,
+            users_capped: g.users_capped,
+            routes: Vec::new(),
+            params,
+            sample,
+            service: self.cfg.service.clone(),
+            environment: self.cfg.environment.clone(),
+            release: self.cfg.release.clone(),
+            docs_url: g.docs_url.clone(),
+            notice: g.notices,
+            resolve_after_secs,
+        })
     }
 
     /// Every pending notice, due or not (at shutdown).
@@ -876,12 +961,18 @@ impl Aggregator {
     }
 
     fn notify(&mut self, key: &str, now: DateTime<Utc>) -> Option<Alert> {
+        #[cfg(test)]
+        if let (Some(f), Some(g)) = (&self.fault, self.groups.get(key)) {
+            f(&g.code);
+        }
         let captured = self.groups.get_mut(key)?.sample.take()?;
         let mut sample = self.written_out(&captured);
         self.in_operator_locale(&mut sample);
         let params = self.param_samples(key);
+        let resolve_after_secs = self.cfg.resolve_after.map(|d| d.as_secs());
         let g = self.groups.get_mut(key)?;
         g.sample = Some(captured);
+        g.resolved = false;
         let kind = if g.notices > 0 {
             AlertKind::Digest
         } else if g.repeat {
@@ -921,6 +1012,7 @@ impl Aggregator {
             release: self.cfg.release.clone(),
             docs_url: g.docs_url.clone(),
             notice: g.notices,
+            resolve_after_secs,
         };
         g.pending = 0;
         g.pending_since = None;
@@ -1008,6 +1100,14 @@ impl Aggregator {
     }
 }
 
+/// When a group's resolved notice is due: `resolve_after` after its latest event, once it has
+/// alerted, every event of it is notified, and it is not resolved already.
+fn resolve_due(g: &Group, resolve_after: Option<Duration>) -> Option<DateTime<Utc>> {
+    let after = resolve_after?;
+    (g.alerting && g.notices > 0 && g.pending == 0 && !g.resolved)
+        .then(|| add_std(g.last_activity, after))
+}
+
 fn due_after(g: &Group, now: DateTime<Utc>, timing: Timing) -> DateTime<Utc> {
     let wait = add_std(now, timing.group_wait);
     match g.last_notified {
@@ -1027,6 +1127,7 @@ mod tests {
     fn cfg() -> AggConfig {
         AggConfig {
             timing: Timing::default(),
+            resolve_after: None,
             limits: Limits::default(),
             default_spike: SpikeRule {
                 count: 10,
@@ -1152,6 +1253,94 @@ mod tests {
         a.ingest(ev("E", 500, 5 * 3600), t(5 * 3600));
         let out = a.tick(t(5 * 3600 + 5));
         assert_eq!(out[0].kind, AlertKind::Repeat);
+    }
+
+    #[test]
+    fn a_quiet_group_is_resolved_once_per_quiet_period() {
+        let mut c = cfg();
+        c.resolve_after = Some(Duration::from_secs(300));
+        let mut a = Aggregator::new(c);
+        a.ingest(ev("E", 503, 0), t(0));
+        a.ingest(ev("E", 503, 0), t(0));
+        assert_eq!(a.tick(t(5))[0].kind, AlertKind::New);
+        assert_eq!(
+            a.next_due(),
+            Some(t(300)),
+            "the resolved notice is a deadline"
+        );
+        assert!(a.tick(t(299)).is_empty(), "not quiet long enough");
+        let out = a.tick(t(300));
+        assert_eq!(out.len(), 1);
+        let r = &out[0];
+        assert_eq!(r.kind, AlertKind::Resolved);
+        assert_eq!((r.count, r.total, r.notice), (0, 2, 2));
+        assert_eq!((r.first_seen, r.last_seen), (t(0), t(0)));
+        assert_eq!((r.window_start, r.window_end), (t(5), t(300)));
+        assert_eq!(r.activity_text().unwrap(), "resolved: no event for 5 min");
+        assert_eq!(a.next_due(), None);
+        assert!(a.tick(t(3000)).is_empty(), "once per quiet period");
+        // It comes back: a digest one group_interval after the resolved notice at most,
+        // saying it is active, then a resolved notice again once quiet.
+        a.ingest(ev("E", 503, 3100), t(3100));
+        assert!(a.tick(t(3104)).is_empty());
+        let d = a.tick(t(3105));
+        assert_eq!(d[0].kind, AlertKind::Digest);
+        assert_eq!(d[0].count, 1);
+        assert_eq!(
+            d[0].activity_text().unwrap(),
+            "still active: last event 5 s ago"
+        );
+        let out = a.tick(t(3400));
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].kind, out[0].total, out[0].notice),
+            (AlertKind::Resolved, 3, 4)
+        );
+        // Resolved notices count for repeat_interval: the group closes 4 h after the last.
+        assert!(a.tick(t(3400 + 4 * 3600 - 1)).is_empty());
+        assert_eq!(a.stats().open_groups, 1);
+        assert!(a.tick(t(3400 + 4 * 3600)).is_empty());
+        assert_eq!(a.stats().open_groups, 0);
+    }
+
+    #[test]
+    fn pending_events_go_out_before_the_resolved_notice() {
+        let mut c = cfg();
+        c.resolve_after = Some(Duration::from_secs(60));
+        let mut a = Aggregator::new(c);
+        a.ingest(ev("E", 500, 0), t(0));
+        assert_eq!(a.tick(t(5))[0].kind, AlertKind::New);
+        // An event before group_interval is over: its digest is due at 305 s, later than
+        // 60 s of quiet; the resolved notice waits for it.
+        a.ingest(ev("E", 500, 10), t(10));
+        assert!(a.tick(t(100)).is_empty());
+        let out = a.tick(t(305));
+        let kinds: Vec<AlertKind> = out.iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, [AlertKind::Digest, AlertKind::Resolved]);
+        assert_eq!(
+            out[0].activity_text().unwrap(),
+            "quiet: last event 5 min ago"
+        );
+        assert_eq!(out.iter().map(|a| a.count).sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn only_groups_that_alerted_are_resolved_and_off_means_never() {
+        let mut c = cfg();
+        c.resolve_after = Some(Duration::from_secs(60));
+        c.policies
+            .insert("COUNTED".into(), (AlertPolicy::Never, None, None));
+        let mut a = Aggregator::new(c.clone());
+        a.ingest(ev("COUNTED", 500, 0), t(0));
+        a.ingest(ev("NOT_FOUND", 404, 0), t(0));
+        assert!(a.tick(t(5)).is_empty());
+        assert!(a.tick(t(3600)).is_empty());
+        c.resolve_after = None;
+        let mut a = Aggregator::new(c);
+        a.ingest(ev("E", 500, 0), t(0));
+        assert_eq!(a.tick(t(5)).len(), 1);
+        assert_eq!(a.next_due(), None);
+        assert!(a.tick(t(3600)).is_empty());
     }
 
     #[test]

@@ -16,15 +16,28 @@ pub enum AlertKind {
     Digest,
     /// A group seen again after it had been quiet for `repeat_interval`.
     Repeat,
+    /// A group that alerted has been quiet for `resolve_after`: the problem looks over. Sent
+    /// once per quiet period; its `count` is 0 (no event since the last notice).
+    Resolved,
 }
 
 impl AlertKind {
-    /// `new`, `digest` or `repeat`.
+    /// `new`, `digest`, `repeat` or `resolved`.
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::New => "new",
             AlertKind::Digest => "digest",
             AlertKind::Repeat => "repeat",
+            AlertKind::Resolved => "resolved",
+        }
+    }
+
+    /// `firing` for a notice about events, `resolved` for a resolved notice (the two states
+    /// of an Alertmanager alert).
+    pub fn state(self) -> &'static str {
+        match self {
+            AlertKind::Resolved => "resolved",
+            _ => "firing",
         }
     }
 }
@@ -123,6 +136,10 @@ pub struct Alert {
     pub docs_url: Option<String>,
     /// Number of this notice within its group, from 1.
     pub notice: u32,
+    /// The quiet time after which the group is resolved (`None`: resolved notices are off,
+    /// or the alert was made before they existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve_after_secs: Option<u64>,
 }
 
 impl Alert {
@@ -131,8 +148,53 @@ impl Alert {
         let secs = (self.window_end - self.window_start).num_seconds().max(0);
         let span = human_duration(secs);
         match self.kind {
-            AlertKind::Digest => format!("in the last {span}"),
+            AlertKind::Digest | AlertKind::Resolved => format!("in the last {span}"),
             _ => format!("in {span}"),
+        }
+    }
+
+    /// Whether this is a resolved notice.
+    pub fn is_resolved(&self) -> bool {
+        self.kind == AlertKind::Resolved
+    }
+
+    /// Seconds from the group's latest event to this notice.
+    pub fn quiet_secs(&self) -> i64 {
+        (self.window_end - self.last_seen).num_seconds().max(0)
+    }
+
+    /// Whether the group is still active: for a digest, "still active: last event 3 s ago"
+    /// (or "quiet: last event 6 min ago" once it has been quiet for `resolve_after`, a
+    /// resolved notice following); for a resolved notice, "resolved: no event for 5 min".
+    /// `None` for a first notice, whose events are all fresh.
+    ///
+    /// ```
+    /// # use errata_alert::{Alert, AlertKind, Event};
+    /// # let t = |s: i64| chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+    /// # let mut a: Alert = serde_json::from_value(serde_json::json!({
+    /// #   "id": "1", "kind": "digest", "fingerprint": "f", "code": "E", "status": 503,
+    /// #   "count": 5, "total": 9, "window_start": t(0), "window_end": t(300),
+    /// #   "first_seen": t(0), "last_seen": t(297), "users": 0, "users_total": 0,
+    /// #   "routes": [], "sample": Event::new("E", 503), "notice": 2,
+    /// #   "resolve_after_secs": 300})).unwrap();
+    /// assert_eq!(a.activity_text().unwrap(), "still active: last event 3 s ago");
+    /// a.kind = AlertKind::Resolved;
+    /// a.window_end = t(597);
+    /// assert_eq!(a.activity_text().unwrap(), "resolved: no event for 5 min");
+    /// ```
+    pub fn activity_text(&self) -> Option<String> {
+        let quiet = self.quiet_secs();
+        let ago = human_duration(quiet);
+        match self.kind {
+            AlertKind::Resolved => Some(format!("resolved: no event for {ago}")),
+            AlertKind::Digest => Some(match self.resolve_after_secs {
+                Some(r) if quiet >= i64::try_from(r).unwrap_or(i64::MAX) => {
+                    format!("quiet: last event {ago} ago")
+                }
+                Some(_) => format!("still active: last event {ago} ago"),
+                None => format!("last event {ago} ago"),
+            }),
+            _ => None,
         }
     }
 

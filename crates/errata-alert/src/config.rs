@@ -12,9 +12,11 @@
 //! | `ERRATA_SERVICE`, `ERRATA_ENV`, `ERRATA_RELEASE` | stamped on every alert |
 //! | `ERRATA_LOCALE` | the locale alerts are written in (default: the catalog's default locale) |
 //! | `ERRATA_GROUP_WAIT`, `ERRATA_GROUP_INTERVAL`, `ERRATA_REPEAT_INTERVAL` | grouping timing (`30s`, `5m`, `4h`; `humantime`'s grammar, or bare seconds) |
+//! | `ERRATA_RESOLVE_AFTER` | quiet time after which a group that alerted gets a resolved notice (default `5m`, `1s` to `1day`; `off`: none) |
 //!
-//! Timing and locale come from the environment, else the catalog's `[alerting]` table, else
+//! Timing (`resolve_after` included) and locale come from the environment, else the catalog's `[alerting]` table, else
 //! the code's settings ([`Alerting::timing`](crate::Alerting::timing),
+//! [`Alerting::resolve_after`](crate::Alerting::resolve_after),
 //! [`Alerting::locale`](crate::Alerting::locale)), else the defaults.
 //!
 //! Alerts always go to the console (stdout) unless `ERRATA_CONSOLE=off` (or
@@ -172,6 +174,33 @@ pub struct Config {
     pub group_interval: Option<std::time::Duration>,
     /// `ERRATA_REPEAT_INTERVAL`.
     pub repeat_interval: Option<std::time::Duration>,
+    /// `ERRATA_RESOLVE_AFTER`: `Some(None)` is `off` (no resolved notices).
+    pub resolve_after: Option<Option<std::time::Duration>>,
+}
+
+/// Bounds of `resolve_after` wherever it is read: 1 s to a day.
+pub(crate) const RESOLVE_AFTER_BOUNDS: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(86_400),
+);
+
+/// Parses a `resolve_after` value: `off`, or a duration in the one grammar, bounded.
+pub(crate) fn parse_resolve_after(
+    var: &'static str,
+    value: &str,
+) -> Result<Option<std::time::Duration>, ConfigError> {
+    if value.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let (least, most) = RESOLVE_AFTER_BOUNDS;
+    parse_duration(var, value, least, most)
+        .map(Some)
+        .map_err(|e| match e {
+            ConfigError::Invalid { var, reason } => ConfigError::Invalid {
+                var,
+                reason: format!("{reason}; or `off` for no resolved notices"),
+            },
+        })
 }
 
 /// Parses a duration the one way errata does: bare seconds or `humantime` (`30s`, `5m`,
@@ -242,6 +271,9 @@ impl Config {
             group_wait: duration("ERRATA_GROUP_WAIT", 0, 3600)?,
             group_interval: duration("ERRATA_GROUP_INTERVAL", 1, 86_400)?,
             repeat_interval: duration("ERRATA_REPEAT_INTERVAL", 1, 30 * 86_400)?,
+            resolve_after: get("ERRATA_RESOLVE_AFTER")
+                .map(|v| parse_resolve_after("ERRATA_RESOLVE_AFTER", &v))
+                .transpose()?,
             console_off: match get("ERRATA_CONSOLE").map(|v| v.trim().to_ascii_lowercase()) {
                 None => false,
                 Some(v) if ["on", "true", "1", "yes"].contains(&v.as_str()) => false,

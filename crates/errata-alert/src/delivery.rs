@@ -116,6 +116,9 @@ impl Worker {
                 }
             }
             if let Some(alert) = self.memory.as_mut().and_then(|m| m.try_recv().ok()) {
+                if alert.is_resolved() && !self.sink.send_resolved() {
+                    continue;
+                }
                 last_send = Some(Instant::now());
                 if let Some(h) = self.send_from_memory(&name, &alert).await {
                     hold_until = Some(after(h));
@@ -145,6 +148,14 @@ impl Worker {
                 self.idle(wait).await;
                 continue;
             };
+            if d.alert.is_resolved() && !self.sink.send_resolved() {
+                // Not for this sink: done, without a send (and without pacing).
+                tracing::debug!(sink = %name, delivery = d.id, "errata: resolved notice not sent to this sink");
+                if let Err(e) = self.backend.ack(d.id).await {
+                    tracing::warn!(sink = %name, error = %e, "errata: cannot update the spool");
+                }
+                continue;
+            }
             if !self.fleet_slot(&name).await {
                 // Stopping while waiting for a slot: hand the delivery back at once.
                 let error = d.last_error.as_deref().unwrap_or("");

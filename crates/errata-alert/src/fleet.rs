@@ -21,6 +21,12 @@
 //! the code over their window from the same rows. Sinks are paced fleet-wide by one row per
 //! sink holding its next allowed send time, taken with an atomic `UPDATE … WHERE next_at <=
 //! now RETURNING` on the database's clock.
+//!
+//! A group that alerted is resolved once it is quiet fleet-wide: no unattributed row, no row
+//! of the fleet with an event within `resolve_after`. The claim is one transaction too: lock
+//! the group row, re-check, take the next notice number (`ON CONFLICT (fingerprint, seq) DO
+//! NOTHING`), stamp `resolved_at`, spool. One replica wins; a group is resolved again only
+//! after a later notice about events.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,6 +137,10 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS errata_fleet_pacing (
         sink TEXT PRIMARY KEY,
         next_at BIGINT NOT NULL)",
+    // Resolved notices: when the group's current quiet period was resolved (a resolution
+    // older than the group's last notice is a past one).
+    "ALTER TABLE errata_fleet_groups ADD COLUMN IF NOT EXISTS resolved_at BIGINT",
+    "CREATE INDEX IF NOT EXISTS errata_fleet_events_latest ON errata_fleet_events (fingerprint, last_at)",
 ];
 
 /// Upper bound on one round trip to the store, whatever the pool does.
@@ -158,6 +168,8 @@ pub(crate) struct Fleet {
     limits: Limits,
     sinks: Vec<String>,
     stamp: Stamp,
+    /// Quiet time before a group's resolved notice (`None`: off).
+    resolve_after: Option<Duration>,
 }
 
 /// A group with unattributed rows.
@@ -204,6 +216,17 @@ fn due_at(
     }
 }
 
+/// A group (`g`) that alerted, is not resolved in its current quiet period, has had no event
+/// fleet-wide since `$1` (the cutoff: now − `resolve_after`), and was active after `$2` (left
+/// alone when closed long ago): the latest event time claims keep is before the cutoff, and no
+/// row, notified or not, holds a later event or waits for a notice.
+const QUIET: &str = "g.notices > 0 AND g.last_notice_at IS NOT NULL
+    AND (g.resolved_at IS NULL OR g.resolved_at < g.last_notice_at)
+    AND COALESCE(g.last_event_at, g.last_notice_at) <= $1
+    AND GREATEST(COALESCE(g.last_event_at, 0), g.last_notice_at) > $2
+    AND NOT EXISTS (SELECT 1 FROM errata_fleet_events e WHERE e.fingerprint = g.fingerprint
+                    AND (e.notice IS NULL OR e.last_at > $1))";
+
 fn is_undefined_table(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01"))
 }
@@ -230,7 +253,14 @@ impl Fleet {
             limits,
             sinks,
             stamp,
+            resolve_after: None,
         })
+    }
+
+    /// Sends resolved notices after `quiet` of fleet-wide quiet (`None`: never).
+    pub(crate) fn resolve_after(mut self, quiet: Option<Duration>) -> Self {
+        self.resolve_after = quiet;
+        self
     }
 
     async fn bounded<T>(
@@ -628,6 +658,179 @@ impl Fleet {
                 params: Vec::new(),
                 docs_url,
                 notice: notices.clamp(0, u32::MAX as i64) as u32,
+                resolve_after_secs: self.resolve_after.map(|d| d.as_secs()),
+            };
+            let json = serde_json::to_string(&alert)
+                .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            for s in sinks {
+                sqlx::query(
+                    "INSERT INTO errata_deliveries (alert_id, sink, state, attempts, created_at, next_at, alert)
+                     VALUES ($1, $2, 'pending', 0, $3, $3, $4)",
+                )
+                .bind(&alert.id)
+                .bind(s)
+                .bind(now_ms)
+                .bind(&json)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Some(alert))
+        })
+        .await
+    }
+
+    /// Claims the resolved notice of every group quiet fleet-wide for `resolve_after` at `now`
+    /// and spools it; returns the notices this replica won.
+    pub(crate) async fn claim_resolved(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Alert>, StoreError> {
+        let Some(quiet) = self.resolve_after else {
+            return Ok(Vec::new());
+        };
+        let now = from_ms(ms(now));
+        self.ensure_schema().await?;
+        let now_ms = ms(now);
+        let cutoff = now_ms.saturating_sub(dur_ms(quiet));
+        // Groups closed long ago (quiet for `repeat_interval` past their resolution time) are
+        // left alone, so turning resolved notices on resolves only groups still open.
+        let oldest = cutoff.saturating_sub(dur_ms(self.timing.repeat_interval));
+        let fingerprints: Vec<String> = self
+            .bounded(
+                sqlx::query_scalar(&format!(
+                    "SELECT g.fingerprint FROM errata_fleet_groups g WHERE {QUIET} ORDER BY g.last_event_at LIMIT 1000"
+                ))
+                .bind(cutoff)
+                .bind(oldest)
+                .fetch_all(&self.pool),
+            )
+            .await?;
+        let mut won = Vec::new();
+        for fp in fingerprints {
+            if let Some(alert) = self.resolve(&fp, now, cutoff, oldest).await? {
+                won.push(alert);
+            }
+        }
+        Ok(won)
+    }
+
+    /// One resolved notice, in one transaction: `None` when another replica was first or
+    /// the group is not quiet any more.
+    async fn resolve(
+        &self,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        cutoff: i64,
+        oldest: i64,
+    ) -> Result<Option<Alert>, StoreError> {
+        let stamp = &self.stamp;
+        let sinks = &self.sinks;
+        let resolve_after_secs = self.resolve_after.map(|d| d.as_secs());
+        let max_users = self.limits.max_users;
+        self.bounded(async move {
+            let mut tx: Transaction<'_, Postgres> = self.pool.begin().await?;
+            let now_ms = ms(now);
+            let g = sqlx::query(
+                "SELECT seq, notices, total, first_seen, last_notice_at, last_event_at, users
+                 FROM errata_fleet_groups WHERE fingerprint = $1 FOR UPDATE",
+            )
+            .bind(fingerprint)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(g) = g else { return Ok(None) };
+            // Checked again under the lock: another replica may have resolved it, or notified
+            // new events, since the candidates were read.
+            let still: bool = sqlx::query_scalar(&format!(
+                "SELECT EXISTS (SELECT 1 FROM errata_fleet_groups g WHERE g.fingerprint = $3 AND {QUIET})"
+            ))
+            .bind(cutoff)
+            .bind(oldest)
+            .bind(fingerprint)
+            .fetch_one(&mut *tx)
+            .await?;
+            if !still {
+                return Ok(None);
+            }
+            let seq: i64 = g.try_get("seq")?;
+            let notices: i64 = g.try_get("notices")?;
+            let total: i64 = g.try_get("total")?;
+            let first_seen: Option<i64> = g.try_get("first_seen")?;
+            let last_notice_at: Option<i64> = g.try_get("last_notice_at")?;
+            let last_event_at: Option<i64> = g.try_get("last_event_at")?;
+            let users_total: Vec<String> =
+                serde_json::from_str(&g.try_get::<String, _>("users")?).unwrap_or_default();
+            let latest = sqlx::query(
+                "SELECT code, status, sample, docs_url FROM errata_fleet_events
+                 WHERE fingerprint = $1 AND notice <> '' ORDER BY last_at DESC LIMIT 1",
+            )
+            .bind(fingerprint)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(latest) = latest else {
+                // Its events were pruned: nothing is left to describe it with; resolved quietly.
+                sqlx::query("UPDATE errata_fleet_groups SET resolved_at = $2 WHERE fingerprint = $1")
+                    .bind(fingerprint)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                return Ok(None);
+            };
+            let code: String = latest.try_get("code")?;
+            let status = latest.try_get::<i32, _>("status")?.clamp(0, 999) as u16;
+            let sample: Event = serde_json::from_str(&latest.try_get::<String, _>("sample")?)
+                .unwrap_or_else(|_| Event::new(code.clone(), status));
+            let docs_url: Option<String> = latest.try_get("docs_url")?;
+            let id = uuid::Uuid::now_v7().to_string();
+            let inserted = sqlx::query(
+                "INSERT INTO errata_fleet_notices (id, fingerprint, seq, at, count) VALUES ($1, $2, $3, $4, 0)
+                 ON CONFLICT (fingerprint, seq) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(fingerprint)
+            .bind(seq + 1)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() != 1 {
+                return Ok(None);
+            }
+            sqlx::query(
+                "UPDATE errata_fleet_groups SET seq = $2, notices = $3, last_notice_at = $4, resolved_at = $4
+                 WHERE fingerprint = $1",
+            )
+            .bind(fingerprint)
+            .bind(seq + 1)
+            .bind(notices + 1)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            let window_start = from_ms(last_notice_at.unwrap_or(now_ms));
+            let alert = Alert {
+                id,
+                kind: AlertKind::Resolved,
+                fingerprint: fingerprint.to_string(),
+                code,
+                status,
+                count: 0,
+                total: total.max(0) as u64,
+                window_start,
+                window_end: now.max(window_start),
+                first_seen: from_ms(first_seen.unwrap_or(now_ms)),
+                last_seen: from_ms(last_event_at.unwrap_or(now_ms)),
+                users: 0,
+                users_total: users_total.len() as u64,
+                users_capped: users_total.len() >= max_users,
+                routes: Vec::new(),
+                sample,
+                service: stamp.service.clone(),
+                environment: stamp.environment.clone(),
+                release: stamp.release.clone(),
+                params: Vec::new(),
+                docs_url,
+                notice: (notices + 1).clamp(0, u32::MAX as i64) as u32,
+                resolve_after_secs,
             };
             let json = serde_json::to_string(&alert)
                 .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;

@@ -20,7 +20,7 @@ use crate::delivery::{DeliveryOptions, Worker};
 use crate::fingerprint::FingerprintFn;
 use crate::fleet::{Fleet, FleetRow, Stamp};
 use crate::scrub::Scrubber;
-use crate::sink::Sink;
+use crate::sink::{SendOutcome, Sink};
 use crate::spool::deferred::Deferred;
 use crate::spool::{Delivery, ListFilter, MemoryStore, PostgresStore, SqliteStore, StoreError};
 use crate::store::minute_of;
@@ -71,6 +71,11 @@ pub struct Alerting {
     retention: Duration,
     flush_interval: Duration,
     fleet: bool,
+    resolve_after: Option<Duration>,
+    /// Tests: called with the code of each notice before it is made (a panic there is a
+    /// panic inside a tick).
+    #[cfg(test)]
+    fault: Option<crate::aggregate::Fault>,
 }
 
 impl std::fmt::Debug for Alerting {
@@ -118,6 +123,9 @@ impl Alerting {
             retention: Duration::from_secs(30 * 86_400),
             flush_interval: Duration::from_secs(1),
             fleet: true,
+            resolve_after: Some(crate::aggregate::DEFAULT_RESOLVE_AFTER),
+            #[cfg(test)]
+            fault: None,
         }
     }
 
@@ -238,6 +246,30 @@ impl Alerting {
         self
     }
 
+    /// Quiet time after which a group that alerted gets one resolved notice (default 5 min,
+    /// [`DEFAULT_RESOLVE_AFTER`](crate::aggregate::DEFAULT_RESOLVE_AFTER)); `None` turns
+    /// resolved notices off. `ERRATA_RESOLVE_AFTER` and the catalog's `[alerting]
+    /// resolve_after` win over it. Values are used as given here; the environment and the
+    /// catalog are bounded to 1 s .. 1 day.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let a = errata_alert::Alerting::new().resolve_after(Duration::from_secs(600));
+    /// let b = errata_alert::Alerting::new().resolve_after(None); // no resolved notices
+    /// # let _ = (a, b);
+    /// ```
+    pub fn resolve_after(mut self, quiet: impl Into<Option<Duration>>) -> Self {
+        self.resolve_after = quiet.into();
+        self
+    }
+
+    /// Tests: a hook run before each notice is made, with the notice's code.
+    #[cfg(test)]
+    pub(crate) fn fault(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.fault = Some(Arc::new(f));
+        self
+    }
+
     /// Memory bounds of the aggregator.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -349,6 +381,33 @@ impl Alerting {
             StoreChoice::Default => format!("sqlite {DEFAULT_STORE}"),
             StoreChoice::Location(loc) => mask_store(loc),
         };
+        // Environment, then the catalog's `[alerting]`, then code, then defaults (the fleet
+        // decides notices with the same timing).
+        let alerting = self.catalog.as_ref().map(|c| &c.alerting);
+        let mut timing = self.timing;
+        let mut resolve_after = self.resolve_after;
+        let layers = [
+            alerting.map(|a| {
+                (
+                    a.group_wait,
+                    a.group_interval,
+                    a.repeat_interval,
+                    a.resolve_after,
+                )
+            }),
+            Some((
+                self.config.group_wait,
+                self.config.group_interval,
+                self.config.repeat_interval,
+                self.config.resolve_after,
+            )),
+        ];
+        for (wait, interval, repeat, resolve) in layers.into_iter().flatten() {
+            timing.group_wait = wait.unwrap_or(timing.group_wait);
+            timing.group_interval = interval.unwrap_or(timing.group_interval);
+            timing.repeat_interval = repeat.unwrap_or(timing.repeat_interval);
+            resolve_after = resolve.unwrap_or(resolve_after);
+        }
         let sink_names: Vec<String> = sinks.iter().map(|s| s.name().to_string()).collect();
         let fleet = match &self.store {
             StoreChoice::Location(loc)
@@ -358,7 +417,7 @@ impl Alerting {
                 Some(Arc::new(
                     Fleet::new(
                         loc,
-                        self.timing,
+                        timing,
                         self.limits,
                         sink_names.clone(),
                         Stamp {
@@ -367,7 +426,8 @@ impl Alerting {
                             release: self.config.release.clone(),
                         },
                     )
-                    .map_err(StartError::Store)?,
+                    .map_err(StartError::Store)?
+                    .resolve_after(resolve_after),
                 ))
             }
             _ => None,
@@ -415,22 +475,6 @@ impl Alerting {
                 }
             }
         };
-        // Environment, then the catalog's `[alerting]`, then code, then defaults.
-        let alerting = self.catalog.as_ref().map(|c| &c.alerting);
-        let mut timing = self.timing;
-        let layers = [
-            alerting.map(|a| (a.group_wait, a.group_interval, a.repeat_interval)),
-            Some((
-                self.config.group_wait,
-                self.config.group_interval,
-                self.config.repeat_interval,
-            )),
-        ];
-        for (wait, interval, repeat) in layers.into_iter().flatten() {
-            timing.group_wait = wait.unwrap_or(timing.group_wait);
-            timing.group_interval = interval.unwrap_or(timing.group_interval);
-            timing.repeat_interval = repeat.unwrap_or(timing.repeat_interval);
-        }
         let locale = match &self.catalog {
             Some(catalog) => {
                 let wanted = self
@@ -463,8 +507,10 @@ impl Alerting {
             None => Messages::default(),
         };
         let (capturer, receiver) = capture::channel(self.queue_capacity, self.clock.clone());
-        let agg = Aggregator::new(AggConfig {
+        #[allow(unused_mut)]
+        let mut agg = Aggregator::new(AggConfig {
             timing,
+            resolve_after,
             limits: self.limits,
             default_spike: self.default_spike,
             policies: self.policies,
@@ -476,6 +522,11 @@ impl Alerting {
             environment: self.config.environment.clone(),
             release: self.config.release.clone(),
         });
+        #[cfg(test)]
+        {
+            agg.fault = self.fault.clone();
+        }
+        let console = sinks.iter().find(|s| s.name() == "console").cloned();
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut wakes = Vec::new();
         let mut workers = Vec::new();
@@ -522,7 +573,11 @@ impl Alerting {
             fleet_alerts: 0,
             memory_senders,
             memory_notified: HashMap::new(),
-            timing: self.timing,
+            timing,
+            resolve_after,
+            console,
+            stopping: false,
+            panics: Panics::default(),
             stamp: Stamp {
                 service: self.config.service.clone(),
                 environment: self.config.environment.clone(),
@@ -538,11 +593,12 @@ impl Alerting {
             ""
         };
         let summary = format!(
-            "errata alerting: sinks {}; store {store_shown}{store_note}; group_wait {}, group_interval {}, repeat_interval {}{fleet_note}",
+            "errata alerting: sinks {}; store {store_shown}{store_note}; group_wait {}, group_interval {}, repeat_interval {}, resolve_after {}{fleet_note}",
             if names.is_empty() { "none".to_owned() } else { names.join(", ") },
             secs(timing.group_wait),
             secs(timing.group_interval),
             secs(timing.repeat_interval),
+            resolve_after.map_or_else(|| "off".to_owned(), secs),
         );
         tracing::info!("{summary}");
         let handle = AlertingHandle {
@@ -602,8 +658,55 @@ struct AggTask {
     /// Groups notified from memory: when, and how many notices.
     memory_notified: HashMap<String, (chrono::DateTime<chrono::Utc>, u32)>,
     timing: Timing,
+    /// Quiet time before a group's resolved notice (`None`: off).
+    resolve_after: Option<Duration>,
+    /// The console sink, if any: a panic of this task is told there.
+    console: Option<Arc<dyn Sink>>,
+    /// Shutting down: a panic now ends the task instead of restarting the turn.
+    stopping: bool,
+    panics: Panics,
     stamp: Stamp,
 }
+
+/// What the supervisor of the aggregator task remembers about its panics.
+#[derive(Debug, Default)]
+struct Panics {
+    /// Panics since the task started.
+    total: u64,
+    /// Panics in a row, without a turn that ended well (sets the pause before the next turn).
+    in_a_row: u32,
+    /// When the console was last told, and panics since then not told.
+    told: Option<tokio::time::Instant>,
+    untold: u64,
+}
+
+/// The loop state of the aggregator task that lives across turns (and panics).
+struct Turns {
+    flush_tick: tokio::time::Interval,
+    last_prune: Option<tokio::time::Instant>,
+    queue_open: bool,
+}
+
+/// What a turn of the aggregator task asks for next.
+enum Flow {
+    Go,
+    Stop,
+}
+
+/// Least time between two console alerts about panics of the aggregator task.
+const PANIC_ALERT_EVERY: Duration = Duration::from_secs(60);
+
+/// The text of a panic's payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// The code of the console alert about a panic of the aggregator task.
+pub const AGGREGATOR_PANIC: &str = "ERRATA_AGGREGATOR_PANIC";
 
 /// Alerts per sink waiting to be sent from memory while the store is unreachable.
 const MEMORY_QUEUE: usize = 1000;
@@ -615,12 +718,119 @@ const BATCH: usize = 4096;
 const COALESCE: Duration = Duration::from_millis(10);
 
 impl AggTask {
+    /// Runs turns until shutdown, supervised: a panic inside a turn is caught, logged at error
+    /// level and told on the console sink, and the next turn goes on with the state kept here
+    /// (open groups, counts not yet written, alerts not yet spooled). What the panicking turn
+    /// was doing may be lost; nothing else is.
     async fn run(mut self) {
+        use futures_util::FutureExt as _;
         let mut flush_tick = tokio::time::interval(self.flush_interval);
         flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_prune: Option<tokio::time::Instant> = None;
-        let mut queue_open = true;
+        let mut turns = Turns {
+            flush_tick,
+            last_prune: None,
+            queue_open: true,
+        };
         loop {
+            let turn = std::panic::AssertUnwindSafe(self.turn(&mut turns)).catch_unwind();
+            match turn.await {
+                Ok(Flow::Go) => self.panics.in_a_row = 0,
+                Ok(Flow::Stop) => return,
+                Err(payload) => {
+                    let text = panic_text(payload.as_ref());
+                    if self.stopping {
+                        tracing::error!(panic = %text, "errata: the alert aggregator panicked while stopping; what it had not spooled is lost");
+                        return;
+                    }
+                    self.supervise(text).await;
+                }
+            }
+        }
+    }
+
+    /// After a panic: an error log line, a console alert (at most one a minute, with the
+    /// count of those not told), and a pause that grows while turns keep panicking.
+    async fn supervise(&mut self, text: String) {
+        self.panics.total += 1;
+        self.panics.in_a_row = self.panics.in_a_row.saturating_add(1);
+        tracing::error!(
+            panic = %text,
+            panics = self.panics.total,
+            "errata: the alert aggregator panicked; it goes on with its state (what that turn was doing may be lost)"
+        );
+        let now = tokio::time::Instant::now();
+        if self
+            .panics
+            .told
+            .is_none_or(|t| now.duration_since(t) >= PANIC_ALERT_EVERY)
+        {
+            let missed = std::mem::take(&mut self.panics.untold);
+            self.panics.told = Some(now);
+            if let Some(console) = &self.console {
+                let alert = self.panic_alert(&text, missed);
+                let sent = tokio::time::timeout(Duration::from_secs(5), console.send(&alert)).await;
+                if !matches!(sent, Ok(SendOutcome::Delivered { .. })) {
+                    tracing::warn!("errata: cannot tell the console about the aggregator's panic");
+                }
+            }
+        } else {
+            self.panics.untold += 1;
+        }
+        let pause = Duration::from_millis(10)
+            .saturating_mul(1u32 << self.panics.in_a_row.min(10))
+            .min(Duration::from_secs(5));
+        tokio::time::sleep(pause).await;
+    }
+
+    /// The console alert about a panic of this task (never spooled: the spool may be what
+    /// failed).
+    fn panic_alert(&self, text: &str, missed: u64) -> Alert {
+        let now = self.clock.now();
+        let more = if missed > 0 {
+            format!(" ({missed} more since the last alert about it)")
+        } else {
+            String::new()
+        };
+        let sample = crate::Event::new(AGGREGATOR_PANIC, 500)
+            .with_message(format!(
+                "the alert aggregator panicked and goes on with its state: {text}{more}"
+            ))
+            .with_time(now);
+        Alert {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: crate::alert::AlertKind::New,
+            fingerprint: "errata/aggregator-panic".to_owned(),
+            code: AGGREGATOR_PANIC.to_owned(),
+            status: 500,
+            count: 1 + missed,
+            total: self.panics.total,
+            window_start: now,
+            window_end: now,
+            first_seen: now,
+            last_seen: now,
+            users: 0,
+            users_total: 0,
+            users_capped: false,
+            routes: Vec::new(),
+            params: Vec::new(),
+            sample,
+            service: self.stamp.service.clone(),
+            environment: self.stamp.environment.clone(),
+            release: self.stamp.release.clone(),
+            docs_url: None,
+            notice: u32::try_from(self.panics.total).unwrap_or(u32::MAX),
+            resolve_after_secs: None,
+        }
+    }
+
+    /// One turn: a command, a batch of events, a deadline or a flush tick, then what is due.
+    async fn turn(&mut self, turns: &mut Turns) -> Flow {
+        let Turns {
+            flush_tick,
+            last_prune,
+            queue_open,
+        } = turns;
+        {
             // In fleet mode the store decides when notices are due; the flush tick asks it.
             let deadline = if self.fleet.is_some() {
                 None
@@ -646,17 +856,19 @@ impl AggTask {
                         let _ = reply.send((stats, self.fleet_dropped));
                     }
                     Some(Command::Shutdown(done)) => {
+                        self.stopping = true;
                         self.finish().await;
                         let _ = done.send(());
-                        return;
+                        return Flow::Stop;
                     }
                     None => {
                         // Every handle is gone: finish like a shutdown.
+                        self.stopping = true;
                         self.finish().await;
-                        return;
+                        return Flow::Stop;
                     }
                 },
-                ev = self.receiver.rx.recv(), if queue_open => match ev {
+                ev = self.receiver.rx.recv(), if *queue_open => match ev {
                     Some(ev) => {
                         let now = self.clock.now();
                         self.agg.ingest(Observation::single(ev), now);
@@ -670,13 +882,13 @@ impl AggTask {
                         // not waiting on the queue, capturing never wakes it.
                         tokio::time::sleep(COALESCE).await;
                     }
-                    None => queue_open = false,
+                    None => *queue_open = false,
                 },
                 _ = sleep => {}
                 _ = flush_tick.tick() => {
                     self.persist().await;
                     if last_prune.is_none_or(|p| p.elapsed() > Duration::from_secs(3600)) {
-                        last_prune = Some(tokio::time::Instant::now());
+                        *last_prune = Some(tokio::time::Instant::now());
                         let cutoff = crate::clock::sub_std(self.clock.now(), self.retention);
                         if let Err(e) = self.backend.prune(minute_of(cutoff)).await {
                             tracing::warn!(error = %e, "errata: cannot prune the store");
@@ -700,6 +912,7 @@ impl AggTask {
             }
             self.emit_due().await;
         }
+        Flow::Go
     }
 
     /// Fleet mode, the store unreachable: groups kept in memory whose notice is due go to the
@@ -756,6 +969,7 @@ impl AggTask {
                 params: Vec::new(),
                 docs_url: row.docs_url,
                 notice,
+                resolve_after_secs: self.resolve_after.map(|d| d.as_secs()),
             };
             for tx in &self.memory_senders {
                 if tx.try_send(alert.clone()).is_err() {
@@ -859,6 +1073,26 @@ impl AggTask {
             Err(e) => {
                 if !std::mem::replace(&mut self.store_down, true) {
                     tracing::warn!(error = %e, "errata: cannot claim notices in the store; will retry");
+                }
+                return;
+            }
+        }
+        match fleet.claim_resolved(self.clock.now()).await {
+            Ok(alerts) => {
+                if !alerts.is_empty() {
+                    tracing::debug!(
+                        alerts = alerts.len(),
+                        "errata: resolved notices claimed and spooled"
+                    );
+                    self.fleet_alerts += alerts.len() as u64;
+                    for w in &self.wakes {
+                        w.notify_one();
+                    }
+                }
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut self.store_down, true) {
+                    tracing::warn!(error = %e, "errata: cannot claim resolved notices in the store; will retry");
                 }
             }
         }
@@ -1135,5 +1369,135 @@ impl AlertingHandle {
                 abort.abort();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::alert::AlertKind;
+    use crate::sink::ConsoleSink;
+    use crate::{Event, ManualClock};
+
+    /// A sink that keeps what it is sent.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<Alert>>>);
+
+    impl Sink for Recorder {
+        fn name(&self) -> &str {
+            "recorder"
+        }
+
+        fn send<'a>(
+            &'a self,
+            alert: &'a Alert,
+        ) -> futures_util::future::BoxFuture<'a, SendOutcome> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(alert.clone());
+            Box::pin(async { SendOutcome::delivered() })
+        }
+    }
+
+    /// What the console sink wrote.
+    #[derive(Clone, Default)]
+    struct Screen(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Screen {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Screen {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_inside_a_tick_is_told_and_alerting_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(chrono::Utc::now());
+        let recorder = Recorder::default();
+        let screen = Screen::default();
+        let armed = Arc::new(AtomicBool::new(true));
+        let faults = Arc::new(AtomicUsize::new(0));
+        let (a, f) = (armed.clone(), faults.clone());
+        let (_layer, handle) = Alerting::new()
+            .store_path(dir.path().join("alerts.sqlite3"))
+            .clock(clock.clone())
+            .sink(ConsoleSink::writer(screen.clone()))
+            .sink(recorder.clone())
+            .fault(move |code| {
+                if code == "BOOM" && a.swap(false, Ordering::SeqCst) {
+                    f.fetch_add(1, Ordering::SeqCst);
+                    panic!("injected: the tick of BOOM fails");
+                }
+            })
+            .start()
+            .await
+            .unwrap();
+        let cap = handle.capturer();
+        for _ in 0..3 {
+            cap.capture(Event::new("BOOM", 500).with_message("boom"));
+        }
+        handle.flush().await;
+        clock.advance(Duration::from_secs(6));
+        // This flush's tick panics on BOOM's notice.
+        handle.flush().await;
+        assert_eq!(faults.load(Ordering::SeqCst), 1, "the hook panicked");
+        // The task goes on, with its state: BOOM's events are still there to notify, and new
+        // events are taken in and alerted.
+        cap.capture(Event::new("AFTER", 503).with_message("after the panic"));
+        handle.flush().await;
+        clock.advance(Duration::from_secs(6));
+        handle.flush().await;
+        assert!(handle.wait_delivered(Duration::from_secs(30)).await);
+        let stats = handle.stats().await;
+        handle.shutdown().await;
+
+        let got = recorder.0.lock().unwrap().clone();
+        let by = |code: &str| {
+            got.iter()
+                .filter(|a| a.code == code)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let boom = by("BOOM");
+        assert_eq!(boom.len(), 1, "{got:?}");
+        assert_eq!((boom[0].kind, boom[0].count), (AlertKind::New, 3));
+        let after = by("AFTER");
+        assert_eq!(after.len(), 1, "{got:?}");
+        assert_eq!(after[0].count, 1);
+        assert!(
+            by(AGGREGATOR_PANIC).is_empty(),
+            "the panic alert goes to the console only"
+        );
+        assert_eq!(stats.aggregated, 4);
+
+        let text = screen.text();
+        let told: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(AGGREGATOR_PANIC))
+            .collect();
+        assert_eq!(told.len(), 1, "{text}");
+        assert!(
+            told[0].contains("injected: the tick of BOOM fails"),
+            "{text}"
+        );
+        assert!(text.lines().any(|l| l.contains("BOOM 500")), "{text}");
+        assert!(text.lines().any(|l| l.contains("AFTER 503")), "{text}");
     }
 }

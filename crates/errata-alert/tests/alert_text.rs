@@ -31,6 +31,7 @@ fn alert(sample: Event, users: u64) -> Alert {
         release: None,
         docs_url: None,
         notice: 1,
+        resolve_after_secs: None,
     }
 }
 
@@ -189,4 +190,59 @@ fn short_and_camel_case_secret_names_are_scrubbed() {
         );
     }
     assert!(ev.path.ends_with("&ok=1"), "{}", ev.path);
+}
+
+#[test]
+fn a_resolved_notice_reads_as_over_and_a_digest_says_it_is_still_active() {
+    let sample = Event::new("DB_DOWN", 503)
+        .with_route("/orders/{id}")
+        .with_message("the database is down");
+    let mut a = alert(sample, 4);
+    let t = a.window_end;
+    a.kind = AlertKind::Digest;
+    a.count = 120;
+    a.total = 550;
+    a.notice = 3;
+    a.window_start = t - chrono::Duration::minutes(5);
+    a.last_seen = t - chrono::Duration::seconds(3);
+    a.first_seen = t - chrono::Duration::minutes(20);
+    a.resolve_after_secs = Some(300);
+    let digest = texts(&a);
+    assert!(
+        digest.contains("×120 in the last 5 min · 550 since the group opened · still active: last event 3 s ago"),
+        "{digest}"
+    );
+    let line = errata_alert::sink::console::line(&a);
+    assert!(
+        line.contains("×120 in the last 5 min · still active: last event 3 s ago"),
+        "{line}"
+    );
+
+    a.kind = AlertKind::Resolved;
+    a.count = 0;
+    a.users = 0;
+    a.notice = 4;
+    a.window_start = t;
+    a.window_end = t + chrono::Duration::minutes(5);
+    let resolved = slack::render(&a);
+    let header = resolved["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert_eq!(header, "✅ DB_DOWN · 503 Service Unavailable · resolved");
+    let all = texts(&a);
+    assert!(all.contains("Resolved: the database is down"), "{all}");
+    assert!(
+        all.contains("resolved: no event for 5 min · ×550 in all"),
+        "{all}"
+    );
+    assert!(field(&all, "First seen").contains("UTC"), "{all}");
+    assert!(field(&all, "Last seen").contains("UTC"), "{all}");
+    assert!(slack::fallback_text(&a).starts_with("✅ DB_DOWN (503) resolved: no event for 5 min"));
+    let line = errata_alert::sink::console::line(&a);
+    assert!(
+        line.starts_with(
+            "[errata] RESOLVED · DB_DOWN 503 · ×550 in all · resolved: no event for 5 min"
+        ),
+        "{line}"
+    );
+    assert_eq!(a.kind.state(), "resolved");
+    assert_eq!(AlertKind::Digest.state(), "firing");
 }

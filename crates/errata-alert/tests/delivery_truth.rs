@@ -136,6 +136,7 @@ fn http_alert() -> Alert {
         release: None,
         docs_url: None,
         notice: 1,
+        resolve_after_secs: None,
     }
 }
 

@@ -48,11 +48,17 @@ async fn burst_waits_group_wait_then_digests_per_group_interval() {
     tokio::time::sleep(Duration::from_secs(200)).await;
     settle(&handle).await;
     let digest = rec.take();
-    assert_eq!(digest.len(), 1);
+    // The digest, and (the group quiet since its last event, 5 min ago: the default
+    // `resolve_after`) the resolved notice right behind it.
+    assert_eq!(digest.len(), 2);
     assert_eq!(
         (digest[0].kind, digest[0].count, digest[0].total),
         (AlertKind::Digest, 30, 80)
     );
     assert_eq!(digest[0].count_text(), "×30 in the last 5 min");
+    assert_eq!(
+        (digest[1].kind, digest[1].count, digest[1].total),
+        (AlertKind::Resolved, 0, 80)
+    );
     handle.shutdown().await;
 }

@@ -40,6 +40,7 @@ fn alert(code: &str) -> Alert {
         release: Some("1.2.3".into()),
         docs_url: None,
         notice: 1,
+        resolve_after_secs: None,
     }
 }
 

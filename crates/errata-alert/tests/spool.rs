@@ -39,6 +39,7 @@ fn alert(code: &str) -> Alert {
         release: None,
         docs_url: None,
         notice: 1,
+        resolve_after_secs: None,
     }
 }
 

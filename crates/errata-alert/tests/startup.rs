@@ -68,7 +68,7 @@ async fn environment_and_code_sinks_combine_and_one_line_names_them() {
     let line = handle.summary().to_owned();
     assert_eq!(
         line,
-        "errata alerting: sinks console, slack, recorder; store memory; group_wait 5s, group_interval 300s, repeat_interval 14400s"
+        "errata alerting: sinks console, slack, recorder; store memory; group_wait 5s, group_interval 300s, repeat_interval 14400s, resolve_after 300s"
     );
     let logged = logs.text();
     assert_eq!(

@@ -114,3 +114,93 @@ fn the_catalogs_alerting_table_is_checked_where_it_is() {
         assert!(err.contains(says), "{bad}: {err}");
     }
 }
+
+#[test]
+fn resolve_after_reads_like_the_other_durations_and_turns_off() {
+    let c = Config::from_lookup(env(&[("ERRATA_RESOLVE_AFTER", "10m")])).unwrap();
+    assert_eq!(c.resolve_after, Some(Some(Duration::from_secs(600))));
+    let c = Config::from_lookup(env(&[("ERRATA_RESOLVE_AFTER", "OFF")])).unwrap();
+    assert_eq!(c.resolve_after, Some(None));
+    let c = Config::from_lookup(env(&[])).unwrap();
+    assert_eq!(c.resolve_after, None);
+    for (value, says) in [
+        ("0s", "out of range: use 1s to 1day"),
+        ("2days", "out of range"),
+        ("later", "is not a duration"),
+    ] {
+        let pairs: &'static [(&'static str, &'static str)] =
+            Box::leak(vec![("ERRATA_RESOLVE_AFTER", value)].into_boxed_slice());
+        let err = Config::from_lookup(env(pairs)).unwrap_err();
+        assert_eq!(err.var(), "ERRATA_RESOLVE_AFTER");
+        let text = err.to_string();
+        assert!(text.contains(says), "{value}: {text}");
+        assert!(text.contains("or `off`"), "{value}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn resolve_after_environment_over_catalog_over_code() {
+    let summary = |catalog: &str, vars: &'static [(&'static str, &'static str)]| {
+        let catalog = Catalog::from_toml(catalog).unwrap();
+        async move {
+            let (_layer, handle) = Alerting::from_config(Config::from_lookup(env(vars)).unwrap())
+                .resolve_after(Duration::from_secs(90))
+                .catalog(&catalog)
+                .store_memory()
+                .console(false)
+                .start()
+                .await
+                .unwrap();
+            let line = handle.summary().to_string();
+            handle.shutdown().await;
+            line
+        }
+    };
+    let with = |line: &str| CATALOG.replace("locale = \"en\"", &format!("locale = \"en\"\n{line}"));
+    assert!(summary(CATALOG, &[]).await.contains("resolve_after 90s"));
+    let two_minutes = with("resolve_after = \"2m\"");
+    assert_eq!(
+        Catalog::from_toml(&two_minutes)
+            .unwrap()
+            .alerting
+            .resolve_after,
+        Some(Some(Duration::from_secs(120)))
+    );
+    assert!(summary(&two_minutes, &[])
+        .await
+        .contains("resolve_after 120s"));
+    let line = summary(&two_minutes, &[("ERRATA_RESOLVE_AFTER", "10m")]).await;
+    assert!(line.contains("resolve_after 600s"), "{line}");
+    let off = with("resolve_after = \"off\"");
+    assert!(summary(&off, &[]).await.contains("resolve_after off"));
+    let line = summary(&off, &[("ERRATA_RESOLVE_AFTER", "30s")]).await;
+    assert!(line.contains("resolve_after 30s"), "{line}");
+    assert_eq!(
+        Catalog::from_toml(&with("resolve_after = false"))
+            .unwrap()
+            .alerting
+            .resolve_after,
+        Some(None)
+    );
+}
+
+#[test]
+fn the_catalogs_resolve_after_is_checked_where_it_is() {
+    for (bad, says) in [
+        ("resolve_after = \"2 days\"", "between 1 s and 86400 s"),
+        ("resolve_after = 0", "between 1 s and 86400 s"),
+        (
+            "resolve_after = \"whenever\"",
+            "must be seconds or a duration",
+        ),
+        ("resolve_after = true", "must be seconds or a duration"),
+    ] {
+        let text = CATALOG.replace("locale = \"en\"", &format!("locale = \"en\"\n{bad}"));
+        let err = Catalog::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains(says), "{bad}: {err}");
+        assert!(err.contains("or \"off\""), "{bad}: {err}");
+        // Located: the diagnostic points at the line of the value.
+        let line = text.lines().position(|l| l == bad).unwrap() + 1;
+        assert!(err.contains(&format!(":{line}:")), "{bad}: {err}");
+    }
+}

@@ -1593,13 +1593,20 @@ pub fn to_upper_snake(s: &str) -> String {
 // ── [envelope] ───────────────────────────────────────────────────────────────────────────────
 
 const ENVELOPE_KEYS: &[&str] = &["format", "params", "number", "flat_code"];
-const ALERTING_KEYS: &[&str] = &["group_wait", "group_interval", "repeat_interval", "locale"];
+const ALERTING_KEYS: &[&str] = &[
+    "group_wait",
+    "group_interval",
+    "repeat_interval",
+    "resolve_after",
+    "locale",
+];
 
 /// Bounds of the `[alerting]` durations, in seconds: name, least, most.
-const ALERTING_BOUNDS: [(&str, u64, u64); 3] = [
+const ALERTING_BOUNDS: [(&str, u64, u64); 4] = [
     ("group_wait", 0, 3600),
     ("group_interval", 1, 86_400),
     ("repeat_interval", 1, 30 * 86_400),
+    ("resolve_after", 1, 86_400),
 ];
 
 impl Loader<'_> {
@@ -1625,6 +1632,18 @@ impl Loader<'_> {
         for (key, least, most) in ALERTING_BOUNDS {
             let Some(v) = table.get(key) else { continue };
             let vspan = self.value_span(table, key, &at);
+            let off = v.as_bool() == Some(false)
+                || v.as_str()
+                    .is_some_and(|s| s.trim().eq_ignore_ascii_case("off"));
+            if key == "resolve_after" && off {
+                config.resolve_after = Some(None);
+                continue;
+            }
+            let hint = if key == "resolve_after" {
+                ", or \"off\" for no resolved notices"
+            } else {
+                ""
+            };
             let secs = v
                 .as_integer()
                 .and_then(|n| u64::try_from(n).ok())
@@ -1633,7 +1652,9 @@ impl Loader<'_> {
                 Some(s) if (least..=most).contains(&s) => std::time::Duration::from_secs(s),
                 Some(s) => {
                     self.error(
-                        format!("`{key}` must be between {least} s and {most} s (it is {s} s)"),
+                        format!(
+                            "`{key}` must be between {least} s and {most} s (it is {s} s){hint}"
+                        ),
                         vspan,
                         None,
                     );
@@ -1642,7 +1663,7 @@ impl Loader<'_> {
                 None => {
                     self.error(
                         format!(
-                            "`{key}` must be seconds or a duration like \"30s\", \"5m\", \"1h\""
+                            "`{key}` must be seconds or a duration like \"30s\", \"5m\", \"1h\"{hint}"
                         ),
                         vspan,
                         None,
@@ -1653,6 +1674,7 @@ impl Loader<'_> {
             match key {
                 "group_wait" => config.group_wait = Some(value),
                 "group_interval" => config.group_interval = Some(value),
+                "resolve_after" => config.resolve_after = Some(Some(value)),
                 _ => config.repeat_interval = Some(value),
             }
         }

@@ -45,6 +45,10 @@ pub struct AlertingConfig {
     /// Quiet time after which a group closes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_interval: Option<std::time::Duration>,
+    /// Quiet time after which a group that alerted gets a resolved notice; `Some(None)` is
+    /// `resolve_after = "off"` (no resolved notices).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolve_after: Option<Option<std::time::Duration>>,
     /// Locale alerts are written in (one of the catalog's locales).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,

@@ -54,9 +54,16 @@ pub fn line(alert: &Alert) -> String {
     let mut parts = vec![
         format!("[errata] {}", alert.kind.as_str().to_uppercase()),
         format!("{} {}", alert.code, alert.status),
-        alert.count_text(),
-        alert.where_text(),
     ];
+    if alert.is_resolved() {
+        parts.push(format!("×{} in all", thousands(alert.total)));
+    } else {
+        parts.push(alert.count_text());
+    }
+    if let Some(activity) = alert.activity_text() {
+        parts.push(activity);
+    }
+    parts.push(alert.where_text());
     if !s.message.is_empty() {
         parts.push(format!("{:?}", s.message));
     }

@@ -71,6 +71,13 @@ pub trait Sink: Send + Sync + 'static {
 
     /// Sends one alert.
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, SendOutcome>;
+
+    /// Whether this sink is sent resolved notices ([`AlertKind::Resolved`](crate::AlertKind::Resolved);
+    /// default yes, like Alertmanager's `send_resolved`). A sink that answers no has them
+    /// marked delivered without a send (Sentry, whose issues have their own state).
+    fn send_resolved(&self) -> bool {
+        true
+    }
 }
 
 /// The longest wait a sink can ask for (a day); longer hints are capped.

@@ -2,6 +2,11 @@
 //!
 //! Rate limits are honored: `X-Sentry-Rate-Limits` (also on a 200) and a bare 429 (60 s)
 //! hold the sink, and spooled alerts wait out the window instead of being resent into it.
+//!
+//! Resolved notices ([`AlertKind::Resolved`](crate::AlertKind::Resolved)) are not sent to
+//! Sentry ([`Sink::send_resolved`] is false): a Sentry issue has its own state (resolved in
+//! Sentry, or by a release), and an event saying "it stopped" would count as one more
+//! occurrence of the issue. Their deliveries are marked delivered without a request.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
@@ -327,6 +332,12 @@ impl SentrySink {
 }
 
 impl Sink for SentrySink {
+    /// No: a Sentry issue has its own state (resolved in Sentry, or by a release), and an
+    /// event saying "it stopped" would count as one more occurrence of the issue.
+    fn send_resolved(&self) -> bool {
+        false
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

@@ -169,12 +169,17 @@ fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
 /// The top-level `text`: the notification fallback.
 pub fn fallback_text(alert: &Alert) -> String {
     let s = &alert.sample;
+    let what = match alert.activity_text() {
+        Some(a) if alert.is_resolved() => format!("{a} · ×{} in all", thousands(alert.total)),
+        Some(a) => format!("{} · {a}", alert.count_text()),
+        None => alert.count_text(),
+    };
     let line = format!(
         "{} {} ({}) {} · {} · {}",
         marker(alert),
         alert.code,
         alert.status,
-        alert.count_text(),
+        what,
         alert.where_text(),
         s.message
     );
@@ -183,6 +188,7 @@ pub fn fallback_text(alert: &Alert) -> String {
 
 fn marker(alert: &Alert) -> &'static str {
     match (alert.status >= 500, alert.kind) {
+        (_, AlertKind::Resolved) => "✅",
         (_, AlertKind::Digest) => "🔁",
         (true, _) => "🔴",
         (false, _) => "🟠",
@@ -197,6 +203,7 @@ pub fn render(alert: &Alert) -> Value {
         AlertKind::New => "",
         AlertKind::Digest => " · digest",
         AlertKind::Repeat => " · again",
+        AlertKind::Resolved => " · resolved",
     };
     let header = esc_cut(
         &format!(
@@ -213,19 +220,31 @@ pub fn render(alert: &Alert) -> Value {
         .params_text()
         .map(|tags| format!("\n{tags}"))
         .unwrap_or_default();
-    let summary = esc_cut(
-        &format!(
-            "{}\n{} · {} since the group opened{tags}",
-            if s.message.is_empty() {
-                "(no message)"
-            } else {
-                s.message.as_str()
-            },
+    let message = if s.message.is_empty() {
+        "(no message)"
+    } else {
+        s.message.as_str()
+    };
+    let summary = if alert.is_resolved() {
+        format!(
+            "Resolved: {message}\n{} · ×{} in all, {} to {}{tags}",
+            alert.activity_text().unwrap_or_default(),
+            thousands(alert.total),
+            ts(alert.first_seen),
+            ts(alert.last_seen)
+        )
+    } else {
+        let activity = alert
+            .activity_text()
+            .map(|a| format!(" · {a}"))
+            .unwrap_or_default();
+        format!(
+            "{message}\n{} · {} since the group opened{activity}{tags}",
             alert.count_text(),
             thousands(alert.total)
-        ),
-        SUMMARY_BUDGET,
-    );
+        )
+    };
+    let summary = esc_cut(&summary, SUMMARY_BUDGET);
 
     let mut fields = Vec::new();
     let users = if alert.users_capped {

@@ -1,5 +1,9 @@
 //! A generic webhook: the alert as JSON, signed with HMAC-SHA256 of a shared secret.
 //!
+//! The body is the [`Alert`] as serialized (`status` is its HTTP status), plus `state`:
+//! `"firing"` for a notice about events, `"resolved"` once the group has been quiet for
+//! `resolve_after` (Alertmanager's two states; `kind` is then `"resolved"`, `count` 0).
+//!
 //! Headers: `X-Errata-Timestamp: <unix seconds>` and `X-Errata-Signature: sha256=<hex>`, where
 //! the signature covers `"<timestamp>.<body>"`; a receiver recomputes it with
 //! [`verify`] and rejects old timestamps to stop replays.
@@ -85,6 +89,15 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// What the webhook posts: the alert and its state.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    /// `firing` or `resolved`.
+    state: &'static str,
+    #[serde(flatten)]
+    alert: &'a Alert,
+}
+
 /// Sends alerts as signed JSON.
 pub struct WebhookSink {
     name: String,
@@ -129,7 +142,10 @@ impl WebhookSink {
     }
 
     async fn post(&self, alert: &Alert) -> SendOutcome {
-        let body = match serde_json::to_vec(alert) {
+        let body = match serde_json::to_vec(&Body {
+            state: alert.kind.state(),
+            alert,
+        }) {
             Ok(b) => b,
             Err(e) => {
                 return SendOutcome::Rejected {
