@@ -349,6 +349,23 @@ impl Alerting {
             StoreChoice::Default => format!("sqlite {DEFAULT_STORE}"),
             StoreChoice::Location(loc) => mask_store(loc),
         };
+        // Environment, then the catalog's `[alerting]`, then code, then defaults: one timing for
+        // the aggregator, the fleet's claims and the notices sent from memory alike.
+        let alerting = self.catalog.as_ref().map(|c| &c.alerting);
+        let mut timing = self.timing;
+        let layers = [
+            alerting.map(|a| (a.group_wait, a.group_interval, a.repeat_interval)),
+            Some((
+                self.config.group_wait,
+                self.config.group_interval,
+                self.config.repeat_interval,
+            )),
+        ];
+        for (wait, interval, repeat) in layers.into_iter().flatten() {
+            timing.group_wait = wait.unwrap_or(timing.group_wait);
+            timing.group_interval = interval.unwrap_or(timing.group_interval);
+            timing.repeat_interval = repeat.unwrap_or(timing.repeat_interval);
+        }
         let sink_names: Vec<String> = sinks.iter().map(|s| s.name().to_string()).collect();
         let fleet = match &self.store {
             StoreChoice::Location(loc)
@@ -358,7 +375,7 @@ impl Alerting {
                 Some(Arc::new(
                     Fleet::new(
                         loc,
-                        self.timing,
+                        timing,
                         self.limits,
                         sink_names.clone(),
                         Stamp {
@@ -415,22 +432,6 @@ impl Alerting {
                 }
             }
         };
-        // Environment, then the catalog's `[alerting]`, then code, then defaults.
-        let alerting = self.catalog.as_ref().map(|c| &c.alerting);
-        let mut timing = self.timing;
-        let layers = [
-            alerting.map(|a| (a.group_wait, a.group_interval, a.repeat_interval)),
-            Some((
-                self.config.group_wait,
-                self.config.group_interval,
-                self.config.repeat_interval,
-            )),
-        ];
-        for (wait, interval, repeat) in layers.into_iter().flatten() {
-            timing.group_wait = wait.unwrap_or(timing.group_wait);
-            timing.group_interval = interval.unwrap_or(timing.group_interval);
-            timing.repeat_interval = repeat.unwrap_or(timing.repeat_interval);
-        }
         let locale = match &self.catalog {
             Some(catalog) => {
                 let wanted = self
@@ -522,7 +523,7 @@ impl Alerting {
             fleet_alerts: 0,
             memory_senders,
             memory_notified: HashMap::new(),
-            timing: self.timing,
+            timing,
             stamp: Stamp {
                 service: self.config.service.clone(),
                 environment: self.config.environment.clone(),
