@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use errata_alert::sink::SlackSink;
 use errata_alert::{
-    Alert, AlertKind, AlertPolicy, Alerting, Capturer, DeliveryOptions, Event, SpikeRule, Timing,
+    Alert, AlertKind, AlertPolicy, Alerting, Capturer, Config, DeliveryOptions, Event, SpikeRule,
+    Timing,
 };
 use support::{fast_delivery, slack_code, slack_count, Fake, Recorder, Reply};
 
@@ -136,6 +137,17 @@ struct Setup {
 }
 
 async fn replica(s: &Setup) -> Replica {
+    replica_with(s, &[]).await
+}
+
+/// A replica configured like `errata relay` and classroom are: from `ERRATA_*` variables
+/// (`env`, which win over the setup's timing given in code).
+async fn replica_with(s: &Setup, env: &[(&str, &str)]) -> Replica {
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("valid ERRATA_* values");
     let (end, ends) = std::sync::mpsc::channel();
     let (ready, started) = tokio::sync::oneshot::channel();
     let (url, slack, recorder, timing, delivery) = (
@@ -152,7 +164,7 @@ async fn replica(s: &Setup) -> Replica {
             .build()
             .unwrap();
         let handle = rt.block_on(async {
-            let (_layer, handle) = Alerting::new()
+            let (_layer, handle) = Alerting::from_config(config)
                 .store_postgres(url)
                 .console(false)
                 .sink(SlackSink::webhook(&slack).unwrap())
@@ -535,4 +547,78 @@ async fn a_spike_below_the_fleet_threshold_stays_quiet() {
     for r in replicas {
         r.stop(End::Shutdown).await;
     }
+}
+
+/// A spike group's storm outlives its first notice; the replica that took it stops gracefully
+/// (SIGTERM) and a restart on the same store, configured from `ERRATA_*` variables with a short
+/// `group_interval`, notifies the rest: the notices' counts add up to the events, exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_leaves_the_rest_of_a_storm_to_the_restart() {
+    let db = Db::create().await;
+    let slack = Fake::slack().await;
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        // Given in code; the variables below win over it.
+        timing: timing(30, 3600),
+        delivery: fast_delivery(),
+    };
+    let spike = |i| event("KAKAO_ACCOUNT", 400, i).with_alert(AlertPolicy::Spike);
+    // The first run: a short group_wait, a group_interval far longer than the test.
+    let a = replica_with(
+        &setup,
+        &[("ERRATA_GROUP_WAIT", "1s"), ("ERRATA_GROUP_INTERVAL", "1h")],
+    )
+    .await;
+    // Above the spike threshold (10 in 5 min): the first notice.
+    for i in 0..30 {
+        a.capturer.capture(spike(i));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut first = Vec::new();
+    while first.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no first notice");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        first = setup.recorder.take();
+    }
+    assert_eq!(first.len(), 1, "{first:#?}");
+    assert_eq!(first[0].kind, AlertKind::New);
+    // The rest of the storm comes after the first notice: its digest is due in an hour.
+    for i in 30..50 {
+        a.capturer.capture(spike(i));
+    }
+    a.stop(End::Shutdown).await;
+    // The graceful stop wrote every event; none of the rest is notified yet.
+    assert_eq!(db.events_written().await, 50);
+    assert_eq!(db.backlog().await, Some((50 - first[0].count as i64, 0)));
+    assert!(setup.recorder.take().is_empty());
+
+    // The restart: the same store, group_interval 1 s. The rest is due at once.
+    let b = replica_with(
+        &setup,
+        &[("ERRATA_GROUP_WAIT", "1s"), ("ERRATA_GROUP_INTERVAL", "1s")],
+    )
+    .await;
+    settle(&db, 50).await;
+    let mut alerts = first;
+    alerts.extend(setup.recorder.take());
+    assert_eq!(
+        alerts.iter().map(|a| a.count).sum::<u64>(),
+        50,
+        "the notices' counts add up to the events: {alerts:#?}"
+    );
+    assert_eq!(
+        alerts.iter().map(|a| a.notice).collect::<Vec<_>>(),
+        (1..=alerts.len() as u32).collect::<Vec<_>>(),
+        "each notice once"
+    );
+    assert!(alerts.len() >= 2);
+    assert!(alerts[1..].iter().all(|a| a.kind == AlertKind::Digest));
+    assert_eq!(alerts.last().unwrap().total, 50);
+    // Slack got each notice once, and its messages add up too.
+    let msgs = slack.accepted();
+    assert_eq!(msgs.len(), alerts.len());
+    assert_eq!(msgs.iter().map(|m| slack_count(&m.json())).sum::<u64>(), 50);
+    b.stop(End::Shutdown).await;
 }
