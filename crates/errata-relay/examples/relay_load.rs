@@ -1,128 +1,34 @@
 //! Load generator: replays realistic Sentry envelopes at an in-process relay over loopback
-//! keep-alive connections and reports events/s accepted and processed, p99 latency, peak RSS
-//! and the share lost.
+//! HTTP/1.1 connections and reports events/s accepted and processed, p50/p99 latency, 429s
+//! (with `Retry-After`), peak RSS and the events lost.
 //!
 //! ```text
 //! cargo run --release -p errata-relay --example relay_load -- [SECONDS] [CONNECTIONS]
 //! ```
 //!
-//! Scenarios: a Django exception event as sentry-python sends it (~10 KB, alternately br and
-//! gzip), a 50 KB event (gzip), then a 10× overload (ten times the connections, `max_in_flight`
-//! of the relay at its default). The relay runs with a SQLite store in a temporary directory and
-//! no sink but the store; the client runs in the same process on its own runtime, so the RSS
-//! shown is an upper bound for the relay.
+//! Scenarios: a Django exception event as sentry-python sends it (~13 KB, alternately br and
+//! gzip) and a ~50 KB event (gzip), each from `CONNECTIONS` keep-alive connections in a closed
+//! loop; then an open-loop overload: requests of the typical event started at ten times the
+//! rate the first scenario reached, whatever the answers (at most 20,000 outstanding; beyond,
+//! counted as not sent), against the relay's default `max_in_flight`. The relay runs with a
+//! SQLite store in a temporary directory and no sink but the store; the client runs in the
+//! same process on its own runtime, so the RSS shown is an upper bound for the relay.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use errata_alert::Alerting;
 use errata_relay::{Relay, RelaySettings};
-use serde_json::{json, Value};
 
-fn frame(i: usize, pad: usize) -> Value {
-    json!({
-        "filename": format!("shop/views/module_{i}.py"),
-        "abs_path": format!("/srv/shop/shop/views/module_{i}.py"),
-        "function": format!("handler_{i}"),
-        "module": format!("shop.views.module_{i}"),
-        "lineno": 40 + i,
-        "pre_context": ["    try:", "        account = kakao.fetch_account(token)", "    except HTTPError as exc:"],
-        "context_line": "        raise KakaoAccountNotAvailableError(account_id) from exc",
-        "post_context": ["    return Response(serializer.data)", "", ""],
-        "in_app": true,
-        "vars": {
-            "request": "<WSGIRequest: POST '/api/login/kakao'>",
-            "account_id": format!("'{}'", 100 + i),
-            "self": "<shop.views.KakaoLoginView object at 0x7f3a2c1d5e50>",
-            "padding": "x".repeat(pad),
-        }
-    })
-}
+#[path = "support/events.rs"]
+mod events;
 
-/// A Django event as sentry-python sends it; `pad` grows the frames' variables.
-fn django_event(variant: usize, frames: usize, pad: usize, breadcrumbs: usize) -> Value {
-    let code = variant % 20;
-    json!({
-        "event_id": format!("{:032x}", variant + 1),
-        "level": "error",
-        "platform": "python",
-        "timestamp": "2026-12-01T13:00:00.123456Z",
-        "server_name": "web-1",
-        "environment": "production",
-        "release": "shop@2.14.0",
-        "sdk": {"name": "sentry.python.django", "version": "2.19.0",
-                "packages": [{"name": "pypi:sentry-sdk", "version": "2.19.0"}],
-                "integrations": ["django", "logging", "stdlib", "excepthook", "threading", "argv", "atexit", "dedupe", "modules"]},
-        "exception": {"values": [
-            {"type": "HTTPError", "module": "requests.exceptions",
-             "value": "503 Server Error: Service Unavailable for url: https://kapi.kakao.com/v2/user/me",
-             "mechanism": {"type": "chained", "handled": true},
-             "stacktrace": {"frames": (0..frames / 2).map(|i| frame(i, pad)).collect::<Vec<_>>()}},
-            {"type": format!("KakaoError{code}"), "module": "kakao.errors",
-             "value": format!("account {} is not available", 1000 + variant),
-             "mechanism": {"type": "django", "handled": false},
-             "stacktrace": {"frames": (0..frames).map(|i| frame(i, pad)).collect::<Vec<_>>()}}
-        ]},
-        "transaction": format!("/api/login/kakao/{code}"),
-        "transaction_info": {"source": "route"},
-        "request": {
-            "url": format!("https://shop.example.com/api/login/kakao/{code}"),
-            "method": "POST",
-            "query_string": "next=%2Fhome",
-            "headers": {"Host": "shop.example.com", "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)",
-                        "Content-Type": "application/json", "Content-Length": "87",
-                        "Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.planted", "Cookie": "sessionid=planted; csrftoken=planted",
-                        "X-Forwarded-For": "203.0.113.7", "X-Request-Id": format!("req-{variant}")},
-            "data": {"access_token": "planted", "device": "ios"},
-            "env": {"SERVER_NAME": "web-1", "SERVER_PORT": "8000"}
-        },
-        "contexts": {
-            "trace": {"trace_id": "4c79f60c11214eb38604f4ae0781bfb2", "span_id": "fa90fdead5f74052", "op": "http.server", "status": "internal_error"},
-            "runtime": {"name": "CPython", "version": "3.12.3"},
-            "os": {"name": "Linux"}
-        },
-        "breadcrumbs": {"values": (0..breadcrumbs).map(|i| json!({
-            "type": "default", "category": "query", "level": "info",
-            "message": format!("SELECT \"accounts_user\".\"id\" FROM \"accounts_user\" WHERE \"accounts_user\".\"kakao_id\" = {i} LIMIT 21"),
-            "timestamp": "2026-12-01T12:59:59.9Z", "data": {"db.system": "postgresql"}
-        })).collect::<Vec<_>>()},
-        "tags": {"url.path": "/api/login/kakao"},
-        "extra": {"sys.argv": ["gunicorn", "shop.wsgi"]}
-    })
-}
+const AUTH: &str =
+    "Sentry sentry_version=7, sentry_client=sentry.python/2.19.0, sentry_key=loadkey";
 
-fn envelope(ev: &Value) -> Vec<u8> {
-    let payload = serde_json::to_vec(ev).unwrap();
-    let mut b = serde_json::to_vec(
-        &json!({"event_id": ev["event_id"], "sent_at": "2026-12-01T13:00:00Z",
-        "sdk": {"name": "sentry.python.django", "version": "2.19.0"}}),
-    )
-    .unwrap();
-    b.push(b'\n');
-    b.extend_from_slice(
-        format!("{{\"type\":\"event\",\"length\":{}}}\n", payload.len()).as_bytes(),
-    );
-    b.extend_from_slice(&payload);
-    b.push(b'\n');
-    b
-}
-
-fn gzip(b: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
-}
-
-fn brotli(b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    {
-        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 4, 22);
-        w.write_all(b).unwrap();
-    }
-    out
-}
+/// Requests outstanding at once in the open loop, at most.
+const MAX_OUTSTANDING: u64 = 20_000;
 
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -135,85 +41,158 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// How requests are started.
+#[derive(Clone, Copy)]
+enum Load {
+    /// `n` connections, each sending its next request when the last is answered.
+    Closed(usize),
+    /// Requests started at this rate per second, answered or not.
+    Open(f64),
+}
+
+#[derive(Default)]
+struct Counts {
+    ok: AtomicU64,
+    shed: AtomicU64,
+    shed_with_retry_after: AtomicU64,
+    other: AtomicU64,
+    not_sent: AtomicU64,
+    outstanding: AtomicU64,
+    lat: Mutex<Vec<u32>>,
+}
+
 struct Outcome {
+    sent: u64,
     ok: u64,
     shed: u64,
+    shed_with_retry_after: u64,
     other: u64,
+    not_sent: u64,
     p50_ms: f64,
     p99_ms: f64,
     elapsed: Duration,
 }
 
+async fn one(
+    client: &reqwest::Client,
+    url: &str,
+    (enc, body): &(&'static str, Vec<u8>),
+    c: &Counts,
+) {
+    let t = Instant::now();
+    let r = client
+        .post(url)
+        .header("x-sentry-auth", AUTH)
+        .header("content-type", "application/x-sentry-envelope")
+        .header("content-encoding", *enc)
+        .body(body.clone())
+        .send()
+        .await;
+    match r {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let retry_after = r.headers().contains_key("retry-after");
+            let _ = r.bytes().await;
+            match status {
+                200 => {
+                    c.ok.fetch_add(1, Ordering::Relaxed);
+                    let us = t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                    c.lat.lock().unwrap().push(us);
+                }
+                429 => {
+                    c.shed.fetch_add(1, Ordering::Relaxed);
+                    if retry_after {
+                        c.shed_with_retry_after.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                _ => {
+                    c.other.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        Err(_) => {
+            c.other.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 async fn drive(
     url: String,
     bodies: Arc<Vec<(&'static str, Vec<u8>)>>,
-    connections: usize,
+    load: Load,
     secs: u64,
 ) -> Outcome {
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
+        .pool_max_idle_per_host(1024)
         .build()
         .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let (ok, shed, other) = (
-        Arc::new(AtomicU64::new(0)),
-        Arc::new(AtomicU64::new(0)),
-        Arc::new(AtomicU64::new(0)),
-    );
-    let lat = Arc::new(Mutex::new(Vec::<u32>::new()));
+    let counts = Arc::new(Counts::default());
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for w in 0..connections {
-        let (client, url, bodies, stop) =
-            (client.clone(), url.clone(), bodies.clone(), stop.clone());
-        let (ok, shed, other, lat) = (ok.clone(), shed.clone(), other.clone(), lat.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut mine = Vec::new();
-            let mut i = w;
-            while !stop.load(Ordering::Relaxed) {
-                let (enc, body) = &bodies[i % bodies.len()];
-                i += connections;
-                let t = Instant::now();
-                let r = client
-                    .post(&url)
-                    .header("x-sentry-auth", "Sentry sentry_version=7, sentry_client=sentry.python/2.19.0, sentry_key=loadkey")
-                    .header("content-type", "application/x-sentry-envelope")
-                    .header("content-encoding", *enc)
-                    .body(body.clone())
-                    .send()
-                    .await;
-                match r {
-                    Ok(r) => {
-                        let status = r.status().as_u16();
-                        let _ = r.bytes().await;
-                        match status {
-                            200 => {
-                                ok.fetch_add(1, Ordering::Relaxed);
-                                mine.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                            }
-                            429 => {
-                                shed.fetch_add(1, Ordering::Relaxed);
-                            }
-                            _ => {
-                                other.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
+    let mut sent = 0u64;
+    match load {
+        Load::Closed(connections) => {
+            for w in 0..connections {
+                let (client, url, bodies, stop, c) = (
+                    client.clone(),
+                    url.clone(),
+                    bodies.clone(),
+                    stop.clone(),
+                    counts.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    let mut i = w;
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        one(&client, &url, &bodies[i % bodies.len()], &c).await;
+                        i += connections;
+                        n += 1;
                     }
-                    Err(_) => {
-                        other.fetch_add(1, Ordering::Relaxed);
+                    n
+                }));
+            }
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            stop.store(true, Ordering::Relaxed);
+            for t in tasks {
+                sent += t.await.unwrap_or(0);
+            }
+        }
+        Load::Open(rate) => {
+            let mut tick = tokio::time::interval(Duration::from_millis(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut due = 0f64;
+            let mut i = 0usize;
+            while start.elapsed() < Duration::from_secs(secs) {
+                tick.tick().await;
+                // Requests due by now, at `rate`, whether or not the earlier ones were answered.
+                let target = start.elapsed().as_secs_f64() * rate;
+                while due < target {
+                    due += 1.0;
+                    if counts.outstanding.load(Ordering::Relaxed) >= MAX_OUTSTANDING {
+                        counts.not_sent.fetch_add(1, Ordering::Relaxed);
+                        continue;
                     }
+                    counts.outstanding.fetch_add(1, Ordering::Relaxed);
+                    sent += 1;
+                    let (client, url, bodies, c) =
+                        (client.clone(), url.clone(), bodies.clone(), counts.clone());
+                    let k = i;
+                    i += 1;
+                    tasks.push(tokio::spawn(async move {
+                        one(&client, &url, &bodies[k % bodies.len()], &c).await;
+                        c.outstanding.fetch_sub(1, Ordering::Relaxed);
+                        0
+                    }));
                 }
             }
-            lat.lock().unwrap().extend(mine);
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = t.await;
+            for t in tasks {
+                let _ = t.await;
+            }
+        }
     }
     let elapsed = start.elapsed();
-    let mut l = lat.lock().unwrap().clone();
+    let mut l = counts.lat.lock().unwrap().clone();
     l.sort_unstable();
     let pct = |p: f64| {
         if l.is_empty() {
@@ -222,10 +201,14 @@ async fn drive(
             f64::from(l[((l.len() as f64 * p) as usize).min(l.len() - 1)]) / 1000.0
         }
     };
+    let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
     Outcome {
-        ok: ok.load(Ordering::Relaxed),
-        shed: shed.load(Ordering::Relaxed),
-        other: other.load(Ordering::Relaxed),
+        sent,
+        ok: g(&counts.ok),
+        shed: g(&counts.shed),
+        shed_with_retry_after: g(&counts.shed_with_retry_after),
+        other: g(&counts.other),
+        not_sent: g(&counts.not_sent),
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         elapsed,
@@ -237,21 +220,10 @@ fn main() {
     let secs: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10);
     let conns: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(32);
 
-    let typical: Vec<(&'static str, Vec<u8>)> = (0..64)
-        .map(|v| {
-            let env = envelope(&django_event(v, 8, 120, 12));
-            if v % 2 == 0 {
-                ("br", brotli(&env))
-            } else {
-                ("gzip", gzip(&env))
-            }
-        })
-        .collect();
-    let big: Vec<(&'static str, Vec<u8>)> = (0..64)
-        .map(|v| ("gzip", gzip(&envelope(&django_event(v, 30, 1100, 60)))))
-        .collect();
-    let typical_raw = envelope(&django_event(0, 8, 120, 12)).len();
-    let big_raw = envelope(&django_event(0, 30, 1100, 60)).len();
+    let typical = Arc::new(events::bodies(64, events::typical, true));
+    let big = Arc::new(events::bodies(64, events::large, false));
+    let typical_raw = events::envelope(&events::typical(0)).len();
+    let big_raw = events::envelope(&events::large(0)).len();
     println!(
         "typical envelope: {typical_raw} bytes ({} br / {} gzip); large: {big_raw} bytes ({} gzip)",
         typical[0].1.len(),
@@ -282,18 +254,27 @@ fn main() {
         Relay::start(settings, alerting).await.unwrap()
     });
     let url = format!("http://{}/api/1/envelope/", relay.local_addr());
-    let scenarios = [
-        ("typical ~10 KB br/gzip", Arc::new(typical.clone()), conns),
-        ("large ~50 KB gzip", Arc::new(big), conns),
-        ("typical, 10x overload", Arc::new(typical), conns * 10),
-    ];
-    println!("| scenario | conns | accepted/s | processed/s | p50 ms | p99 ms | 429 | errors | lost | peak RSS MiB |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    for (name, bodies, c) in scenarios {
+    println!("| scenario | load | sent | accepted/s | processed/s | p50 ms | p99 ms | 429 (with Retry-After) | errors | not sent | lost | peak RSS MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut typical_rate = 0f64;
+    for scenario in 0..3 {
+        let (name, bodies, load) = match scenario {
+            0 => (
+                "typical ~13 KB br/gzip",
+                typical.clone(),
+                Load::Closed(conns),
+            ),
+            1 => ("large ~50 KB gzip", big.clone(), Load::Closed(conns)),
+            _ => (
+                "typical, open-loop 10x overload",
+                typical.clone(),
+                Load::Open((typical_rate * 10.0).max(1000.0)),
+            ),
+        };
         let before_stats = relay.stats();
         let before_agg = server_rt.block_on(async { relay.alerting().stats().await.aggregated });
         let started = Instant::now();
-        let out = client_rt.block_on(drive(url.clone(), bodies, c, secs));
+        let out = client_rt.block_on(drive(url.clone(), bodies, load, secs));
         // Processed: aggregated by the pipeline once it has taken in what was accepted.
         let agg = server_rt.block_on(async {
             relay.alerting().flush().await;
@@ -304,14 +285,24 @@ fn main() {
         let accepted = after.events - before_stats.events;
         let processed = agg - before_agg;
         let lost = accepted.saturating_sub(processed);
+        let accepted_rate = out.ok as f64 / out.elapsed.as_secs_f64();
+        if scenario == 0 {
+            typical_rate = accepted_rate;
+        }
+        let load = match load {
+            Load::Closed(c) => format!("{c} connections"),
+            Load::Open(r) => format!("{r:.0} req/s offered"),
+        };
         println!(
-            "| {name} | {c} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {} | {lost} | {:.0} |",
-            out.ok as f64 / out.elapsed.as_secs_f64(),
+            "| {name} | {load} | {} | {accepted_rate:.0} | {:.0} | {:.2} | {:.2} | {} ({}) | {} | {} | {lost} | {:.0} |",
+            out.sent,
             processed as f64 / processed_elapsed.as_secs_f64(),
             out.p50_ms,
             out.p99_ms,
             out.shed,
+            out.shed_with_retry_after,
             out.other,
+            out.not_sent,
             peak_rss_kib() as f64 / 1024.0,
         );
     }

@@ -21,6 +21,7 @@
 pub mod decode;
 pub mod envelope;
 pub mod mapping;
+mod prune;
 pub mod server;
 pub mod settings;
 pub mod upstream;

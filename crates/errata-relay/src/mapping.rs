@@ -56,8 +56,21 @@ pub const SENSITIVE_KEYS: &[&str] = &[
 
 /// Whether a key names a secret by Sentry's default rules.
 pub fn is_sensitive_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase().replace('-', "_");
-    SENSITIVE_KEYS.iter().any(|s| k.contains(s))
+    // Byte windows compared folded: the fragments are ASCII, so a byte match is a match of
+    // the lowercased key with `-` read as `_`, without building it.
+    let k = key.as_bytes();
+    let fold = |b: u8| {
+        if b == b'-' {
+            b'_'
+        } else {
+            b.to_ascii_lowercase()
+        }
+    };
+    SENSITIVE_KEYS.iter().any(|s| {
+        let s = s.as_bytes();
+        k.windows(s.len())
+            .any(|w| w.iter().zip(s).all(|(&a, &b)| fold(a) == b))
+    })
 }
 
 fn card_regex() -> &'static Regex {
@@ -208,6 +221,15 @@ pub fn screaming_snake(name: &str) -> String {
     out
 }
 
+/// What [`Mapper::map_payload`] reads from a payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped {
+    /// The errata event.
+    pub event: Event,
+    /// The payload's `event_id`, as sent (unscrubbed, unchecked).
+    pub event_id: Option<String>,
+}
+
 /// Maps Sentry events to errata events.
 #[derive(Debug, Clone, Default)]
 pub struct Mapper {
@@ -321,6 +343,21 @@ impl Mapper {
             }
         }
         snake
+    }
+
+    /// Parses one event payload, keeping only the parts [`Mapper::map`] reads (the stack
+    /// traces, breadcrumbs and contexts that make most of an event are checked and skipped,
+    /// never built), then scrubs and maps it: the same event as [`Mapper::map`] on the whole
+    /// payload. The error is the one parsing the whole payload into a [`Value`] gives;
+    /// `Ok(None)` when the payload is not a JSON object.
+    pub fn map_payload(&self, payload: &[u8]) -> Result<Option<Mapped>, serde_json::Error> {
+        let mut v = crate::prune::parse(payload)?;
+        if !v.is_object() {
+            return Ok(None);
+        }
+        let event_id = v.get("event_id").and_then(Value::as_str).map(str::to_owned);
+        let event = self.map(&mut v);
+        Ok(Some(Mapped { event, event_id }))
     }
 
     /// Scrubs `ev` in place (Sentry's default rules) and maps it.
@@ -621,6 +658,31 @@ message.en = "Kakao account unavailable."
             with(json!(["kakao", "account"])).unwrap(),
             "sentry:kakao\u{1f}account"
         );
+    }
+
+    #[test]
+    fn sensitive_keys_fold_case_and_dashes() {
+        for k in [
+            "X-Api-Key",
+            "PASSWORD",
+            "db_passwd",
+            "Set-Cookie",
+            "x-csrf-token",
+            "Private-Key",
+        ] {
+            assert!(is_sensitive_key(k), "{k}");
+        }
+        for k in [
+            "user-agent",
+            "host",
+            "api-ke",
+            "tok",
+            "é",
+            "",
+            "X-Request-Id",
+        ] {
+            assert!(!is_sensitive_key(k), "{k}");
+        }
     }
 
     #[test]

@@ -36,7 +36,7 @@ use tokio::sync::Semaphore;
 
 use crate::decode::{decode, DecodeError};
 use crate::envelope::{Envelope, EnvelopeError};
-use crate::mapping::Mapper;
+use crate::mapping::{scrub_sentry, Mapper};
 use crate::settings::{Quota, RelaySettings};
 use crate::upstream::Forwarder;
 
@@ -457,29 +457,40 @@ impl Shared {
         })
     }
 
-    /// Maps and captures one event payload; returns its id.
+    /// Maps and captures one event payload (`item`: its number in an envelope); returns its id.
     fn ingest_event(
         &self,
         payload: &[u8],
         id_hint: Option<&str>,
-        what: &str,
+        item: Option<usize>,
     ) -> Result<String, Refusal> {
-        let mut v: Value = serde_json::from_slice(payload)
-            .map_err(|e| self.bad(format!("invalid event payload{what}: {e}")))?;
-        if !v.is_object() {
-            return Err(self.bad(format!("invalid event payload{what}: not a JSON object")));
-        }
-        let id = v
-            .get("event_id")
-            .and_then(Value::as_str)
+        let what = || item.map(|i| format!(" (item {i})")).unwrap_or_default();
+        let mapped = self
+            .mapper
+            .map_payload(payload)
+            .map_err(|e| self.bad(format!("invalid event payload{}: {e}", what())))?
+            .ok_or_else(|| {
+                self.bad(format!(
+                    "invalid event payload{}: not a JSON object",
+                    what()
+                ))
+            })?;
+        let id = mapped
+            .event_id
+            .as_deref()
             .or(id_hint)
             .map(|s| s.replace('-', ""))
             .filter(|s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()))
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        let event = self.mapper.map(&mut v);
+        let event = mapped.event;
         if let Some(up) = &self.upstream {
             let group = errata_alert::fingerprint::of_event(&event, None);
-            up.offer(&group, &id, || serde_json::to_vec(&v).unwrap_or_default());
+            // The whole event is built and scrubbed only when the sample takes it.
+            up.offer(&group, &id, || {
+                let mut v: Value = serde_json::from_slice(payload).unwrap_or_default();
+                scrub_sentry(&mut v);
+                serde_json::to_vec(&v).unwrap_or_default()
+            });
         }
         self.capturer.capture(event);
         self.counters.events.fetch_add(1, Ordering::Relaxed);
@@ -538,8 +549,11 @@ async fn envelope(
     for (i, item) in env.items.iter().enumerate() {
         match item.kind.as_str() {
             "event" => {
-                let what = format!(" (item {})", i + 1);
-                id = Some(s.ingest_event(item.payload, env.header.event_id.as_deref(), &what)?);
+                id = Some(s.ingest_event(
+                    item.payload,
+                    env.header.event_id.as_deref(),
+                    Some(i + 1),
+                )?);
             }
             "client_report" => s.client_report(item.payload),
             _ => {
@@ -575,6 +589,6 @@ async fn store(
             s.max_event
         )));
     }
-    let id = s.ingest_event(&bytes, None, "")?;
+    let id = s.ingest_event(&bytes, None, None)?;
     Ok(accepted(&s, Some(id)))
 }
