@@ -817,17 +817,9 @@ impl Aggregator {
 
     /// The resolved notice of a group that has been quiet for `resolve_after`.
     fn resolve(&mut self, key: &str, now: DateTime<Utc>) -> Option<Alert> {
-        #[cfg(test)]
-        if let (Some(f), Some(g)) = (&self.fault, self.groups.get(key)) {
-            f(&g.code);
-        }
-        let captured = self.groups.get_mut(key)?.sample.take()?;
-        let mut sample = self.written_out(&captured);
-        self.in_operator_locale(&mut sample);
-        let params = self.param_samples(key);
+        let (sample, params) = self.notice_sample(key)?;
         let resolve_after_secs = self.cfg.resolve_after.map(|d| d.as_secs());
         let g = self.groups.get_mut(key)?;
-        g.sample = Some(captured);
         let window_start = g.last_notified.unwrap_or(g.opened);
         g.notices += 1;
         g.resolved = true;
@@ -960,7 +952,9 @@ impl Aggregator {
             .collect()
     }
 
-    fn notify(&mut self, key: &str, now: DateTime<Utc>) -> Option<Alert> {
+    /// What every notice of a group carries: its sample as sinks see it (written out, in the
+    /// operator locale) and its sampled parameters.
+    fn notice_sample(&mut self, key: &str) -> Option<(Event, Vec<ParamSample>)> {
         #[cfg(test)]
         if let (Some(f), Some(g)) = (&self.fault, self.groups.get(key)) {
             f(&g.code);
@@ -969,9 +963,14 @@ impl Aggregator {
         let mut sample = self.written_out(&captured);
         self.in_operator_locale(&mut sample);
         let params = self.param_samples(key);
+        self.groups.get_mut(key)?.sample = Some(captured);
+        Some((sample, params))
+    }
+
+    fn notify(&mut self, key: &str, now: DateTime<Utc>) -> Option<Alert> {
+        let (sample, params) = self.notice_sample(key)?;
         let resolve_after_secs = self.cfg.resolve_after.map(|d| d.as_secs());
         let g = self.groups.get_mut(key)?;
-        g.sample = Some(captured);
         g.resolved = false;
         let kind = if g.notices > 0 {
             AlertKind::Digest

@@ -40,6 +40,7 @@ use sqlx::{Postgres, Row, Transaction};
 use crate::aggregate::{Limits, Timing};
 use crate::alert::{Alert, AlertKind, RouteCount};
 use crate::event::Event;
+use crate::spool::postgres::insert_deliveries;
 use crate::spool::{from_ms, ms, StoreError};
 
 /// One replica's events of one group since its last flush.
@@ -662,18 +663,7 @@ impl Fleet {
             };
             let json = serde_json::to_string(&alert)
                 .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-            for s in sinks {
-                sqlx::query(
-                    "INSERT INTO errata_deliveries (alert_id, sink, state, attempts, created_at, next_at, alert)
-                     VALUES ($1, $2, 'pending', 0, $3, $3, $4)",
-                )
-                .bind(&alert.id)
-                .bind(s)
-                .bind(now_ms)
-                .bind(&json)
-                .execute(&mut *tx)
-                .await?;
-            }
+            insert_deliveries(&mut tx, &alert.id, &json, sinks, now_ms).await?;
             tx.commit().await?;
             Ok(Some(alert))
         })
@@ -834,18 +824,7 @@ impl Fleet {
             };
             let json = serde_json::to_string(&alert)
                 .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-            for s in sinks {
-                sqlx::query(
-                    "INSERT INTO errata_deliveries (alert_id, sink, state, attempts, created_at, next_at, alert)
-                     VALUES ($1, $2, 'pending', 0, $3, $3, $4)",
-                )
-                .bind(&alert.id)
-                .bind(s)
-                .bind(now_ms)
-                .bind(&json)
-                .execute(&mut *tx)
-                .await?;
-            }
+            insert_deliveries(&mut tx, &alert.id, &json, sinks, now_ms).await?;
             tx.commit().await?;
             Ok(Some(alert))
         })

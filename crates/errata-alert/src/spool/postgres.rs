@@ -133,6 +133,30 @@ fn row_to_delivery(r: &PgRow) -> Result<Delivery, StoreError> {
     })
 }
 
+/// Spools one alert (`json`, its serialized form) as a pending delivery to each of `sinks`, due
+/// at `now_ms`; the one insert of the spool and of the fleet's claims.
+pub(crate) async fn insert_deliveries(
+    conn: &mut sqlx::PgConnection,
+    alert_id: &str,
+    json: &str,
+    sinks: &[String],
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    for s in sinks {
+        sqlx::query(
+            "INSERT INTO errata_deliveries (alert_id, sink, state, attempts, created_at, next_at, alert)
+             VALUES ($1, $2, 'pending', 0, $3, $3, $4)",
+        )
+        .bind(alert_id)
+        .bind(s)
+        .bind(now_ms)
+        .bind(json)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 impl Spool for PostgresStore {
     fn enqueue<'a>(
         &'a self,
@@ -145,18 +169,7 @@ impl Spool for PostgresStore {
             for a in alerts {
                 let json =
                     serde_json::to_string(a).map_err(|e| StoreError::Database(e.to_string()))?;
-                for s in sinks {
-                    sqlx::query(
-                        "INSERT INTO errata_deliveries (alert_id, sink, state, attempts, created_at, next_at, alert)
-                         VALUES ($1, $2, 'pending', 0, $3, $3, $4)",
-                    )
-                    .bind(&a.id)
-                    .bind(s)
-                    .bind(now)
-                    .bind(&json)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                insert_deliveries(&mut tx, &a.id, &json, sinks, now).await?;
             }
             tx.commit().await?;
             Ok(())
