@@ -14,36 +14,45 @@ use errata_alert::{
     Alert, AlertKind, AlertPolicy, Alerting, Capturer, Config, DeliveryOptions, Event, SpikeRule,
     Timing,
 };
+use support::pg_server::PgServer;
 use support::{fast_delivery, slack_code, slack_count, Fake, Recorder, Reply};
 
-const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The machine's PostgreSQL server.
+const SHARED_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
 
 /// A database of its own, dropped when the test ends (even when it fails).
 struct Db {
+    /// `postgres://user@host:port` of its server.
+    server: String,
     name: String,
 }
 
 impl Db {
     async fn create() -> Db {
+        Db::create_on(SHARED_SERVER).await
+    }
+
+    async fn create_on(server: &str) -> Db {
         let name = format!("errata_fleet_{}", uuid::Uuid::new_v4().simple());
-        let admin = sqlx::PgPool::connect(ADMIN)
-            .await
-            .expect("PostgreSQL on 127.0.0.1:5432");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        Db { name }
+        let db = Db {
+            server: server.to_owned(),
+            name,
+        };
+        db.recreate().await;
+        db
     }
 
     fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+        format!("{}/{}", self.server, self.name)
+    }
+
+    fn admin(&self) -> String {
+        format!("{}/postgres", self.server)
     }
 
     /// Drops the database under the replicas' feet (their connections are cut).
     async fn drop_now(&self) {
-        let admin = sqlx::PgPool::connect(ADMIN).await.unwrap();
+        let admin = sqlx::PgPool::connect(&self.admin()).await.unwrap();
         sqlx::query(&format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             self.name
@@ -55,7 +64,9 @@ impl Db {
     }
 
     async fn recreate(&self) {
-        let admin = sqlx::PgPool::connect(ADMIN).await.unwrap();
+        let admin = sqlx::PgPool::connect(&self.admin())
+            .await
+            .expect("PostgreSQL server up");
         sqlx::query(&format!("CREATE DATABASE {}", self.name))
             .execute(&admin)
             .await
@@ -82,6 +93,19 @@ impl Db {
         Some((open.unwrap_or(0), pending))
     }
 
+    /// Events the store counted for `errata stats`.
+    async fn counted(&self) -> i64 {
+        let Ok(pool) = sqlx::PgPool::connect(&self.url()).await else {
+            return 0;
+        };
+        let n: Option<i64> = sqlx::query_scalar("SELECT SUM(count)::BIGINT FROM errata_counts")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(None);
+        pool.close().await;
+        n.unwrap_or(0)
+    }
+
     /// Events the store holds for alerting.
     async fn events_written(&self) -> i64 {
         let Ok(pool) = sqlx::PgPool::connect(&self.url()).await else {
@@ -98,14 +122,14 @@ impl Db {
 
 impl Drop for Db {
     fn drop(&mut self) {
-        let name = self.name.clone();
+        let (name, admin) = (self.name.clone(), self.admin());
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
             rt.block_on(async {
-                if let Ok(admin) = sqlx::PgPool::connect(ADMIN).await {
+                if let Ok(admin) = sqlx::PgPool::connect(&admin).await {
                     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .execute(&admin)
                         .await;
@@ -479,6 +503,98 @@ async fn store_database_dropped_and_recreated_mid_run() {
         60,
         "{alerts:#?}"
     );
+    for r in replicas {
+        r.stop(End::Shutdown).await;
+    }
+}
+
+/// The sum of the counts the recording sink was told, waiting up to 60 s for `want`.
+async fn told(recorder: &Recorder, want: u64, what: &str) -> u64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let sum: u64 = recorder
+            .alerts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| a.count)
+            .sum();
+        if sum == want || tokio::time::Instant::now() >= deadline {
+            assert_eq!(sum, want, "{what}");
+            return sum;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_server_stopped_and_restarted_mid_run() {
+    // A server of this test's own: stopping it cuts every connection, as a PostgreSQL
+    // restart or failover does. (Declared first, so it is dropped after the database.)
+    let server = PgServer::start();
+    let db = Db::create_on(&server.url()).await;
+    let slack = Fake::slack().await;
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        timing: timing(1, 2),
+        delivery: fast_delivery(),
+    };
+    let replicas = [replica(&setup).await, replica(&setup).await];
+    for i in 0..20 {
+        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
+    }
+    settle(&db, 20).await;
+    told(&setup.recorder, 20, "before the outage").await;
+
+    server.stop();
+    // Captured while the server is down: the healthy sinks are told from memory.
+    for i in 0..30 {
+        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
+    }
+    told(
+        &setup.recorder,
+        50,
+        "events notified while the server is down",
+    )
+    .await;
+
+    server.start_again();
+    for i in 0..10 {
+        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
+    }
+    // The rows notified from memory are not written again (nothing is notified twice); the
+    // counts of the outage reach the store when it is back.
+    settle(&db, 20 + 10).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while db.counted().await != 60 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of 60 events counted",
+            db.counted().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let alerts = setup.recorder.take();
+    assert_eq!(
+        alerts.iter().map(|a| a.count).sum::<u64>(),
+        60,
+        "{alerts:#?}"
+    );
+    // Slack paces and answers 429 to bursts: it is told too, in its own time.
+    let slack_told = || {
+        slack
+            .accepted()
+            .iter()
+            .map(|m| slack_count(&m.json()))
+            .sum::<u64>()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while slack_told() < 60 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(slack_told(), 60, "Slack was told every event once");
     for r in replicas {
         r.stop(End::Shutdown).await;
     }

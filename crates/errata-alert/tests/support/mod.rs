@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod causes;
+pub mod pg_server;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
