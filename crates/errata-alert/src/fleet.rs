@@ -4,7 +4,7 @@
 //! Each replica groups its own events as before, but decides no notice itself. Every flush
 //! (1 s by default, and at once when a group opens) it writes one row per group with the
 //! events it took in since the last flush (`errata_fleet_events`: fingerprint, time, count,
-//! users, routes, a scrubbed sample; `notice` NULL). Every replica then looks for groups whose
+//! users, routes, a scrubbed sample, how many a relay forwarded to Sentry; `notice` NULL). Every replica then looks for groups whose
 //! unattributed rows are due (`group_wait` after the first, `group_interval` after the group's
 //! last notice) and claims each in one transaction:
 //!
