@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use errata_catalog::template::Template;
 use errata_catalog::{AlertPolicy, Catalog, SpikeRule};
 
-use crate::alert::{Alert, AlertKind, ParamSample, RouteCount};
+use crate::alert::{Alert, AlertKind, ParamSample, RouteCount, UpstreamCounts};
 use crate::capture::Captured;
 use crate::clock::add_std;
 use crate::event::Event;
@@ -189,11 +189,15 @@ pub(crate) struct Observation {
     pub users: Vec<String>,
     /// Events per minute, once more than one event is folded in.
     pub minutes: Vec<(i64, u64)>,
+    /// How many of them a relay forwarded upstream and held back (`None`: none came through
+    /// a relay's upstream).
+    pub upstream: Option<UpstreamCounts>,
 }
 
 impl Observation {
     pub(crate) fn single(event: Captured) -> Self {
         let t = event.time();
+        let upstream = event.forwarding().map(|f| UpstreamCounts::of(f, 1));
         Observation {
             event,
             count: 1,
@@ -201,6 +205,7 @@ impl Observation {
             last: t,
             users: Vec::new(),
             minutes: Vec::new(),
+            upstream,
         }
     }
 
@@ -250,6 +255,8 @@ struct Group {
     pending_since: Option<DateTime<Utc>>,
     pending_users: UserSet,
     pending_routes: Vec<RouteCount>,
+    /// Of the pending events, how many a relay forwarded upstream and held back.
+    pending_upstream: Option<UpstreamCounts>,
     users_total: UserSet,
     users_capped: bool,
     /// The group's latest event, as captured: written out and scrubbed only for a notice.
@@ -665,6 +672,7 @@ impl Aggregator {
                     pending_since: None,
                     pending_users: UserSet::default(),
                     pending_routes: Vec::new(),
+                    pending_upstream: None,
                     users_total: UserSet::default(),
                     users_capped: false,
                     sample: None,
@@ -686,6 +694,7 @@ impl Aggregator {
         g.policy = policy;
         g.total += obs.count;
         g.pending += obs.count;
+        UpstreamCounts::merge_into(&mut g.pending_upstream, obs.upstream);
         g.pending_since.get_or_insert(now);
         g.first_seen = g.first_seen.min(obs.first);
         g.last_seen = g.last_seen.max(obs.last);
@@ -849,6 +858,7 @@ impl Aggregator {
             docs_url: g.docs_url.clone(),
             notice: g.notices,
             resolve_after_secs,
+            upstream: None,
         })
     }
 
@@ -879,6 +889,7 @@ impl Aggregator {
                     g.pending_since = None;
                     g.pending_users.clear();
                     g.pending_routes.clear();
+                    g.pending_upstream = None;
                 }
             }
             let quiet_since = g.last_activity.max(g.last_notified.unwrap_or(g.opened));
@@ -1012,6 +1023,7 @@ impl Aggregator {
             docs_url: g.docs_url.clone(),
             notice: g.notices,
             resolve_after_secs,
+            upstream: g.pending_upstream.take(),
         };
         g.pending = 0;
         g.pending_since = None;
@@ -1066,6 +1078,7 @@ impl Aggregator {
                 routes: std::mem::take(&mut g.pending_routes),
                 sample,
                 docs_url: g.docs_url.clone(),
+                upstream: g.pending_upstream.take(),
             });
             g.pending = 0;
             g.pending_since = None;
@@ -1177,6 +1190,42 @@ mod tests {
         assert_eq!(sent.len(), 2, "one digest at 305 s: {sent:?}");
         sent.extend(a.flush_all(t(600)).iter().map(|a| a.count));
         assert_eq!(sent.iter().sum::<u64>(), 100 + 594);
+    }
+
+    #[test]
+    fn notices_say_how_many_of_their_events_a_relay_forwarded() {
+        let relayed = |at: i64, forwarded: bool| {
+            Observation::single(event("E", 502, at).with_forwarding(forwarded, 3).into())
+        };
+        let mut a = Aggregator::new(cfg());
+        for i in 0..10 {
+            a.ingest(relayed(0, i < 3), t(0));
+        }
+        let first = a.tick(t(5));
+        assert_eq!(first[0].count, 10);
+        let up = first[0].upstream.expect("relayed events are counted");
+        assert_eq!((up.forwarded, up.not_forwarded, up.per_group), (3, 7, 3));
+        // The next window: a folded observation of many events, counted by what each was.
+        for i in 0..40 {
+            a.ingest(relayed(10 + i, i % 20 < 3), t(10 + i));
+        }
+        let mut folded = Observation::single(event("E", 502, 60).with_forwarding(true, 3).into());
+        folded.count = 5;
+        folded.upstream = Some(UpstreamCounts {
+            forwarded: 1,
+            not_forwarded: 4,
+            per_group: 3,
+        });
+        a.ingest(folded, t(60));
+        let digest = a.tick(t(305));
+        assert_eq!(digest[0].kind, AlertKind::Digest);
+        assert_eq!(digest[0].count, 45);
+        let up = digest[0].upstream.unwrap();
+        assert_eq!((up.forwarded, up.not_forwarded), (7, 38));
+        assert_eq!(up.forwarded + up.not_forwarded, digest[0].count);
+        // Events from no relay carry no counts; a resolved notice none either.
+        a.ingest(ev("F", 500, 400), t(400));
+        assert_eq!(a.tick(t(405))[0].upstream, None);
     }
 
     #[test]

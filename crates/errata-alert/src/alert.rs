@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::Event;
+use crate::event::{Event, Forwarding};
 
 /// Why an alert was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,6 +82,74 @@ impl ParamSample {
     }
 }
 
+/// How many of a notice's events a relay in front of Sentry forwarded to the upstream Sentry,
+/// and how many its sample held back; summed per group and window like the notice's `count`.
+///
+/// ```
+/// use errata_alert::{Forwarding, UpstreamCounts};
+///
+/// let mut c = UpstreamCounts::default();
+/// for i in 0..550 {
+///     c.add(Forwarding { forwarded: i < 10, per_group: 10 }, 1);
+/// }
+/// assert_eq!(c.text(), "Sentry: 10 forwarded, 540 not forwarded (sample of 10 per group and window)");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamCounts {
+    /// Events handed to the upstream Sentry.
+    pub forwarded: u64,
+    /// Events the sample held back (counted, never sent).
+    pub not_forwarded: u64,
+    /// The sample's size, events forwarded per group and window (the latest event's).
+    pub per_group: u32,
+}
+
+impl UpstreamCounts {
+    /// The counts of `n` events the relay treated alike.
+    pub fn of(f: Forwarding, n: u64) -> Self {
+        let mut c = UpstreamCounts::default();
+        c.add(f, n);
+        c
+    }
+
+    /// Counts `n` more events the relay treated alike.
+    pub fn add(&mut self, f: Forwarding, n: u64) {
+        if f.forwarded {
+            self.forwarded += n;
+        } else {
+            self.not_forwarded += n;
+        }
+        self.per_group = f.per_group;
+    }
+
+    /// Adds the counts of later events.
+    pub fn merge(&mut self, later: UpstreamCounts) {
+        self.forwarded += later.forwarded;
+        self.not_forwarded += later.not_forwarded;
+        self.per_group = later.per_group;
+    }
+
+    /// Sums counts that may be missing (`None`: none of the events came through a relay's
+    /// upstream).
+    pub fn merge_into(into: &mut Option<UpstreamCounts>, later: Option<UpstreamCounts>) {
+        match (into.as_mut(), later) {
+            (Some(c), Some(l)) => c.merge(l),
+            (None, Some(l)) => *into = Some(l),
+            (_, None) => {}
+        }
+    }
+
+    /// "Sentry: 10 forwarded, 540 not forwarded (sample of 10 per group and window)".
+    pub fn text(&self) -> String {
+        format!(
+            "Sentry: {} forwarded, {} not forwarded (sample of {} per group and window)",
+            thousands(self.forwarded),
+            thousands(self.not_forwarded),
+            thousands(u64::from(self.per_group))
+        )
+    }
+}
+
 /// One notice about a group of events, as spooled and handed to every sink.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -140,6 +208,11 @@ pub struct Alert {
     /// or the alert was made before they existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolve_after_secs: Option<u64>,
+    /// Of this notice's events, how many a relay in front of Sentry forwarded upstream and
+    /// how many it held back (`None`: the events did not come through a relay with an
+    /// upstream; resolved notices, which count no event, have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<UpstreamCounts>,
 }
 
 impl Alert {
@@ -201,6 +274,12 @@ impl Alert {
     /// "×6,174 in the last 5 min".
     pub fn count_text(&self) -> String {
         format!("×{} {}", thousands(self.count), self.window_text())
+    }
+
+    /// "Sentry: 10 forwarded, 540 not forwarded (sample of 10 per group and window)", for the
+    /// events of a relay that forwards a sample upstream.
+    pub fn upstream_text(&self) -> Option<String> {
+        self.upstream.as_ref().map(UpstreamCounts::text)
     }
 
     /// The parameters' values in one line: `sku: 10 distinct, e.g. A-1; store: S-9`.

@@ -30,6 +30,17 @@ impl From<&UpstreamDetail> for Upstream {
     }
 }
 
+/// What a relay in front of Sentry did with an event: forwarded it to the upstream Sentry, or
+/// held it back because its group's sample for the window was full. Alerts sum these per
+/// notice ([`UpstreamCounts`](crate::UpstreamCounts)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forwarding {
+    /// Whether the event was handed to the upstream Sentry.
+    pub forwarded: bool,
+    /// The sample's size: events forwarded per group and window.
+    pub per_group: u32,
+}
+
 /// One captured error.
 ///
 /// Build one with [`Event::new`] and the `with_*` methods for non-HTTP code, then hand it to
@@ -87,6 +98,9 @@ pub struct Event {
     /// Explicit fingerprint, overriding the computed one.
     #[serde(default)]
     pub fingerprint: Option<String>,
+    /// What a relay in front of Sentry did with it (`None`: no relay, or no upstream).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding: Option<Forwarding>,
     /// Alert policy carried by the report; `None` looks the code up in the catalog.
     #[serde(skip)]
     pub alert: Option<AlertPolicy>,
@@ -116,6 +130,7 @@ impl Event {
             panic: false,
             docs_url: None,
             fingerprint: None,
+            forwarding: None,
             alert: None,
             spike: None,
         }
@@ -194,6 +209,15 @@ impl Event {
     /// Sets an explicit fingerprint.
     pub fn with_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
         self.fingerprint = Some(fingerprint.into());
+        self
+    }
+
+    /// Marks what a relay in front of Sentry did with the event.
+    pub fn with_forwarding(mut self, forwarded: bool, per_group: u32) -> Self {
+        self.forwarding = Some(Forwarding {
+            forwarded,
+            per_group,
+        });
         self
     }
 

@@ -4,7 +4,7 @@
 //! Each replica groups its own events as before, but decides no notice itself. Every flush
 //! (1 s by default, and at once when a group opens) it writes one row per group with the
 //! events it took in since the last flush (`errata_fleet_events`: fingerprint, time, count,
-//! users, routes, a scrubbed sample; `notice` NULL). Every replica then looks for groups whose
+//! users, routes, a scrubbed sample, how many a relay forwarded to Sentry; `notice` NULL). Every replica then looks for groups whose
 //! unattributed rows are due (`group_wait` after the first, `group_interval` after the group's
 //! last notice) and claims each in one transaction:
 //!
@@ -38,7 +38,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::aggregate::{Limits, Timing};
-use crate::alert::{Alert, AlertKind, RouteCount};
+use crate::alert::{Alert, AlertKind, RouteCount, UpstreamCounts};
 use crate::event::Event;
 use crate::spool::postgres::insert_deliveries;
 use crate::spool::{from_ms, ms, StoreError};
@@ -61,12 +61,15 @@ pub(crate) struct FleetRow {
     /// The latest event, scrubbed.
     pub sample: Event,
     pub docs_url: Option<String>,
+    /// Of these events, how many a relay forwarded upstream and held back.
+    pub upstream: Option<UpstreamCounts>,
 }
 
 impl FleetRow {
     /// Adds a later row of the same group (while the store is unreachable).
     fn merge(&mut self, later: FleetRow, limits: Limits) {
         self.n += later.n;
+        UpstreamCounts::merge_into(&mut self.upstream, later.upstream);
         self.at = self.at.min(later.at);
         if later.last_at >= self.last_at {
             self.last_at = later.last_at;
@@ -142,6 +145,9 @@ const SCHEMA: &[&str] = &[
     // older than the group's last notice is a past one).
     "ALTER TABLE errata_fleet_groups ADD COLUMN IF NOT EXISTS resolved_at BIGINT",
     "CREATE INDEX IF NOT EXISTS errata_fleet_events_latest ON errata_fleet_events (fingerprint, last_at)",
+    // A relay's forwarding upstream: how many of the row's events it forwarded and held back
+    // (`UpstreamCounts` as JSON; NULL for events that came through no relay's upstream).
+    "ALTER TABLE errata_fleet_events ADD COLUMN IF NOT EXISTS upstream TEXT",
 ];
 
 /// Upper bound on one round trip to the store, whatever the pool does.
@@ -345,9 +351,10 @@ impl Fleet {
                     let users = serde_json::to_string(&r.users).unwrap_or_else(|_| "[]".into());
                     let routes = serde_json::to_string(&r.routes).unwrap_or_else(|_| "[]".into());
                     let sample = serde_json::to_string(&r.sample).unwrap_or_else(|_| "{}".into());
+                    let upstream = r.upstream.and_then(|u| serde_json::to_string(&u).ok());
                     sqlx::query(
-                        "INSERT INTO errata_fleet_events (fingerprint, code, status, spike_count, spike_window, at, last_at, n, users, routes, sample, docs_url)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        "INSERT INTO errata_fleet_events (fingerprint, code, status, spike_count, spike_window, at, last_at, n, users, routes, sample, docs_url, upstream)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     )
                     .bind(&r.fingerprint)
                     .bind(&r.code)
@@ -361,6 +368,7 @@ impl Fleet {
                     .bind(routes)
                     .bind(sample)
                     .bind(&r.docs_url)
+                    .bind(upstream)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -537,7 +545,7 @@ impl Fleet {
             let id = uuid::Uuid::now_v7().to_string();
             let rows = sqlx::query(
                 "UPDATE errata_fleet_events SET notice = $1 WHERE fingerprint = $2 AND notice IS NULL
-                 RETURNING code, status, at, last_at, n, users, routes, sample, docs_url",
+                 RETURNING code, status, at, last_at, n, users, routes, sample, docs_url, upstream",
             )
             .bind(&id)
             .bind(fingerprint)
@@ -550,6 +558,7 @@ impl Fleet {
             let mut users: Vec<String> = Vec::new();
             let mut users_capped = false;
             let mut routes: Vec<RouteCount> = Vec::new();
+            let mut upstream: Option<UpstreamCounts> = None;
             let mut latest: Option<(i64, String, u16, String, Option<String>)> = None;
             let mut min_at = i64::MAX;
             for r in &rows {
@@ -572,6 +581,11 @@ impl Fleet {
                 let row_routes: Vec<RouteCount> =
                     serde_json::from_str(&r.try_get::<String, _>("routes")?).unwrap_or_default();
                 merge_routes(&mut routes, row_routes, limits.max_routes);
+                let row_upstream: Option<String> = r.try_get("upstream")?;
+                UpstreamCounts::merge_into(
+                    &mut upstream,
+                    row_upstream.and_then(|u| serde_json::from_str(&u).ok()),
+                );
                 if latest.as_ref().is_none_or(|l| last_at >= l.0) {
                     let status: i32 = r.try_get("status")?;
                     latest = Some((
@@ -660,6 +674,7 @@ impl Fleet {
                 docs_url,
                 notice: notices.clamp(0, u32::MAX as i64) as u32,
                 resolve_after_secs: self.resolve_after.map(|d| d.as_secs()),
+                upstream,
             };
             let json = serde_json::to_string(&alert)
                 .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
@@ -821,6 +836,7 @@ impl Fleet {
                 docs_url,
                 notice: (notices + 1).clamp(0, u32::MAX as i64) as u32,
                 resolve_after_secs,
+                upstream: None,
             };
             let json = serde_json::to_string(&alert)
                 .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;

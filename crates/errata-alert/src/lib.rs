@@ -61,13 +61,13 @@ pub mod spool;
 pub mod store;
 
 pub use aggregate::{Limits, Timing};
-pub use alert::{Alert, AlertKind};
+pub use alert::{Alert, AlertKind, UpstreamCounts};
 pub use capture::{AlertLayer, CaptureContext, Capturer};
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use config::{Config, ConfigError, Secret};
 pub use delivery::DeliveryOptions;
 pub use errata_catalog::{AlertPolicy, SpikeRule};
-pub use event::{ErrorReport, Event, Upstream, UpstreamDetail};
+pub use event::{ErrorReport, Event, Forwarding, Upstream, UpstreamDetail};
 pub use pipeline::{Alerting, AlertingHandle, PipelineStats, StartError};
 pub use scrub::{ScrubEvent, Scrubber};
 pub use sink::{SendOutcome, Sink};

@@ -820,6 +820,7 @@ impl AggTask {
             docs_url: None,
             notice: u32::try_from(self.panics.total).unwrap_or(u32::MAX),
             resolve_after_secs: None,
+            upstream: None,
         }
     }
 
@@ -970,6 +971,7 @@ impl AggTask {
                 docs_url: row.docs_url,
                 notice,
                 resolve_after_secs: self.resolve_after.map(|d| d.as_secs()),
+                upstream: row.upstream,
             };
             for tx in &self.memory_senders {
                 if tx.try_send(alert.clone()).is_err() {

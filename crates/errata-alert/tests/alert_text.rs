@@ -32,6 +32,7 @@ fn alert(sample: Event, users: u64) -> Alert {
         docs_url: None,
         notice: 1,
         resolve_after_secs: None,
+        upstream: None,
     }
 }
 

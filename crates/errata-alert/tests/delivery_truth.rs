@@ -137,6 +137,7 @@ fn http_alert() -> Alert {
         docs_url: None,
         notice: 1,
         resolve_after_secs: None,
+        upstream: None,
     }
 }
 

@@ -738,3 +738,81 @@ async fn a_graceful_stop_leaves_the_rest_of_a_storm_to_the_restart() {
     assert_eq!(msgs.iter().map(|m| slack_count(&m.json())).sum::<u64>(), 50);
     b.stop(End::Shutdown).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_relay_forwarded_adds_up_over_the_fleet_on_a_store_made_before() {
+    let db = Db::create().await;
+    // A store made by an earlier version: its event rows have no `upstream` column.
+    let pool = sqlx::PgPool::connect(&db.url()).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE errata_fleet_events (
+            id BIGSERIAL PRIMARY KEY, fingerprint TEXT NOT NULL, code TEXT NOT NULL,
+            status INTEGER NOT NULL, spike_count BIGINT, spike_window BIGINT, at BIGINT NOT NULL,
+            last_at BIGINT NOT NULL, n BIGINT NOT NULL, users TEXT NOT NULL, routes TEXT NOT NULL,
+            sample TEXT NOT NULL, docs_url TEXT, notice TEXT)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let slack = Fake::slack().await;
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        timing: timing(1, 2),
+        delivery: fast_delivery(),
+    };
+    let replicas = [replica(&setup).await, replica(&setup).await];
+    // Two relays in front of Sentry, each forwarding 1 event in 8 of a storm.
+    let mut i = 0;
+    for _round in 0..6 {
+        for _ in 0..40 {
+            replicas[i % 2]
+                .capturer
+                .capture(event("KAKAO_DOWN", 502, i).with_forwarding(i % 8 == 0, 5));
+            i += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    settle(&db, i as i64).await;
+    let mut got = setup.recorder.take();
+    got.sort_by_key(|a| a.notice);
+    assert!(got.len() >= 2, "a notice and digests: {got:#?}");
+    assert_eq!(got[0].kind, AlertKind::New);
+    for a in &got {
+        let up = a
+            .upstream
+            .expect("every notice of relayed events counts them");
+        assert_eq!(
+            up.forwarded + up.not_forwarded,
+            a.count,
+            "notice {}: the split is of its own window",
+            a.notice
+        );
+        assert_eq!(up.per_group, 5);
+    }
+    let forwarded: u64 = got.iter().map(|a| a.upstream.unwrap().forwarded).sum();
+    let held: u64 = got.iter().map(|a| a.upstream.unwrap().not_forwarded).sum();
+    assert_eq!((forwarded, held), (30, 210), "exact over the fleet");
+    // Slack shows each notice's split.
+    let msgs: Vec<serde_json::Value> = slack.accepted().iter().map(|m| m.json()).collect();
+    assert_eq!(msgs.len(), got.len());
+    for a in &got {
+        let m = msgs
+            .iter()
+            .find(|m| m.to_string().contains(&format!("notice #{}\"", a.notice)))
+            .unwrap();
+        let summary = m["blocks"][1]["text"]["text"].as_str().unwrap();
+        assert!(summary.contains(&a.upstream_text().unwrap()), "{summary}");
+    }
+    let rows_with_counts: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM errata_fleet_events WHERE upstream IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(rows_with_counts > 0, "the column was added and written");
+    pool.close().await;
+    for r in replicas {
+        r.stop(End::Shutdown).await;
+    }
+}

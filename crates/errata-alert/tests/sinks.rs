@@ -41,6 +41,7 @@ fn alert(code: &str) -> Alert {
         docs_url: None,
         notice: 1,
         resolve_after_secs: None,
+        upstream: None,
     }
 }
 

@@ -40,6 +40,7 @@ fn alert(code: &str) -> Alert {
         docs_url: None,
         notice: 1,
         resolve_after_secs: None,
+        upstream: None,
     }
 }
 

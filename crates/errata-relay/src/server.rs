@@ -482,15 +482,16 @@ impl Shared {
             .map(|s| s.replace('-', ""))
             .filter(|s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()))
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        let event = mapped.event;
+        let mut event = mapped.event;
         if let Some(up) = &self.upstream {
             let group = errata_alert::fingerprint::of_event(&event, None);
-            // The whole event is built and scrubbed only when the sample takes it.
-            up.offer(&group, &id, || {
+            // The whole event is built and scrubbed only when the sample takes it; what became
+            // of it goes with the event, so its alerts count what Sentry got.
+            event.forwarding = Some(up.offer(&group, &id, || {
                 let mut v: Value = serde_json::from_slice(payload).unwrap_or_default();
                 scrub_sentry(&mut v);
                 serde_json::to_vec(&v).unwrap_or_default()
-            });
+            }));
         }
         self.capturer.capture(event);
         self.counters.events.fetch_add(1, Ordering::Relaxed);

@@ -11,7 +11,7 @@
 //! | `ERRATA_RELAY_QUEUE` | `queue` | capture queue of the pipeline; when full, 429 (default 20000) |
 //! | `ERRATA_RELAY_QUOTA` | `quota` | events per project and period, e.g. `1000/s`, `50000/min` |
 //! | `ERRATA_RELAY_UPSTREAM_DSN` | `upstream.dsn` | a Sentry DSN to forward a sample to |
-//! | `ERRATA_RELAY_UPSTREAM_PER_GROUP` | `upstream.per_group` | events forwarded per group and window (default 10) |
+//! | `ERRATA_RELAY_UPSTREAM_PER_GROUP` | `upstream.per_group` | events forwarded per group and window (default 10); every alert says how many of its events were forwarded and held back |
 //! | `ERRATA_RELAY_UPSTREAM_WINDOW` | `upstream.window` | the window (default `5m`) |
 //! | `ERRATA_RELAY_CONFIG` | | the TOML file; variables set override its keys |
 //!

@@ -1,11 +1,15 @@
 //! In front of Sentry: the first `per_group` events of each group and window are forwarded
-//! (scrubbed) to an upstream DSN; the rest are counted, never sent.
+//! (scrubbed) to an upstream DSN; the rest are counted, never sent. Each captured event is
+//! marked with what became of it ([`errata_alert::Forwarding`]), so every notice and digest
+//! of its group says how many of its window's events Sentry got and how many were held back
+//! (`Alert::upstream`); the totals are also at `GET /relay/stats`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use errata_alert::Forwarding;
 use tokio::sync::mpsc;
 
 use crate::settings::{SettingsError, UpstreamSettings};
@@ -191,13 +195,27 @@ impl Forwarder {
         }
     }
 
-    /// Forwards a scrubbed event payload, or counts it when the sample is full.
-    pub fn offer(&self, group: &str, event_id: &str, payload: impl FnOnce() -> Vec<u8>) {
-        if !self.admit(group, Instant::now()) {
-            return;
-        }
-        if self.tx.try_send((event_id.to_owned(), payload())).is_err() {
-            self.counters.failed.fetch_add(1, Ordering::Relaxed);
+    /// Forwards a scrubbed event payload, or counts it when the sample is full; says what
+    /// became of the event, for its alerts: forwarded when it was handed to the sending task,
+    /// not forwarded when the sample held it back or the sending queue was full (counted as
+    /// failed too). A refusal by the upstream comes later, and is counted as failed only.
+    pub fn offer(
+        &self,
+        group: &str,
+        event_id: &str,
+        payload: impl FnOnce() -> Vec<u8>,
+    ) -> Forwarding {
+        let forwarded = self.admit(group, Instant::now())
+            && match self.tx.try_send((event_id.to_owned(), payload())) {
+                Ok(()) => true,
+                Err(_) => {
+                    self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                    false
+                }
+            };
+        Forwarding {
+            forwarded,
+            per_group: self.per_group,
         }
     }
 }

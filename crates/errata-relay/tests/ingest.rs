@@ -721,3 +721,165 @@ async fn upstream_sentry_gets_the_first_events_of_each_group_and_the_rest_are_co
     }
     r.shutdown().await;
 }
+
+/// A local stand-in for Sentry, Slack or a webhook receiver: keeps every body it is posted.
+async fn receiver() -> (String, Arc<Mutex<Vec<axum::body::Bytes>>>) {
+    let got: Arc<Mutex<Vec<axum::body::Bytes>>> = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let g = g.clone();
+        async move {
+            g.lock().unwrap().push(body);
+            "ok"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/in"), got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_alert_of_a_storm_says_how_many_of_its_events_sentry_got() {
+    use errata_alert::sink::{SlackSink, WebhookSink};
+    use errata_alert::Clock;
+    let (sentry, to_sentry) = receiver().await;
+    let (slack, to_slack) = receiver().await;
+    let (hook, to_hook) = receiver().await;
+    let json = |got: &Arc<Mutex<Vec<axum::body::Bytes>>>| -> Vec<Value> {
+        let bodies = got.lock().unwrap().clone();
+        bodies
+            .iter()
+            .map(|b| serde_json::from_slice(b).unwrap())
+            .collect()
+    };
+    let sentry_addr = sentry
+        .trim_start_matches("http://")
+        .trim_end_matches("/in")
+        .to_owned();
+    let clock = errata_alert::ManualClock::new(errata_alert::SystemClock.now());
+    let alerting = Alerting::new()
+        .store_memory()
+        .console(false)
+        .clock(clock.clone())
+        .sink(
+            SlackSink::webhook(&slack)
+                .unwrap()
+                .min_interval(Duration::ZERO),
+        )
+        .sink(WebhookSink::new(&hook, "shared").unwrap());
+    let r = Relay::start(
+        settings(|s| {
+            s.upstream = Some(errata_relay::UpstreamSettings {
+                dsn: errata_alert::Secret::new(format!("http://upkey@{sentry_addr}/77")),
+                per_group: 3,
+                window: Duration::from_secs(3600),
+            });
+        }),
+        alerting,
+    )
+    .await
+    .unwrap();
+    // The storm's first events, then its first notice (group_wait 5 s on the pipeline's clock).
+    for _ in 0..5 {
+        assert_eq!(post_envelope(&r, None, envelope()).await.0, StatusCode::OK);
+    }
+    r.alerting().flush().await;
+    clock.advance(Duration::from_secs(5));
+    r.alerting().flush().await;
+    // The rest of it, then its digest (group_interval 5 min).
+    for _ in 0..20 {
+        assert_eq!(post_envelope(&r, None, envelope()).await.0, StatusCode::OK);
+    }
+    r.alerting().flush().await;
+    clock.advance(Duration::from_secs(300));
+    r.alerting().flush().await;
+    assert!(r.alerting().wait_delivered(Duration::from_secs(60)).await);
+    for _ in 0..400 {
+        if r.stats().upstream_forwarded == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let s = r.stats();
+    r.shutdown().await;
+    assert_eq!((s.upstream_forwarded, s.upstream_not_forwarded), (3, 22));
+    assert_eq!(to_sentry.lock().unwrap().len(), 3, "Sentry got the sample");
+
+    // The webhook: the exact split of each notice's own events, adding up to the storm.
+    let bodies = json(&to_hook);
+    let split: Vec<(String, u64, Value)> = bodies
+        .iter()
+        .map(|b| {
+            (
+                b["kind"].as_str().unwrap().to_owned(),
+                b["count"].as_u64().unwrap(),
+                b["upstream"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        split,
+        [
+            (
+                "new".to_owned(),
+                5,
+                json!({"forwarded": 3, "not_forwarded": 2, "per_group": 3})
+            ),
+            (
+                "digest".to_owned(),
+                20,
+                json!({"forwarded": 0, "not_forwarded": 20, "per_group": 3})
+            ),
+            // Quiet for resolve_after: a resolved notice counts no event, and says nothing.
+            ("resolved".to_owned(), 0, Value::Null),
+        ]
+    );
+    let sum = |k: &str| {
+        bodies
+            .iter()
+            .map(|b| b["upstream"][k].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    assert_eq!(
+        sum("forwarded") + sum("not_forwarded"),
+        25,
+        "every event sent"
+    );
+    assert_eq!(
+        (sum("forwarded"), sum("not_forwarded")),
+        (s.upstream_forwarded, s.upstream_not_forwarded)
+    );
+
+    // Slack: in each message's summary.
+    let messages = json(&to_slack);
+    assert_eq!(messages.len(), 3);
+    let summary = |i: usize| messages[i]["blocks"][1]["text"]["text"].as_str().unwrap();
+    assert!(
+        summary(0)
+            .contains("Sentry: 3 forwarded, 2 not forwarded (sample of 3 per group and window)"),
+        "{}",
+        summary(0)
+    );
+    assert!(
+        summary(1)
+            .contains("Sentry: 0 forwarded, 20 not forwarded (sample of 3 per group and window)"),
+        "{}",
+        summary(1)
+    );
+    assert!(!summary(2).contains("Sentry"), "{}", summary(2));
+}
+
+#[tokio::test]
+async fn without_an_upstream_alerts_say_nothing_of_sentry() {
+    let (r, rec) = relay_with(|_| {}).await;
+    for _ in 0..3 {
+        assert_eq!(post_envelope(&r, None, envelope()).await.0, StatusCode::OK);
+    }
+    r.shutdown().await;
+    let alerts = rec.0.lock().unwrap().clone();
+    assert_eq!(alerts.iter().map(|a| a.count).sum::<u64>(), 3);
+    assert!(alerts.iter().all(|a| a.upstream.is_none()));
+    let body = serde_json::to_value(&alerts[0]).unwrap();
+    assert!(body.get("upstream").is_none(), "{body}");
+}

@@ -295,6 +295,14 @@ impl Captured {
         }
     }
 
+    /// What a relay in front of Sentry did with it, if it came through one.
+    pub(crate) fn forwarding(&self) -> Option<crate::event::Forwarding> {
+        match self {
+            Captured::Event(e) => e.forwarding,
+            Captured::Response(_) => None,
+        }
+    }
+
     /// The event, written out (not yet scrubbed).
     pub(crate) fn to_event(&self) -> Event {
         match self {

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 use crate::aggregate::Observation;
+use crate::alert::UpstreamCounts;
 use crate::clock::Clock;
 use crate::event::Event;
 use crate::store::minute_of;
@@ -384,6 +385,9 @@ fn add(o: &mut Observation, ev: &Captured) {
     let t = ev.time();
     let minute = minute_of(t);
     o.count += 1;
+    if let Some(f) = ev.forwarding() {
+        UpstreamCounts::merge_into(&mut o.upstream, Some(UpstreamCounts::of(f, 1)));
+    }
     o.first = o.first.min(t);
     o.last = o.last.max(t);
     if let Some(u) = ev.user() {

@@ -68,6 +68,9 @@ pub fn line(alert: &Alert) -> String {
         parts.push(format!("{:?}", s.message));
     }
     parts.push(format!("users {}", thousands(alert.users)));
+    if let Some(up) = alert.upstream_text() {
+        parts.push(up);
+    }
     if let Some(tags) = alert.params_text() {
         parts.push(format!("values {tags:?}"));
     }

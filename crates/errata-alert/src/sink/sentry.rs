@@ -144,6 +144,12 @@ pub fn event_of(alert: &Alert) -> Event<'static> {
             serde_json::to_value(up).unwrap_or_default(),
         );
     }
+    if let Some(f) = &alert.upstream {
+        extra.insert(
+            "upstream_forwarding".to_string(),
+            serde_json::to_value(f).unwrap_or_default(),
+        );
+    }
     ev.extra = extra;
     if let Some(u) = &s.user_id {
         ev.user = Some(User {

@@ -238,8 +238,12 @@ pub fn render(alert: &Alert) -> Value {
             .activity_text()
             .map(|a| format!(" · {a}"))
             .unwrap_or_default();
+        let upstream = alert
+            .upstream_text()
+            .map(|u| format!("\n{u}"))
+            .unwrap_or_default();
         format!(
-            "{message}\n{} · {} since the group opened{activity}{tags}",
+            "{message}\n{} · {} since the group opened{activity}{upstream}{tags}",
             alert.count_text(),
             thousands(alert.total)
         )

@@ -2,7 +2,9 @@
 //!
 //! The body is the [`Alert`] as serialized (`status` is its HTTP status), plus `state`:
 //! `"firing"` for a notice about events, `"resolved"` once the group has been quiet for
-//! `resolve_after` (Alertmanager's two states; `kind` is then `"resolved"`, `count` 0).
+//! `resolve_after` (Alertmanager's two states; `kind` is then `"resolved"`, `count` 0). The
+//! events of an `errata relay` forwarding a sample to Sentry add `upstream`: `{"forwarded":
+//! 10, "not_forwarded": 540, "per_group": 10}`, of this notice's events (absent otherwise).
 //!
 //! Headers: `X-Errata-Timestamp: <unix seconds>` and `X-Errata-Signature: sha256=<hex>`, where
 //! the signature covers `"<timestamp>.<body>"`; a receiver recomputes it with
