@@ -103,13 +103,13 @@ pub(crate) struct MessageTemplates {
 pub(crate) type Messages = FastMap<String, Arc<MessageTemplates>>;
 
 /// Distinct values remembered per message parameter of a group.
-const MAX_PARAM_VALUES: usize = 100;
+pub(crate) const MAX_PARAM_VALUES: usize = 100;
 
 /// Message parameters tracked per group.
-const MAX_PARAMS: usize = 10;
+pub(crate) const MAX_PARAMS: usize = 10;
 
 /// Example values an alert shows per parameter.
-const PARAM_EXAMPLES: usize = 3;
+pub(crate) const PARAM_EXAMPLES: usize = 3;
 
 /// What the aggregator needs to know, besides events.
 #[derive(Clone)]
@@ -934,8 +934,9 @@ impl Aggregator {
         sample.locale = Some(locale.clone());
     }
 
-    /// The parameter values of a group, scrubbed, as an alert shows them.
-    fn param_samples(&mut self, key: &str) -> Vec<ParamSample> {
+    /// The parameter values of a group, scrubbed, with up to `examples` values each (an
+    /// alert shows [`PARAM_EXAMPLES`]; a fleet row keeps them all for the fleet's union).
+    fn param_samples(&mut self, key: &str, examples: usize) -> Vec<ParamSample> {
         let Some(g) = self.groups.get(key) else {
             return Vec::new();
         };
@@ -950,7 +951,7 @@ impl Aggregator {
                 examples: p
                     .values
                     .iter()
-                    .take(PARAM_EXAMPLES)
+                    .take(examples)
                     .map(|v| {
                         if scrubber.is_sensitive_field(&p.name) {
                             crate::scrub::FILTERED.to_owned()
@@ -973,7 +974,7 @@ impl Aggregator {
         let captured = self.groups.get_mut(key)?.sample.take()?;
         let mut sample = self.written_out(&captured);
         self.in_operator_locale(&mut sample);
-        let params = self.param_samples(key);
+        let params = self.param_samples(key, PARAM_EXAMPLES);
         self.groups.get_mut(key)?.sample = Some(captured);
         Some((sample, params))
     }
@@ -1055,6 +1056,7 @@ impl Aggregator {
                 continue;
             };
             let sample = self.written_out(&captured);
+            let params = self.param_samples(&k, MAX_PARAM_VALUES);
             let Some(g) = self.groups.get_mut(&k) else {
                 continue;
             };
@@ -1079,6 +1081,7 @@ impl Aggregator {
                 sample,
                 docs_url: g.docs_url.clone(),
                 upstream: g.pending_upstream.take(),
+                params,
             });
             g.pending = 0;
             g.pending_since = None;

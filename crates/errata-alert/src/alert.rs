@@ -66,6 +66,50 @@ pub struct ParamSample {
 }
 
 impl ParamSample {
+    /// Adds the values `more` holds of the same parameters (another replica's), keeping at
+    /// most `max_values` distinct values per parameter and `max_params` parameters; `distinct`
+    /// becomes the number of values kept.
+    pub(crate) fn union(
+        into: &mut Vec<ParamSample>,
+        more: Vec<ParamSample>,
+        max_params: usize,
+        max_values: usize,
+    ) {
+        for p in more {
+            let slot = match into.iter().position(|q| q.name == p.name) {
+                Some(i) => &mut into[i],
+                None if into.len() < max_params => {
+                    into.push(ParamSample {
+                        name: p.name,
+                        distinct: 0,
+                        capped: p.capped,
+                        examples: Vec::new(),
+                    });
+                    into.last_mut().expect("just pushed")
+                }
+                None => continue,
+            };
+            slot.capped |= p.capped;
+            for v in p.examples {
+                if slot.examples.contains(&v) {
+                    continue;
+                }
+                if slot.examples.len() < max_values {
+                    slot.examples.push(v);
+                } else {
+                    slot.capped = true;
+                }
+            }
+            slot.distinct = slot.examples.len() as u64;
+        }
+    }
+
+    /// The same with only the first `examples` values (`distinct` is kept).
+    pub(crate) fn shown(mut self, examples: usize) -> ParamSample {
+        self.examples.truncate(examples);
+        self
+    }
+
     /// `sku: A-1` for one value, `sku: 10 distinct, e.g. A-1, A-2` for more.
     pub fn text(&self) -> String {
         let examples = self.examples.join(", ");

@@ -37,8 +37,8 @@ use errata_catalog::SpikeRule;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 
-use crate::aggregate::{Limits, Timing};
-use crate::alert::{Alert, AlertKind, RouteCount, UpstreamCounts};
+use crate::aggregate::{Limits, Timing, MAX_PARAMS, MAX_PARAM_VALUES, PARAM_EXAMPLES};
+use crate::alert::{Alert, AlertKind, ParamSample, RouteCount, UpstreamCounts};
 use crate::event::Event;
 use crate::spool::postgres::insert_deliveries;
 use crate::spool::{from_ms, ms, StoreError};
@@ -63,6 +63,9 @@ pub(crate) struct FleetRow {
     pub docs_url: Option<String>,
     /// Of these events, how many a relay forwarded upstream and held back.
     pub upstream: Option<UpstreamCounts>,
+    /// The group's parameter values on this replica, scrubbed (all it keeps, not only the
+    /// examples an alert shows).
+    pub params: Vec<ParamSample>,
 }
 
 impl FleetRow {
@@ -70,6 +73,7 @@ impl FleetRow {
     fn merge(&mut self, later: FleetRow, limits: Limits) {
         self.n += later.n;
         UpstreamCounts::merge_into(&mut self.upstream, later.upstream);
+        ParamSample::union(&mut self.params, later.params, MAX_PARAMS, MAX_PARAM_VALUES);
         self.at = self.at.min(later.at);
         if later.last_at >= self.last_at {
             self.last_at = later.last_at;
@@ -148,6 +152,9 @@ const SCHEMA: &[&str] = &[
     // A relay's forwarding upstream: how many of the row's events it forwarded and held back
     // (`UpstreamCounts` as JSON; NULL for events that came through no relay's upstream).
     "ALTER TABLE errata_fleet_events ADD COLUMN IF NOT EXISTS upstream TEXT",
+    // The group's parameter values on the replica that wrote the row, scrubbed
+    // (`[ParamSample]` as JSON; NULL when the code's message has no parameters).
+    "ALTER TABLE errata_fleet_events ADD COLUMN IF NOT EXISTS params TEXT",
 ];
 
 /// Upper bound on one round trip to the store, whatever the pool does.
@@ -352,9 +359,12 @@ impl Fleet {
                     let routes = serde_json::to_string(&r.routes).unwrap_or_else(|_| "[]".into());
                     let sample = serde_json::to_string(&r.sample).unwrap_or_else(|_| "{}".into());
                     let upstream = r.upstream.and_then(|u| serde_json::to_string(&u).ok());
+                    let params = (!r.params.is_empty())
+                        .then(|| serde_json::to_string(&r.params).ok())
+                        .flatten();
                     sqlx::query(
-                        "INSERT INTO errata_fleet_events (fingerprint, code, status, spike_count, spike_window, at, last_at, n, users, routes, sample, docs_url, upstream)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                        "INSERT INTO errata_fleet_events (fingerprint, code, status, spike_count, spike_window, at, last_at, n, users, routes, sample, docs_url, upstream, params)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                     )
                     .bind(&r.fingerprint)
                     .bind(&r.code)
@@ -369,6 +379,7 @@ impl Fleet {
                     .bind(sample)
                     .bind(&r.docs_url)
                     .bind(upstream)
+                    .bind(params)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -545,7 +556,7 @@ impl Fleet {
             let id = uuid::Uuid::now_v7().to_string();
             let rows = sqlx::query(
                 "UPDATE errata_fleet_events SET notice = $1 WHERE fingerprint = $2 AND notice IS NULL
-                 RETURNING code, status, at, last_at, n, users, routes, sample, docs_url, upstream",
+                 RETURNING code, status, at, last_at, n, users, routes, sample, docs_url, upstream, params",
             )
             .bind(&id)
             .bind(fingerprint)
@@ -559,6 +570,7 @@ impl Fleet {
             let mut users_capped = false;
             let mut routes: Vec<RouteCount> = Vec::new();
             let mut upstream: Option<UpstreamCounts> = None;
+            let mut params: Vec<ParamSample> = Vec::new();
             let mut latest: Option<(i64, String, u16, String, Option<String>)> = None;
             let mut min_at = i64::MAX;
             for r in &rows {
@@ -585,6 +597,15 @@ impl Fleet {
                 UpstreamCounts::merge_into(
                     &mut upstream,
                     row_upstream.and_then(|u| serde_json::from_str(&u).ok()),
+                );
+                let row_params: Option<String> = r.try_get("params")?;
+                ParamSample::union(
+                    &mut params,
+                    row_params
+                        .and_then(|p| serde_json::from_str(&p).ok())
+                        .unwrap_or_default(),
+                    MAX_PARAMS,
+                    MAX_PARAM_VALUES,
                 );
                 if latest.as_ref().is_none_or(|l| last_at >= l.0) {
                     let status: i32 = r.try_get("status")?;
@@ -669,8 +690,11 @@ impl Fleet {
                 service: stamp.service.clone(),
                 environment: stamp.environment.clone(),
                 release: stamp.release.clone(),
-                // Fleet rows do not carry sampled parameter values (yet).
-                params: Vec::new(),
+                // The union of the values the replicas that reported in this window kept.
+                params: params
+                    .into_iter()
+                    .map(|p| p.shown(PARAM_EXAMPLES))
+                    .collect(),
                 docs_url,
                 notice: notices.clamp(0, u32::MAX as i64) as u32,
                 resolve_after_secs: self.resolve_after.map(|d| d.as_secs()),

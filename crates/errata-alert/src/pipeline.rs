@@ -966,8 +966,11 @@ impl AggTask {
                 service: self.stamp.service.clone(),
                 environment: self.stamp.environment.clone(),
                 release: self.stamp.release.clone(),
-                // Fleet rows do not carry sampled parameter values (yet).
-                params: Vec::new(),
+                params: row
+                    .params
+                    .into_iter()
+                    .map(|p| p.shown(crate::aggregate::PARAM_EXAMPLES))
+                    .collect(),
                 docs_url: row.docs_url,
                 notice,
                 resolve_after_secs: self.resolve_after.map(|d| d.as_secs()),

@@ -601,6 +601,66 @@ async fn store_server_stopped_and_restarted_mid_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameter_values_are_sampled_across_the_fleet() {
+    let db = Db::create().await;
+    let slack = Fake::slack().await;
+    let setup = Setup {
+        url: db.url(),
+        slack: slack.url("/hook"),
+        recorder: Recorder::default(),
+        timing: timing(1, 2),
+        delivery: fast_delivery(),
+    };
+    let replicas = [replica(&setup).await, replica(&setup).await];
+    // Ten SKUs, the even ones on one replica and the odd ones on the other.
+    let out_of_stock = |i: usize| {
+        event("OUT_OF_STOCK", 503, i)
+            .with_param("sku", format!("A-{}", i % 10))
+            .with_param("token", "s3cr3t-token-value")
+    };
+    for i in 0..40 {
+        replicas[i % 2].capturer.capture(out_of_stock(i));
+    }
+    settle(&db, 40).await;
+    // One more event on each: the digest's rows carry each replica's values.
+    for (i, r) in replicas.iter().enumerate() {
+        r.capturer.capture(out_of_stock(i));
+    }
+    settle(&db, 42).await;
+    let alerts = by_code(setup.recorder.take())
+        .remove("OUT_OF_STOCK")
+        .unwrap();
+    assert_eq!(alerts.iter().map(|a| a.count).sum::<u64>(), 42);
+    let last = alerts.last().unwrap();
+    let sku = last
+        .params
+        .iter()
+        .find(|p| p.name == "sku")
+        .expect("sku sampled");
+    assert_eq!(
+        (sku.distinct, sku.capped, sku.examples.len()),
+        (10, false, 3),
+        "{:?}",
+        last.params
+    );
+    let token = last.params.iter().find(|p| p.name == "token").unwrap();
+    assert_eq!(token.examples, ["[Filtered]"]);
+    assert!(last.params_text().unwrap().contains("sku: 10 distinct"));
+    // The store holds the values scrubbed.
+    let pool = sqlx::PgPool::connect(&db.url()).await.unwrap();
+    let stored: Vec<Option<String>> = sqlx::query_scalar("SELECT params FROM errata_fleet_events")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert!(stored.iter().flatten().any(|p| p.contains("A-3")));
+    assert!(stored.iter().flatten().all(|p| !p.contains("s3cr3t")));
+    for r in replicas {
+        r.stop(End::Shutdown).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spike_spread_over_replicas_fires_on_fleet_counts() {
     let db = Db::create().await;
     let slack = Fake::slack().await;
