@@ -211,7 +211,8 @@ struct Shared {
     /// Nanoseconds since `origin` before which requests skip Redis.
     skip_until: AtomicU64,
     origin: tokio::time::Instant,
-    retry_every: Duration,
+    /// [`RedisStore::retry_every`] in nanoseconds.
+    retry_every: AtomicU64,
 }
 
 impl Shared {
@@ -228,7 +229,7 @@ impl Shared {
     fn note_failure(&self, why: &dyn fmt::Display) {
         let until = self
             .now_nanos()
-            .saturating_add(u64::try_from(self.retry_every.as_nanos()).unwrap_or(u64::MAX));
+            .saturating_add(self.retry_every.load(Ordering::Relaxed));
         self.skip_until.store(until, Ordering::Relaxed);
         self.log_fallback(why);
     }
@@ -296,7 +297,10 @@ impl fmt::Debug for RedisStore {
             .field("db", &info.redis.db)
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
-            .field("retry_every", &self.shared.retry_every)
+            .field(
+                "retry_every",
+                &Duration::from_nanos(self.shared.retry_every.load(Ordering::Relaxed)),
+            )
             .field("fallbacks", &self.fallbacks())
             .field("script_calls", &self.script_calls())
             .finish_non_exhaustive()
@@ -322,7 +326,7 @@ impl RedisStore {
                 on_local: AtomicBool::new(false),
                 skip_until: AtomicU64::new(0),
                 origin: tokio::time::Instant::now(),
-                retry_every: Duration::from_secs(1),
+                retry_every: AtomicU64::new(1_000_000_000),
             }),
             queue,
             batches: Mutex::new(Some(batches)),
@@ -348,10 +352,9 @@ impl RedisStore {
     /// After a failure, how long requests go to the local store without trying Redis (1 s by
     /// default); zero tries Redis on every request.
     #[must_use]
-    pub fn retry_every(mut self, every: Duration) -> Self {
-        if let Some(shared) = Arc::get_mut(&mut self.shared) {
-            shared.retry_every = every;
-        }
+    pub fn retry_every(self, every: Duration) -> Self {
+        let nanos = u64::try_from(every.as_nanos()).unwrap_or(u64::MAX);
+        self.shared.retry_every.store(nanos, Ordering::Relaxed);
         self
     }
 
