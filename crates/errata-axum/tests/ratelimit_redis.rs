@@ -540,11 +540,18 @@ async fn one_by_one(sequence: &[(&str, &[Window], Duration)]) -> Vec<Result<(), 
 
 #[tokio::test]
 async fn concurrent_checks_on_one_key_share_script_calls_and_answer_like_the_memory_store() {
+    for in_flight in [1, 4] {
+        concurrent_checks_on_one_key(in_flight).await;
+    }
+}
+
+async fn concurrent_checks_on_one_key(in_flight: usize) {
     let store = connected(
         RedisStore::new(REDIS)
             .unwrap()
             .timeout(SHARING)
             .key_prefix(prefix("batched"))
+            .batches_in_flight(in_flight)
             .caller_clock(),
     )
     .await;

@@ -4,7 +4,7 @@
 //! Checks are coalesced: [`RateStore::acquire`] queues the check on a channel, and one
 //! background task takes every check already queued (no timer, up to [`BATCH_CAP`]) and sends
 //! them as one `EVALSHA` of [`GCRA_SCRIPT`], waiting for its answer before it takes the next
-//! batch. The script applies the checks in queue order, atomically, as if each were its own
+//! batch (or for one of [`RedisStore::batches_in_flight`], sent in order on one connection). The script applies the checks in queue order, atomically, as if each were its own
 //! call: per check it reads the theoretical arrival time of every window of the key (as left by
 //! the checks before it), refuses (changing nothing) with the longest wait if any window is
 //! full, or takes a slot in every window and sets the key to expire when all are full again.
@@ -130,6 +130,9 @@ return out
 
 /// The most checks one script call carries.
 pub const BATCH_CAP: usize = 128;
+
+/// Batches on their way to Redis at once, by default.
+const DEFAULT_IN_FLIGHT: usize = 1;
 
 /// The most checks waiting for the batcher; beyond, requests are answered locally at once.
 const QUEUE_CAP: usize = 8 * 1024;
@@ -281,6 +284,7 @@ pub struct RedisStore {
     prefix: String,
     timeout: Duration,
     clock: ClockSource,
+    in_flight: usize,
     shared: Arc<Shared>,
     queue: mpsc::Sender<Queued>,
     /// The batcher's end of `queue`, until the batcher starts.
@@ -318,6 +322,7 @@ impl RedisStore {
             prefix: "errata:rl:".to_owned(),
             timeout: Duration::from_millis(50),
             clock: ClockSource::Server,
+            in_flight: DEFAULT_IN_FLIGHT,
             shared: Arc::new(Shared {
                 connection: OnceLock::new(),
                 fallback: MemoryStore::new(),
@@ -355,6 +360,16 @@ impl RedisStore {
     pub fn retry_every(self, every: Duration) -> Self {
         let nanos = u64::try_from(every.as_nanos()).unwrap_or(u64::MAX);
         self.shared.retry_every.store(nanos, Ordering::Relaxed);
+        self
+    }
+
+    /// How many batches may be on their way to Redis at once (1 by default, at least 1). One
+    /// makes the largest batches and the fewest round trips; more may answer sooner when Redis
+    /// is far away. Batches are sent in queue order on one connection, so Redis applies them in
+    /// that order.
+    #[must_use]
+    pub fn batches_in_flight(mut self, batches: usize) -> Self {
+        self.in_flight = batches.max(1);
         self
     }
 
@@ -418,6 +433,7 @@ impl RedisStore {
                 batches,
                 self.timeout,
                 self.clock,
+                self.in_flight,
             ));
         });
     }
@@ -455,63 +471,83 @@ async fn connect(shared: Weak<Shared>, client: redis::Client, timeout: Duration)
     }
 }
 
-/// Takes every queued check (up to [`BATCH_CAP`]), sends them as one script call, answers each;
-/// ends when the store is dropped.
+/// Takes every queued check (up to [`BATCH_CAP`]) as one batch, sends it as one script call and
+/// answers each check; with `in_flight` batches on their way it waits for one to come back
+/// before taking the next. Ends when the store is dropped.
 async fn run_batches(
     shared: Arc<Shared>,
     mut queue: mpsc::Receiver<Queued>,
     timeout: Duration,
     clock: ClockSource,
+    in_flight: usize,
 ) {
-    let hash = redis::Script::new(GCRA_SCRIPT).get_hash().to_owned();
-    let mut batch = Vec::with_capacity(BATCH_CAP);
-    while queue.recv_many(&mut batch, BATCH_CAP).await > 0 {
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    let hash: Arc<str> = redis::Script::new(GCRA_SCRIPT).get_hash().into();
+    let mut sent = FuturesUnordered::new();
+    let mut open = true;
+    loop {
+        let mut batch = Vec::with_capacity(BATCH_CAP);
+        tokio::select! {
+            // Answers first; polling a new batch here also sends it, in queue order.
+            biased;
+            Some(()) = sent.next(), if !sent.is_empty() => continue,
+            taken = queue.recv_many(&mut batch, BATCH_CAP), if open && sent.len() < in_flight => {
+                if taken == 0 {
+                    open = false;
+                    continue;
+                }
+            }
+            else => return,
+        }
         // A request that gave up waiting was answered locally: Redis must not count it too.
         batch.retain(|q: &Queued| !q.reply.is_closed());
         if batch.is_empty() {
             continue;
         }
-        let verdicts = match shared.connection.get() {
-            Some(_) if shared.skipping() => Err(Unavailable),
-            Some(connection) => {
+        match shared.connection.get() {
+            Some(connection) if !shared.skipping() => {
                 let command = batch_command(&hash, &batch, clock);
-                let mut connection = connection.clone();
-                let answer =
-                    tokio::time::timeout(timeout, call(&shared, &mut connection, &command)).await;
-                match answer {
-                    Ok(Ok(waits)) if waits.len() == batch.len() => {
-                        shared.note_success();
-                        Ok(waits)
-                    }
-                    Ok(Ok(waits)) => {
-                        let why = format!("{} answers to {} checks", waits.len(), batch.len());
-                        shared.note_failure(&why);
-                        Err(Unavailable)
-                    }
-                    Ok(Err(e)) => {
-                        shared.note_failure(&e);
-                        Err(Unavailable)
-                    }
-                    Err(_) => {
-                        shared.note_failure(&format_args!("no answer within {timeout:?}"));
-                        Err(Unavailable)
-                    }
-                }
+                sent.push(send_batch(
+                    Arc::clone(&shared),
+                    connection.clone(),
+                    command,
+                    batch,
+                    timeout,
+                ));
             }
-            None => Err(Unavailable),
-        };
-        match verdicts {
-            Ok(waits) => {
-                for (queued, wait) in batch.drain(..).zip(waits) {
-                    let _ = queued.reply.send(Ok(wait));
-                }
-            }
-            Err(unavailable) => {
-                for queued in batch.drain(..) {
-                    let _ = queued.reply.send(Err(unavailable));
+            _ => {
+                for queued in batch {
+                    let _ = queued.reply.send(Err(Unavailable));
                 }
             }
         }
+    }
+}
+
+/// Sends one batch and answers each of its checks.
+async fn send_batch(
+    shared: Arc<Shared>,
+    mut connection: ConnectionManager,
+    command: redis::Cmd,
+    batch: Vec<Queued>,
+    timeout: Duration,
+) {
+    let answer = tokio::time::timeout(timeout, call(&shared, &mut connection, &command)).await;
+    let why: Box<dyn fmt::Display> = match answer {
+        Ok(Ok(waits)) if waits.len() == batch.len() => {
+            shared.note_success();
+            for (queued, wait) in batch.into_iter().zip(waits) {
+                let _ = queued.reply.send(Ok(wait));
+            }
+            return;
+        }
+        Ok(Ok(waits)) => Box::new(format!("{} answers to {} checks", waits.len(), batch.len())),
+        Ok(Err(e)) => Box::new(e),
+        Err(_) => Box::new(format!("no answer within {timeout:?}")),
+    };
+    shared.note_failure(&why);
+    for queued in batch {
+        let _ = queued.reply.send(Err(Unavailable));
     }
 }
 
