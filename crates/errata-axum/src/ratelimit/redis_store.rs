@@ -485,8 +485,8 @@ async fn run_batches(
     let hash: Arc<str> = redis::Script::new(GCRA_SCRIPT).get_hash().into();
     let mut sent = FuturesUnordered::new();
     let mut open = true;
+    let mut batch = Vec::with_capacity(BATCH_CAP);
     loop {
-        let mut batch = Vec::with_capacity(BATCH_CAP);
         tokio::select! {
             // Answers first; polling a new batch here also sends it, in queue order.
             biased;
@@ -511,12 +511,12 @@ async fn run_batches(
                     Arc::clone(&shared),
                     connection.clone(),
                     command,
-                    batch,
+                    std::mem::replace(&mut batch, Vec::with_capacity(BATCH_CAP)),
                     timeout,
                 ));
             }
             _ => {
-                for queued in batch {
+                for queued in batch.drain(..) {
                     let _ = queued.reply.send(Err(Unavailable));
                 }
             }
