@@ -2,7 +2,8 @@
 //! this process (`/local/r`) and in Redis (`/redis/r`), both under the errata layer.
 //!
 //! `cargo run --release -p errata-axum --features redis --example ratelimit_bench -- 127.0.0.1:3998 redis://127.0.0.1:6379/`
-//! (`scripts/bench-ratelimit.sh` runs it with wrk and counts Redis round trips per request).
+//! (`scripts/bench-ratelimit.sh` runs it with wrk and counts Redis round trips per request;
+//! `RATELIMIT_IN_FLIGHT=N` sets `RedisStore::batches_in_flight`).
 //! The limits are high enough never to refuse: the cost measured is the check's.
 
 use std::net::SocketAddr;
@@ -35,7 +36,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .unwrap_or_else(|| "redis://127.0.0.1:6379/".to_owned());
     let prefix = format!("errata-bench:{}:", std::process::id());
-    let store = RedisStore::new(&redis)?.key_prefix(prefix);
+    let mut store = RedisStore::new(&redis)?.key_prefix(prefix);
+    if let Some(n) = std::env::var("RATELIMIT_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        store = store.batches_in_flight(n);
+    }
     if !store.connect_within(Duration::from_secs(5)).await {
         return Err(format!("no answer from {redis}").into());
     }

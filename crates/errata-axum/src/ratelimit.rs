@@ -33,8 +33,9 @@
 //!
 //! The counting itself is behind [`RateStore`]: [`MemoryStore`] keeps it in the process and
 //! answers at once; [`RedisStore`] (feature `redis`) keeps it in Redis for several instances, with
-//! the same all-or-nothing semantics in one Lua script (one round trip per request), a bounded
-//! timeout and a fallback to a local [`MemoryStore`] while Redis is down or slow.
+//! the same all-or-nothing semantics in one Lua script (the checks pending at the same moment
+//! share one call: at most one round trip per request), a bounded timeout and a fallback to a
+//! local [`MemoryStore`] while Redis is down or slow.
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
@@ -60,7 +61,7 @@ use tower::{Layer, Service};
 #[cfg(feature = "redis")]
 mod redis_store;
 #[cfg(feature = "redis")]
-pub use redis_store::{RedisStore, GCRA_SCRIPT};
+pub use redis_store::{RedisStore, BATCH_CAP, GCRA_SCRIPT};
 
 /// Who a rule counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -505,3 +505,255 @@ async fn the_store_comes_back_to_redis_after_a_restart() {
     assert_eq!(key_count(port).await, 1);
     stop(server);
 }
+
+/// Asks every check of `sequence` before awaiting any (so that they are pending together, as
+/// under load), moving the clock to each check's time; answers in the sequence's order.
+async fn all_at_once(
+    store: &dyn RateStore,
+    clock: &ManualClock,
+    sequence: &[(&str, &[Window], Duration)],
+) -> Vec<Result<(), Duration>> {
+    let mut pending = Vec::with_capacity(sequence.len());
+    for (key, windows, advance) in sequence {
+        clock.advance(*advance);
+        pending.push(store.acquire(key, windows, clock.now()).outcome());
+    }
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        futures_util::future::join_all(pending),
+    )
+    .await
+    .expect("the checks did not finish")
+}
+
+/// The same sequence one check at a time against a memory store.
+async fn one_by_one(sequence: &[(&str, &[Window], Duration)]) -> Vec<Result<(), Duration>> {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new();
+    let mut answers = Vec::with_capacity(sequence.len());
+    for (key, windows, advance) in sequence {
+        clock.advance(*advance);
+        answers.push(store.acquire(key, windows, clock.now()).outcome().await);
+    }
+    answers
+}
+
+#[tokio::test]
+async fn concurrent_checks_on_one_key_share_script_calls_and_answer_like_the_memory_store() {
+    for in_flight in [1, 4] {
+        concurrent_checks_on_one_key(in_flight).await;
+    }
+}
+
+async fn concurrent_checks_on_one_key(in_flight: usize) {
+    let store = connected(
+        RedisStore::new(REDIS)
+            .unwrap()
+            .timeout(SHARING)
+            .key_prefix(prefix("batched"))
+            .batches_in_flight(in_flight)
+            .caller_clock(),
+    )
+    .await;
+    let windows = [window("50/min", 0), window("120/h", 1)];
+    let mut sequence: Vec<(&str, &[Window], Duration)> = Vec::new();
+    // 200 at one instant, then 400 more, the clock moving one second every seven.
+    sequence.push(("one", &windows, Duration::from_secs(1_000)));
+    for _ in 1..200 {
+        sequence.push(("one", &windows, Duration::ZERO));
+    }
+    for i in 0..400 {
+        let advance = if i % 7 == 0 { 1 } else { 0 };
+        sequence.push(("one", &windows, Duration::from_secs(advance)));
+    }
+    let warm_up = (store.fallbacks(), store.script_calls());
+    let redis = all_at_once(&store, &ManualClock::new(), &sequence).await;
+    let calls = store.script_calls() - warm_up.1;
+    assert_eq!(store.fallbacks(), warm_up.0, "{store:?}");
+    assert_eq!(redis, one_by_one(&sequence).await);
+    // The limit exactly, then the wait until the minute window gives one back (1.2 s: a
+    // Retry-After of 2).
+    assert!(redis[..50].iter().all(Result::is_ok));
+    assert!(
+        redis[50..200]
+            .iter()
+            .all(|a| *a == Err(Duration::from_millis(1_200))),
+        "{:?}",
+        &redis[50..200]
+    );
+    // 58 seconds pass in the rest: 48 more slots of the minute window, one per 1.2 s (the hour
+    // window, 120, is not reached).
+    let admitted = redis.iter().filter(|a| a.is_ok()).count();
+    assert_eq!(admitted, 50 + 48);
+    // Pending together, they went in batches: far fewer script calls than checks.
+    let batches = sequence.len().div_ceil(errata_axum::ratelimit::BATCH_CAP) as u64;
+    assert!(
+        (1..=batches + 1).contains(&calls),
+        "{calls} script calls for {} checks",
+        sequence.len()
+    );
+}
+
+#[tokio::test]
+async fn a_batch_of_several_keys_and_windows_answers_like_the_memory_store() {
+    let prefix = prefix("mixed");
+    let store = connected(
+        RedisStore::new(REDIS)
+            .unwrap()
+            .timeout(SHARING)
+            .key_prefix(&prefix)
+            .caller_clock(),
+    )
+    .await;
+    let two = [window("3/min", 0), window("5/h", 1)];
+    let fast = [window("2/s", 2)];
+    let short = [window("3/min", 0)];
+    let three = [window("3/min", 0), window("5/h", 1), window("2/s", 2)];
+    let mut sequence: Vec<(&str, &[Window], Duration)> = Vec::new();
+    for i in 0..300u64 {
+        let advance = Duration::from_millis(if i % 5 == 0 { 700 } else { 0 });
+        let check: (&str, &[Window]) = match i % 6 {
+            0 | 3 => ("a", &two),
+            1 => ("b", &fast),
+            // One key with window sets that differ from check to check.
+            2 => ("c", &short),
+            4 => ("c", &three),
+            _ => ("d", &fast),
+        };
+        sequence.push((check.0, check.1, advance));
+    }
+    let warm_up = (store.fallbacks(), store.script_calls());
+    let redis = all_at_once(&store, &ManualClock::new(), &sequence).await;
+    let calls = store.script_calls() - warm_up.1;
+    assert_eq!(store.fallbacks(), warm_up.0, "{store:?}");
+    let memory = one_by_one(&sequence).await;
+    assert_eq!(redis, memory);
+    assert!(redis.iter().any(Result::is_ok) && redis.iter().any(Result::is_err));
+    let batches = sequence.len().div_ceil(errata_axum::ratelimit::BATCH_CAP) as u64;
+    assert!((1..=batches + 1).contains(&calls), "{calls} script calls");
+    // Every key is in Redis with the fields of the windows it was charged, set to expire.
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    for (key, fields) in [("a", 2), ("b", 1), ("c", 3), ("d", 1)] {
+        let key = format!("{prefix}{key}");
+        let stored: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), fields, "{key}: {stored:?}");
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(ttl > 0, "{key}: {ttl}");
+    }
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to a process.
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// `count` checks of one key at one instant, pending together; answers sorted (admitted first,
+/// then the refusals).
+async fn pending_together(
+    store: &RedisStore,
+    key: &str,
+    count: usize,
+) -> Vec<Result<(), Duration>> {
+    let windows = [window("100/min", 0)];
+    let now = Duration::from_secs(50_000);
+    let pending: Vec<_> = (0..count)
+        .map(|_| store.acquire(key, &windows, now).outcome())
+        .collect();
+    sorted(
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            futures_util::future::join_all(pending),
+        )
+        .await
+        .expect("a request hung"),
+    )
+}
+
+fn sorted(mut answers: Vec<Result<(), Duration>>) -> Vec<Result<(), Duration>> {
+    answers.sort();
+    answers
+}
+
+#[tokio::test]
+async fn every_request_of_a_batch_falls_back_when_redis_is_silent_or_killed() {
+    let port = closed_port();
+    let server = start_redis(port);
+    let store = connected(
+        RedisStore::new(&format!("redis://127.0.0.1:{port}/"))
+            .unwrap()
+            .caller_clock()
+            // Redis is tried again at once: every batch below is sent.
+            .retry_every(Duration::ZERO)
+            .timeout(Duration::from_millis(1_000)),
+    )
+    .await;
+    // Answered by Redis once (the script is loaded).
+    let windows = [window("100/min", 0)];
+    for _ in 0..600 {
+        let before = store.fallbacks();
+        let _ = store
+            .acquire("ready", &windows, Duration::ZERO)
+            .outcome()
+            .await;
+        if store.fallbacks() == before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let expected = |count: usize| {
+        let memory = MemoryStore::new();
+        sorted(
+            (0..count)
+                .map(|_| memory.try_acquire("k", &windows, Duration::from_secs(50_000)))
+                .collect(),
+        )
+    };
+
+    // Silent: every request waits its timeout, then the local store answers it.
+    signal(&server, "STOP");
+    let before = store.fallbacks();
+    assert_eq!(pending_together(&store, "silent", 150).await, expected(150));
+    assert_eq!(store.fallbacks() - before, 150, "{store:?}");
+    signal(&server, "CONT");
+
+    // Killed while a batch is on its way: that batch and those queued behind it fall back.
+    signal(&server, "STOP");
+    let before = (store.fallbacks(), store.script_calls());
+    let windows = [window("100/min", 0)];
+    let now = Duration::from_secs(50_000);
+    let pending: Vec<_> = (0..300)
+        .map(|_| store.acquire("killed", &windows, now).outcome())
+        .collect();
+    let answers = tokio::spawn(async move {
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            futures_util::future::join_all(pending),
+        )
+        .await
+        .expect("a request hung")
+    });
+    for _ in 0..600 {
+        if store.script_calls() > before.1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(store.script_calls() > before.1, "{store:?}");
+    stop(server);
+    assert_eq!(sorted(answers.await.unwrap()), expected(300));
+    assert_eq!(store.fallbacks() - before.0, 300, "{store:?}");
+}
