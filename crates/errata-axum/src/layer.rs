@@ -1,10 +1,12 @@
 //! The edge layer: every error that leaves the service is rendered here, with the request's
 //! context, in the catalog's envelope.
 //!
-//! It is built from tower-http's parts: a [`MakeRequestId`] ([`RandomRequestId`]) and
-//! [`PropagateRequestId`] for request ids, [`CatchPanic`] with [`PanicToError`] for panics, and
-//! [`ErrataService`] in between, which renders. Like tower-http's layers it is generic over
-//! request and response bodies.
+//! It is built on tower-http's parts: a [`MakeRequestId`] ([`RandomRequestId`]) and
+//! [`RequestId`] for request ids, [`CatchPanic`] with [`PanicToError`] for panics, and
+//! [`ErrataService`] around them, which renders and echoes the request id on every response
+//! itself (what tower-http's `PropagateRequestId` would do, without its two more lookups of the
+//! header per request). Like tower-http's layers it is generic over request and response
+//! bodies.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -46,9 +48,7 @@ use errata::scrub::Scrubber;
 use errata::{builtin, ApiError, PendingError, RenderContext, Renderer, ReportWanted};
 use tower::{Layer, Service};
 use tower_http::catch_panic::{CatchPanic, CatchPanicLayer, ResponseForPanic};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, RequestId,
-};
+use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Level;
 
 use crate::body::{BoxError, ErrataBody};
@@ -114,7 +114,8 @@ fn default_scrubber() -> Arc<Scrubber> {
 ///   `SERVER_ERROR` with that status;
 /// - turns a panic (through tower-http's [`CatchPanic`]) into `SERVER_ERROR` with nothing of
 ///   the panic in the body;
-/// - echoes the request id, attaches an [`errata::ErrorReport`] (and the route's
+/// - echoes the request id (header and [`RequestId`] extension; a successful response's own
+///   header is kept), attaches an [`errata::ErrorReport`] (and the route's
 ///   [`MatchedPath`]) when a monitoring layer asks for one ([`ReportWanted`]), and logs the
 ///   internal cause once, scrubbed of secrets and with control characters escaped (5xx at
 ///   error level, 4xx at debug, by default).
@@ -206,17 +207,15 @@ impl ErrataLayerBuilder {
     }
 }
 
-/// The service stack an [`ErrataLayer`] wraps `S` in: errata's renderer (which sets the
-/// request id with [`RandomRequestId`]) around tower-http's request-id propagation and
-/// catch-panic middleware.
-pub type Errata<S> = ErrataService<PropagateRequestId<CatchPanic<S, PanicToError>>>;
+/// The service stack an [`ErrataLayer`] wraps `S` in: errata's renderer (which sets and echoes
+/// the request id, made by [`RandomRequestId`]) around tower-http's catch-panic middleware.
+pub type Errata<S> = ErrataService<CatchPanic<S, PanicToError>>;
 
 impl<S> Layer<S> for ErrataLayer {
     type Service = Errata<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         let inner = CatchPanicLayer::custom(PanicToError).layer(inner);
-        let inner = PropagateRequestIdLayer::new(self.config.id_header.clone()).layer(inner);
         ErrataService {
             inner,
             config: Arc::clone(&self.config),
@@ -275,7 +274,7 @@ where
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let cfg = &self.config;
         // The client's id when it is short visible ASCII, else a fresh one, set on the request
-        // (as tower-http's `SetRequestId` does) for `PropagateRequestId` inside to echo.
+        // (as tower-http's `SetRequestId` does) for inner layers that read the header.
         let client_id = req
             .headers()
             .get(&cfg.id_header)
@@ -394,11 +393,7 @@ fn finish<B>(
         None => None,
     };
     let Some(err) = err else {
-        if !response.headers().contains_key(&cfg.id_header) {
-            response
-                .headers_mut()
-                .insert(cfg.id_header.clone(), ctx.request_id_header().clone());
-        }
+        echo_request_id(cfg, ctx, &mut response);
         return response;
     };
     let render_ctx = RenderContext {
@@ -445,23 +440,13 @@ fn finish<B>(
             parts.headers.insert(name, value);
         }
     }
-    // `PropagateRequestId` inside echoed the id already, unless the inner service failed or
-    // a handler set a header of its own: the header always carries the body's id.
-    if parts.headers.get(&cfg.id_header) != Some(ctx.request_id_header()) {
-        parts
-            .headers
-            .insert(cfg.id_header.clone(), ctx.request_id_header().clone());
-    }
-    if parts
+    // The header always carries the body's id, also over a header of the handler's own.
+    parts
+        .headers
+        .insert(cfg.id_header.clone(), ctx.request_id_header().clone());
+    parts
         .extensions
-        .get::<RequestId>()
-        .map(RequestId::header_value)
-        != Some(ctx.request_id_header())
-    {
-        parts
-            .extensions
-            .insert(RequestId::new(ctx.request_id_header().clone()));
-    }
+        .insert(RequestId::new(ctx.request_id_header().clone()));
     if let Some((report, route)) = report {
         parts.extensions.insert(report);
         if let Some(route) = route {
@@ -469,6 +454,19 @@ fn finish<B>(
         }
     }
     Response::from_parts(parts, ErrataBody::rendered(rendered.body))
+}
+
+/// Echoes the request id on a response the layer does not render, as tower-http's
+/// `PropagateRequestId` does: a header of the handler's own is kept, and the response's
+/// [`RequestId`] extension carries the header's value.
+fn echo_request_id<B>(cfg: &Config, ctx: &RequestContext, response: &mut Response<B>) {
+    let id = match response.headers_mut().entry(&cfg.id_header) {
+        header::Entry::Occupied(own) => own.get().clone(),
+        header::Entry::Vacant(slot) => slot.insert(ctx.request_id_header().clone()).clone(),
+    };
+    if response.extensions().get::<RequestId>().is_none() {
+        response.extensions_mut().insert(RequestId::new(id));
+    }
 }
 
 /// The built-in error for a response that did not come from an [`ApiError`]: its status is

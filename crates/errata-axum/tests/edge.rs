@@ -212,6 +212,51 @@ async fn handler_errors_render_with_request_id_echoed_or_generated() {
 }
 
 #[tokio::test]
+async fn every_response_carries_the_request_id_as_header_and_extension() {
+    use tower::ServiceExt;
+    use tower_http::request_id::RequestId;
+    let renderer = Arc::new(Renderer::new(errors::catalog().clone()));
+    let app = Router::new()
+        .route("/lectures/{id}", get(lecture))
+        .route(
+            "/own-id",
+            get(|| async { ([("x-request-id", "handler-own")], "ok") }),
+        )
+        .layer(ErrataLayer::new(renderer));
+    let call = |uri: &str, id: Option<&str>| {
+        let mut req = axum::http::Request::builder().uri(uri);
+        if let Some(id) = id {
+            req = req.header("x-request-id", id);
+        }
+        app.clone()
+            .oneshot(req.body(axum::body::Body::empty()).unwrap())
+    };
+    for (uri, id, want) in [
+        // An error: the body's id, the client's.
+        ("/lectures/404", Some("client-1"), Some("client-1")),
+        // A success: the client's id echoed.
+        ("/lectures/7", Some("client-2"), Some("client-2")),
+        // A success with a header of the handler's own: kept.
+        ("/own-id", Some("client-3"), Some("handler-own")),
+        // No id from the client: a generated one, on an error and on a success.
+        ("/lectures/404", None, None),
+        ("/lectures/7", None, None),
+    ] {
+        let res = call(uri, id).await.unwrap();
+        let header = res.headers()["x-request-id"].clone();
+        let ext = res
+            .extensions()
+            .get::<RequestId>()
+            .unwrap_or_else(|| panic!("{uri}: no RequestId extension"));
+        assert_eq!(ext.header_value(), &header, "{uri}");
+        match want {
+            Some(w) => assert_eq!(header, w, "{uri}"),
+            None => assert_eq!(header.len(), 32, "{uri}: a generated id"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn problem_json_on_request() {
     let addr = serve().await;
     let r = send(
