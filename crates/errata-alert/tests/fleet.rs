@@ -439,9 +439,39 @@ async fn killed_inside_group_wait_still_alerts_after_restart() {
     restarted.stop(End::Shutdown).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn store_database_dropped_and_recreated_mid_run() {
-    let db = Db::create().await;
+/// The sum of the counts the recording sink was told, waiting up to 60 s for `want`.
+async fn told(recorder: &Recorder, want: u64, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let sum: u64 = recorder
+            .alerts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| a.count)
+            .sum();
+        if sum == want || tokio::time::Instant::now() >= deadline {
+            assert_eq!(sum, want, "{what}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How the store goes away under the replicas.
+#[derive(Clone, Copy)]
+enum Outage<'a> {
+    /// Its database is dropped, then created again (empty).
+    DatabaseDropped,
+    /// Its server is stopped, then started again (data kept).
+    ServerStopped(&'a PgServer),
+}
+
+/// Two replicas notify 20 events; the store goes away (`outage`) and 30 more are captured,
+/// which the healthy sinks are told from memory; the store comes back and 10 more are
+/// captured. Checks that the sinks were told all 60 once; returns the setup, Slack and the
+/// replicas for the test's own checks.
+async fn storm_through(db: &Db, outage: Outage<'_>) -> (Setup, Fake, [Replica; 2]) {
     let slack = Fake::slack().await;
     let setup = Setup {
         url: db.url(),
@@ -451,51 +481,40 @@ async fn store_database_dropped_and_recreated_mid_run() {
         delivery: fast_delivery(),
     };
     let replicas = [replica(&setup).await, replica(&setup).await];
-    for i in 0..20 {
-        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
-    }
-    settle(&db, 20).await;
-    assert_eq!(
-        setup
-            .recorder
-            .alerts
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|a| a.count)
-            .sum::<u64>(),
-        20
-    );
-    db.drop_now().await;
-    // Captured while the store is gone: kept in memory, and the due notices go to the healthy
-    // sinks from memory (the store cannot spool them).
-    for i in 0..30 {
-        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let sum: u64 = setup
-            .recorder
-            .alerts
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|a| a.count)
-            .sum();
-        if sum == 50 {
-            break;
+    let capture = |n: usize| {
+        for i in 0..n {
+            replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{sum} of 50 events notified while the store is gone"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    capture(20);
+    settle(db, 20).await;
+    told(&setup.recorder, 20, "before the outage").await;
+    match outage {
+        Outage::DatabaseDropped => db.drop_now().await,
+        Outage::ServerStopped(server) => server.stop(),
     }
-    db.recreate().await;
+    // Kept in memory; the due notices go to the healthy sinks from memory (the store cannot
+    // spool them).
+    capture(30);
+    told(
+        &setup.recorder,
+        50,
+        "events notified while the store is gone",
+    )
+    .await;
+    match outage {
+        Outage::DatabaseDropped => db.recreate().await,
+        Outage::ServerStopped(server) => server.start_again(),
+    }
+    capture(10);
+    (setup, slack, replicas)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_database_dropped_and_recreated_mid_run() {
+    let db = Db::create().await;
+    let (setup, _slack, replicas) = storm_through(&db, Outage::DatabaseDropped).await;
     // The schema comes back by itself; nothing sent from memory is counted again.
-    for i in 0..10 {
-        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
-    }
     settle(&db, 10).await;
     let alerts = setup.recorder.take();
     assert_eq!(
@@ -508,62 +527,13 @@ async fn store_database_dropped_and_recreated_mid_run() {
     }
 }
 
-/// The sum of the counts the recording sink was told, waiting up to 60 s for `want`.
-async fn told(recorder: &Recorder, want: u64, what: &str) -> u64 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let sum: u64 = recorder
-            .alerts
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|a| a.count)
-            .sum();
-        if sum == want || tokio::time::Instant::now() >= deadline {
-            assert_eq!(sum, want, "{what}");
-            return sum;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_server_stopped_and_restarted_mid_run() {
     // A server of this test's own: stopping it cuts every connection, as a PostgreSQL
     // restart or failover does. (Declared first, so it is dropped after the database.)
     let server = PgServer::start();
     let db = Db::create_on(&server.url()).await;
-    let slack = Fake::slack().await;
-    let setup = Setup {
-        url: db.url(),
-        slack: slack.url("/hook"),
-        recorder: Recorder::default(),
-        timing: timing(1, 2),
-        delivery: fast_delivery(),
-    };
-    let replicas = [replica(&setup).await, replica(&setup).await];
-    for i in 0..20 {
-        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
-    }
-    settle(&db, 20).await;
-    told(&setup.recorder, 20, "before the outage").await;
-
-    server.stop();
-    // Captured while the server is down: the healthy sinks are told from memory.
-    for i in 0..30 {
-        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
-    }
-    told(
-        &setup.recorder,
-        50,
-        "events notified while the server is down",
-    )
-    .await;
-
-    server.start_again();
-    for i in 0..10 {
-        replicas[i % 2].capturer.capture(event("DB_DOWN", 503, i));
-    }
+    let (setup, slack, replicas) = storm_through(&db, Outage::ServerStopped(&server)).await;
     // The rows notified from memory are not written again (nothing is notified twice); the
     // counts of the outage reach the store when it is back.
     settle(&db, 20 + 10).await;

@@ -47,6 +47,15 @@ fn prefix(test: &str) -> String {
     )
 }
 
+/// A store on the shared Redis with the callers' clock, its keys under `prefix`.
+fn shared(prefix: &str) -> RedisStore {
+    RedisStore::new(REDIS)
+        .unwrap()
+        .timeout(SHARING)
+        .key_prefix(prefix)
+        .caller_clock()
+}
+
 /// A store on the shared Redis, waited for until it is connected.
 async fn connected(store: RedisStore) -> RedisStore {
     let windows = [window("1000/s", 0)];
@@ -108,14 +117,7 @@ async fn redis_answers_exactly_what_the_memory_store_answers() {
     let memory_clock = ManualClock::new();
     let memory = script(&MemoryStore::new(), &memory_clock).await;
     let redis_clock = ManualClock::new();
-    let store = connected(
-        RedisStore::new(REDIS)
-            .unwrap()
-            .timeout(SHARING)
-            .key_prefix(prefix("same"))
-            .caller_clock(),
-    )
-    .await;
+    let store = connected(shared(&prefix("same"))).await;
     let warm_up = store.fallbacks();
     let redis = script(&store, &redis_clock).await;
     assert_eq!(store.fallbacks(), warm_up, "{store:?}");
@@ -137,14 +139,7 @@ async fn redis_answers_exactly_what_the_memory_store_answers() {
 #[tokio::test]
 async fn a_refused_request_changes_nothing_in_redis() {
     let prefix = prefix("refused");
-    let store = connected(
-        RedisStore::new(REDIS)
-            .unwrap()
-            .timeout(SHARING)
-            .key_prefix(&prefix)
-            .caller_clock(),
-    )
-    .await;
+    let store = connected(shared(&prefix)).await;
     let windows = [window("1/min", 0), window("5/h", 1)];
     let now = Duration::from_secs(5_000);
     assert_eq!(store.acquire("k", &windows, now).outcome().await, Ok(()));
@@ -185,16 +180,7 @@ async fn sixty_a_minute_across_three_instances_is_sixty_a_minute() {
     clock.advance(Duration::from_secs(10_000));
     let mut stores = Vec::new();
     for _ in 0..3 {
-        stores.push(
-            connected(
-                RedisStore::new(REDIS)
-                    .unwrap()
-                    .timeout(SHARING)
-                    .key_prefix(&prefix)
-                    .caller_clock(),
-            )
-            .await,
-        );
+        stores.push(connected(shared(&prefix)).await);
     }
     let warm_up: Vec<u64> = stores.iter().map(RedisStore::fallbacks).collect();
     let windows = [window("60/min", 0)];
@@ -546,15 +532,7 @@ async fn concurrent_checks_on_one_key_share_script_calls_and_answer_like_the_mem
 }
 
 async fn concurrent_checks_on_one_key(in_flight: usize) {
-    let store = connected(
-        RedisStore::new(REDIS)
-            .unwrap()
-            .timeout(SHARING)
-            .key_prefix(prefix("batched"))
-            .batches_in_flight(in_flight)
-            .caller_clock(),
-    )
-    .await;
+    let store = connected(shared(&prefix("batched")).batches_in_flight(in_flight)).await;
     let windows = [window("50/min", 0), window("120/h", 1)];
     let mut sequence: Vec<(&str, &[Window], Duration)> = Vec::new();
     // 200 at one instant, then 400 more, the clock moving one second every seven.
@@ -597,14 +575,7 @@ async fn concurrent_checks_on_one_key(in_flight: usize) {
 #[tokio::test]
 async fn a_batch_of_several_keys_and_windows_answers_like_the_memory_store() {
     let prefix = prefix("mixed");
-    let store = connected(
-        RedisStore::new(REDIS)
-            .unwrap()
-            .timeout(SHARING)
-            .key_prefix(&prefix)
-            .caller_clock(),
-    )
-    .await;
+    let store = connected(shared(&prefix)).await;
     let two = [window("3/min", 0), window("5/h", 1)];
     let fast = [window("2/s", 2)];
     let short = [window("3/min", 0)];
