@@ -95,23 +95,22 @@ impl Db {
 
     /// Events the store counted for `errata stats`.
     async fn counted(&self) -> i64 {
-        let Ok(pool) = sqlx::PgPool::connect(&self.url()).await else {
-            return 0;
-        };
-        let n: Option<i64> = sqlx::query_scalar("SELECT SUM(count)::BIGINT FROM errata_counts")
-            .fetch_one(&pool)
+        self.sum("SELECT SUM(count)::BIGINT FROM errata_counts")
             .await
-            .unwrap_or(None);
-        pool.close().await;
-        n.unwrap_or(0)
     }
 
     /// Events the store holds for alerting.
     async fn events_written(&self) -> i64 {
+        self.sum("SELECT SUM(n)::BIGINT FROM errata_fleet_events")
+            .await
+    }
+
+    /// The sum `sql` selects, 0 while the database or its tables are not there.
+    async fn sum(&self, sql: &str) -> i64 {
         let Ok(pool) = sqlx::PgPool::connect(&self.url()).await else {
             return 0;
         };
-        let n: Option<i64> = sqlx::query_scalar("SELECT SUM(n)::BIGINT FROM errata_fleet_events")
+        let n: Option<i64> = sqlx::query_scalar(sql)
             .fetch_one(&pool)
             .await
             .unwrap_or(None);
