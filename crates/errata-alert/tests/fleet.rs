@@ -159,6 +159,20 @@ struct Setup {
     delivery: DeliveryOptions,
 }
 
+impl Setup {
+    /// Replicas on `db`'s store telling `slack` and a recording sink, with `timing` and fast
+    /// delivery.
+    fn new(db: &Db, slack: &Fake, timing: Timing) -> Setup {
+        Setup {
+            url: db.url(),
+            slack: slack.url("/hook"),
+            recorder: Recorder::default(),
+            timing,
+            delivery: fast_delivery(),
+        }
+    }
+}
+
 async fn replica(s: &Setup) -> Replica {
     replica_with(s, &[]).await
 }
@@ -276,13 +290,7 @@ fn by_code(alerts: Vec<Alert>) -> HashMap<String, Vec<Alert>> {
 async fn three_replicas_send_what_one_node_would() {
     let db = Db::create().await;
     let slack = Fake::slack().await;
-    let setup = Setup {
-        url: db.url(),
-        slack: slack.url("/hook"),
-        recorder: Recorder::default(),
-        timing: timing(1, 3),
-        delivery: fast_delivery(),
-    };
+    let setup = Setup::new(&db, &slack, timing(1, 3));
     let replicas = [
         replica(&setup).await,
         replica(&setup).await,
@@ -361,15 +369,12 @@ async fn a_replica_killed_mid_delivery_loses_nothing() {
     // The first send never gets an answer: the replica is killed while it waits.
     slack.script([Reply::Hang]);
     let setup = Setup {
-        url: db.url(),
-        slack: slack.url("/hook"),
-        recorder: Recorder::default(),
-        timing: timing(1, 3),
         delivery: DeliveryOptions {
             lease: Duration::from_secs(2),
             send_timeout: Duration::from_secs(600),
             ..fast_delivery()
         },
+        ..Setup::new(&db, &slack, timing(1, 3))
     };
     let a = replica(&setup).await;
     for i in 0..10 {
@@ -406,14 +411,8 @@ async fn a_replica_killed_mid_delivery_loses_nothing() {
 async fn killed_inside_group_wait_still_alerts_after_restart() {
     let db = Db::create().await;
     let slack = Fake::slack().await;
-    let setup = Setup {
-        url: db.url(),
-        slack: slack.url("/hook"),
-        recorder: Recorder::default(),
-        // Long enough that the kill comes inside it.
-        timing: timing(4, 60),
-        delivery: fast_delivery(),
-    };
+    // Long enough that the kill comes inside it.
+    let setup = Setup::new(&db, &slack, timing(4, 60));
     let a = replica(&setup).await;
     for i in 0..25 {
         a.capturer.capture(event("DB_DOWN", 503, i));
@@ -472,13 +471,7 @@ enum Outage<'a> {
 /// replicas for the test's own checks.
 async fn storm_through(db: &Db, outage: Outage<'_>) -> (Setup, Fake, [Replica; 2]) {
     let slack = Fake::slack().await;
-    let setup = Setup {
-        url: db.url(),
-        slack: slack.url("/hook"),
-        recorder: Recorder::default(),
-        timing: timing(1, 2),
-        delivery: fast_delivery(),
-    };
+    let setup = Setup::new(&db, &slack, timing(1, 2));
     let replicas = [replica(&setup).await, replica(&setup).await];
     let capture = |n: usize| {
         for i in 0..n {
@@ -573,13 +566,7 @@ async fn store_server_stopped_and_restarted_mid_run() {
 async fn parameter_values_are_sampled_across_the_fleet() {
     let db = Db::create().await;
     let slack = Fake::slack().await;
-    let setup = Setup {
-        url: db.url(),
-        slack: slack.url("/hook"),
-        recorder: Recorder::default(),
-        timing: timing(1, 2),
-        delivery: fast_delivery(),
-    };
+    let setup = Setup::new(&db, &slack, timing(1, 2));
     let replicas = [replica(&setup).await, replica(&setup).await];
     // Ten SKUs, the even ones on one replica and the odd ones on the other.
     let out_of_stock = |i: usize| {
@@ -633,13 +620,7 @@ async fn parameter_values_are_sampled_across_the_fleet() {
 async fn a_spike_spread_over_replicas_fires_on_fleet_counts() {
     let db = Db::create().await;
     let slack = Fake::slack().await;
-    let setup = Setup {
-        url: db.url(),
-        slack: slack.url("/hook"),
-        recorder: Recorder::default(),
-        timing: timing(1, 3),
-        delivery: fast_delivery(),
-    };
+    let setup = Setup::new(&db, &slack, timing(1, 3));
     let replicas = [
         replica(&setup).await,
         replica(&setup).await,
@@ -664,13 +645,7 @@ async fn a_spike_spread_over_replicas_fires_on_fleet_counts() {
 async fn a_spike_below_the_fleet_threshold_stays_quiet() {
     let db = Db::create().await;
     let slack = Fake::slack().await;
-    let setup = Setup {
-        url: db.url(),
-        slack: slack.url("/hook"),
-        recorder: Recorder::default(),
-        timing: timing(1, 3),
-        delivery: fast_delivery(),
-    };
+    let setup = Setup::new(&db, &slack, timing(1, 3));
     let replicas = [replica(&setup).await, replica(&setup).await];
     for i in 0..8 {
         replicas[i % 2]
@@ -701,14 +676,8 @@ async fn a_spike_below_the_fleet_threshold_stays_quiet() {
 async fn a_graceful_stop_leaves_the_rest_of_a_storm_to_the_restart() {
     let db = Db::create().await;
     let slack = Fake::slack().await;
-    let setup = Setup {
-        url: db.url(),
-        slack: slack.url("/hook"),
-        recorder: Recorder::default(),
-        // Given in code; the variables below win over it.
-        timing: timing(30, 3600),
-        delivery: fast_delivery(),
-    };
+    // Given in code; the variables below win over it.
+    let setup = Setup::new(&db, &slack, timing(30, 3600));
     let spike = |i| event("KAKAO_ACCOUNT", 400, i).with_alert(AlertPolicy::Spike);
     // The first run: a short group_wait, a group_interval far longer than the test.
     let a = replica_with(
@@ -784,13 +753,7 @@ async fn what_a_relay_forwarded_adds_up_over_the_fleet_on_a_store_made_before() 
     .await
     .unwrap();
     let slack = Fake::slack().await;
-    let setup = Setup {
-        url: db.url(),
-        slack: slack.url("/hook"),
-        recorder: Recorder::default(),
-        timing: timing(1, 2),
-        delivery: fast_delivery(),
-    };
+    let setup = Setup::new(&db, &slack, timing(1, 2));
     let replicas = [replica(&setup).await, replica(&setup).await];
     // Two relays in front of Sentry, each forwarding 1 event in 8 of a storm.
     let mut i = 0;
