@@ -471,7 +471,7 @@ enum Outage<'a> {
 /// replicas for the test's own checks.
 async fn storm_through(db: &Db, outage: Outage<'_>) -> (Setup, Fake, [Replica; 2]) {
     let slack = Fake::slack().await;
-    let setup = Setup::new(&db, &slack, timing(1, 2));
+    let setup = Setup::new(db, &slack, timing(1, 2));
     let replicas = [replica(&setup).await, replica(&setup).await];
     let capture = |n: usize| {
         for i in 0..n {
