@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Instructions per error request, counted by valgrind's callgrind (independent of the machine's
-# load): requests on one keep-alive connection to the load-test server. Prints the whole cost
-# of a request on the errata route and on the hand-written one (each run's total minus that of
-# a run with a single request, divided by the count), then the inclusive cost of the edge
-# layer's pieces. Needs valgrind. Usage: scripts/bench-instructions.sh [requests]
+# load): requests on one keep-alive connection to the load-test server, run with one tokio
+# worker thread (with more, what idle workers spin depends on the machine's load). Prints the
+# whole cost of a request on the errata route and on the two hand-written ones (each run's
+# total minus that of a run with a single request, divided by the count), then the inclusive
+# cost of the edge layer's pieces. Needs valgrind. Usage: scripts/bench-instructions.sh [requests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-3000}
@@ -14,7 +15,7 @@ cargo build --release -q -p errata-axum --example loadbench
 
 # Serves under callgrind, sends `$2` requests to `$1`, writes the profile to `$3`.
 profile() {
-  valgrind --tool=callgrind --callgrind-out-file="$3" target/release/examples/loadbench "$addr" 2>/dev/null &
+  TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$3" target/release/examples/loadbench "$addr" 2>/dev/null &
   local server=$!
   python3 - "$addr" "$2" "$1" <<'PY'
 import http.client, sys, time
@@ -33,10 +34,14 @@ total() { awk '/^summary:/ {print $2}' "$1"; }
 
 profile /hand/lectures/7 1 "$tmp/base.out"
 profile /errata/lectures/7 "$n" "$tmp/errata.out"
+profile /hand-id/lectures/7 "$n" "$tmp/hand-id.out"
 profile /hand/lectures/7 "$n" "$tmp/hand.out"
 base=$(total "$tmp/base.out")
-echo "per request, errata route:       $(( ($(total "$tmp/errata.out") - base) / n ))"
-echo "per request, hand-written route: $(( ($(total "$tmp/hand.out") - base) / n ))"
+per_request() { echo $(( ($(total "$1") - base) / n )); }
+errata=$(per_request "$tmp/errata.out"); hand_id=$(per_request "$tmp/hand-id.out"); hand=$(per_request "$tmp/hand.out")
+echo "per request, errata route:                             $errata"
+echo "per request, hand-written, same response (tower-http ids): $hand_id (hand-written/errata: $(echo "scale=3; $hand_id / $errata" | bc -l)×)"
+echo "per request, hand-written, no request id:              $hand (hand-written/errata: $(echo "scale=3; $hand / $errata" | bc -l)×)"
 echo "per request, in the edge layer:"
 callgrind_annotate --inclusive=yes "$tmp/errata.out" 2>/dev/null |
   grep -E "errata_axum::layer::finish|Renderer::render(_with_report)? \[|RequestContext::from_request|IntoResponse for errata::error::ApiError>::into_response" |

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Load on loopback: the same error through the whole errata stack vs hand-written axum JSON,
-# same binary, same run, alternating rounds. Prints requests/s per round and the ratio.
+# Load on loopback: the same error through the whole errata stack vs hand-written axum JSON
+# (the same response, request id by tower-http's layers; and, as a floor, without a request
+# id), same binary, same run, alternating rounds. Prints requests/s per round and the ratios.
 # Needs wrk (Debian package `wrk`). Usage: scripts/bench-load.sh [seconds per round] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +15,12 @@ trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://$addr/hand/lectures/1" && break; sleep 0.1; done
 
 rps() { wrk -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/Requests\/sec/ {print $2}'; }
-errata_total=0; hand_total=0
+errata_total=0; hand_id_total=0; hand_total=0
 for r in $(seq "$rounds"); do
-  e=$(rps /errata/lectures/7); h=$(rps /hand/lectures/7)
-  echo "round $r: errata ${e} req/s, hand-written ${h} req/s"
-  errata_total=$(echo "$errata_total + $e" | bc -l); hand_total=$(echo "$hand_total + $h" | bc -l)
+  e=$(rps /errata/lectures/7); i=$(rps /hand-id/lectures/7); h=$(rps /hand/lectures/7)
+  echo "round $r: errata ${e} req/s, hand-written same response ${i} req/s, hand-written no id ${h} req/s (errata/same response: $(echo "scale=3; $e / $i" | bc -l))"
+  errata_total=$(echo "$errata_total + $e" | bc -l); hand_id_total=$(echo "$hand_id_total + $i" | bc -l)
+  hand_total=$(echo "$hand_total + $h" | bc -l)
 done
-echo "ratio errata/hand-written: $(echo "scale=3; $errata_total / $hand_total" | bc -l)"
+echo "ratio errata/hand-written, same response: $(echo "scale=3; $errata_total / $hand_id_total" | bc -l)"
+echo "ratio errata/hand-written, no request id: $(echo "scale=3; $errata_total / $hand_total" | bc -l)"

@@ -75,10 +75,15 @@ pub enum Rewrap {
 
 impl Rewrap {
     fn applies(self, status: StatusCode) -> bool {
+        status.as_u16() >= self.lowest_status()
+    }
+
+    /// The lowest status re-wrapped (`u16::MAX`: none).
+    fn lowest_status(self) -> u16 {
         match self {
-            Rewrap::Always => status.as_u16() >= 400,
-            Rewrap::ServerErrors => status.is_server_error(),
-            Rewrap::Never => false,
+            Rewrap::Always => 400,
+            Rewrap::ServerErrors => 500,
+            Rewrap::Never => u16::MAX,
         }
     }
 }
@@ -333,7 +338,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx));
+        // An `ApiError` answered inside needs no body of its own when this layer renders or
+        // re-wraps its status anyway.
+        let inner = this.inner;
+        let result = std::task::ready!(PendingError::edge_scope(
+            this.config.rewrap.lowest_status(),
+            || inner.poll(cx)
+        ));
         let Some(ctx) = this.ctx.take() else {
             // Polled after completion: answer, never panic.
             return Poll::Ready(Ok(server_error_response()));
@@ -396,9 +407,10 @@ fn finish<B>(
         echo_request_id(cfg, ctx, &mut response);
         return response;
     };
+    let request_id = ctx.request_id();
     let render_ctx = RenderContext {
         locale: ctx.locale(),
-        request_id: Some(ctx.request_id()),
+        request_id: Some(request_id),
         instance: ctx.instance(),
         envelope: ctx.envelope(),
     };
@@ -411,7 +423,7 @@ fn finish<B>(
         }
         None => (cfg.renderer.render(&err, &render_ctx), None),
     };
-    log(cfg, &err, rendered.status, ctx.request_id());
+    log(cfg, &err, rendered.status, request_id);
 
     let (mut parts, _old_body) = response.into_parts();
     parts.status =

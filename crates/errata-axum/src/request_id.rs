@@ -38,7 +38,6 @@ impl MakeRequestId for RandomRequestId {
 
 /// A fresh random request id.
 fn generated_id() -> HeaderValue {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     const LEN: usize = 32;
     const BLOCK: usize = 64 * LEN;
     thread_local! {
@@ -48,8 +47,7 @@ fn generated_id() -> HeaderValue {
     rand::thread_rng().fill_bytes(&mut random);
     let mut buf = [0u8; LEN];
     for (pair, byte) in buf.chunks_exact_mut(2).zip(random) {
-        pair[0] = HEX[usize::from(byte >> 4)];
-        pair[1] = HEX[usize::from(byte & 0xf)];
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
     }
     let id = IDS.with(|ids| {
         let mut ids = ids.borrow_mut();
@@ -61,6 +59,18 @@ fn generated_id() -> HeaderValue {
     });
     HeaderValue::from_maybe_shared(id).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
+
+/// The two lowercase hex digits of every byte.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0u8; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [HEX[byte >> 4], HEX[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
 
 /// Accepts a client request id only when it is short, visible ASCII (one pass over its bytes).
 pub(crate) fn valid_request_id(value: &HeaderValue) -> bool {

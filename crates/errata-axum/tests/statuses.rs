@@ -194,6 +194,52 @@ async fn rewrap_policy_lets_foreign_answers_through_when_asked() {
     assert_eq!((status, body.len()), (500, 0));
 }
 
+/// A middleware between handler and edge that rebuilds the response and loses its extensions.
+async fn drop_extensions(response: axum::response::Response) -> axum::response::Response {
+    let (mut parts, body) = response.into_parts();
+    parts.extensions.clear();
+    axum::response::Response::from_parts(parts, body)
+}
+
+#[tokio::test]
+async fn an_error_that_loses_its_extension_on_the_way_still_leaves_complete() {
+    // Inside an edge layer that re-wraps its status, an `ApiError` has no body of its own: the
+    // edge renders it, or re-wraps what lost the error with the status kept. Where the edge
+    // would let it through, the error keeps its own body in the default locale.
+    let app = |rewrap| {
+        Router::new()
+            .route(
+                "/lectures/{id}",
+                get(|| async { Err::<String, _>(errors::lecture_not_found()) }),
+            )
+            .layer(axum::middleware::map_response(drop_extensions))
+            .layer(ErrataLayer::builder(renderer()).rewrap(rewrap).build())
+    };
+    let (status, _, body) = get_body(app(Rewrap::Always), req("/lectures/7")).await;
+    assert_eq!(parse_error(status, &body).code, "ROUTE_NOT_FOUND");
+    for rewrap in [Rewrap::ServerErrors, Rewrap::Never] {
+        let (status, headers, body) = get_body(app(rewrap), req("/lectures/7")).await;
+        let error = parse_error(status, &body);
+        assert_eq!((status, error.code.as_str()), (404, "LECTURE_NOT_FOUND"));
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(error.message, "강의를 찾을 수 없습니다.");
+    }
+    // Kept, the extension is rendered, whatever the policy.
+    let kept = Router::new()
+        .route(
+            "/lectures/{id}",
+            get(|| async { Err::<String, _>(errors::lecture_not_found()) }),
+        )
+        .layer(
+            ErrataLayer::builder(renderer())
+                .rewrap(Rewrap::Never)
+                .build(),
+        );
+    let (status, headers, body) = get_body(kept, req("/lectures/7")).await;
+    assert_eq!(parse_error(status, &body).code, "LECTURE_NOT_FOUND");
+    assert!(headers.contains_key("x-request-id"));
+}
+
 #[tokio::test]
 async fn a_custom_request_id_header_is_read_checked_and_echoed() {
     let layer = ErrataLayer::builder(renderer())

@@ -7,6 +7,11 @@
 //! is dropped unread). Without an edge layer, the body is the envelope in the catalog's
 //! default locale, rendered by the [default renderer](set_default_renderer) when the body is
 //! read, so no error ever leaves with an empty body.
+//!
+//! While an edge layer polls its inner service inside [`PendingError::edge_scope`], an error
+//! whose status that edge re-wraps gets no body of its own: the edge renders it from the
+//! extension, and a response that lost the extension on the way is re-wrapped with its status
+//! kept, so the body would only be dropped unread.
 
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -21,6 +26,40 @@ use crate::{ApiError, Envelope, RenderContext, Renderer};
 /// An error waiting to be rendered by the edge layer, found in the response extensions.
 #[derive(Clone, Debug)]
 pub struct PendingError(pub Arc<ApiError>);
+
+std::thread_local! {
+    /// The lowest status the innermost edge layer polling on this thread re-wraps
+    /// (`u16::MAX` outside any edge).
+    static EDGE_REWRAPS_FROM: std::cell::Cell<u16> = const { std::cell::Cell::new(u16::MAX) };
+}
+
+impl PendingError {
+    /// Runs `f` (an edge layer's poll of its inner service) telling the [`ApiError`]
+    /// responses built inside it that this edge renders every one of status
+    /// `rewraps_from` or above, and re-wraps such a response when it lost its
+    /// `PendingError`: they need no body of their own. Nested scopes restore the outer one,
+    /// also when `f` panics.
+    ///
+    /// ```
+    /// use axum_core::response::IntoResponse;
+    /// use http_body::Body as _;
+    /// let err = || errata::ApiError::from_code("LECTURE_NOT_FOUND", 404);
+    /// assert!(!err().into_response().body().is_end_stream());
+    /// let inside = errata::PendingError::edge_scope(400, || err().into_response());
+    /// assert!(inside.body().is_end_stream());
+    /// assert!(inside.extensions().get::<errata::PendingError>().is_some());
+    /// ```
+    pub fn edge_scope<R>(rewraps_from: u16, f: impl FnOnce() -> R) -> R {
+        struct Restore(u16);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                EDGE_REWRAPS_FROM.with(|e| e.set(self.0));
+            }
+        }
+        let _restore = Restore(EDGE_REWRAPS_FROM.with(|e| e.replace(rewraps_from)));
+        f()
+    }
+}
 
 static DEFAULT_RENDERER: OnceLock<Arc<Renderer>> = OnceLock::new();
 
@@ -41,6 +80,13 @@ impl IntoResponse for ApiError {
         let status = http::StatusCode::from_u16(self.status())
             .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         let err = Arc::new(self);
+        if EDGE_REWRAPS_FROM.with(|e| e.get()) <= status.as_u16() {
+            // The edge layer around renders it (see `PendingError::edge_scope`).
+            let mut response = Response::new(axum_core::body::Body::empty());
+            *response.status_mut() = status;
+            response.extensions_mut().insert(PendingError(err));
+            return response;
+        }
         let content_type = match default_renderer().map(|r| r.envelope()) {
             Some(Envelope::Problem) => Envelope::Problem.content_type(),
             _ => Envelope::Nested.content_type(),
