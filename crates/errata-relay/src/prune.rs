@@ -359,7 +359,7 @@ impl<'a> Quick<'a> {
     fn string(&mut self) -> Option<()> {
         self.i += 1;
         loop {
-            self.to_special();
+            self.skip_plain();
             match self.peek()? {
                 b'"' => {
                     self.i += 1;
@@ -386,7 +386,7 @@ impl<'a> Quick<'a> {
     }
 
     /// Steps to the next `"`, `\` or control character (or the end), eight bytes at a time.
-    fn to_special(&mut self) {
+    fn skip_plain(&mut self) {
         let b = self.b;
         while let Some(chunk) = b.get(self.i..self.i + 8) {
             let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
@@ -667,24 +667,29 @@ mod tests {
             "breadcrumbs": {"values": [{"message": "caf\u{e9} \"q\" \\ / \u{8}\u{c}\r\t \u{1f600}"}]},
             "request": {"url": "https://h/x", "headers": {"A": "b"}}, "user": {"id": 1}
         });
-        let mut payload = serde_json::to_vec_pretty(&ev).unwrap();
-        // Escapes as other encoders write them.
-        payload.extend_from_slice(b" ");
-        let at = payload.len() - 3;
-        payload.splice(
-            at..at,
-            br#","logentry":{"message":"\u00e9\/\u0041"}"#.iter().copied(),
-        );
-        let quick = super::Quick::parse(&payload).expect("an ordinary event is walked");
-        assert_eq!(quick, super::exact(&payload).unwrap());
-        assert_eq!(quick["exception"]["values"][0]["value"], "v\u{e9}\n");
-        assert_eq!(quick["logentry"]["message"], "\u{e9}/A");
-        // Mutations: whatever the walk accepts, the exact parse accepts and builds the same.
+        // Pretty (whitespace between tokens) and compact, as the SDKs send them.
+        let pretty = serde_json::to_vec_pretty(&ev).unwrap();
+        let compact = serde_json::to_vec(&ev).unwrap();
+        for (seed, mut payload) in [(7, pretty), (8, compact)] {
+            // Escapes as other encoders write them.
+            let escaped = br#""logentry":{"message":"\u00e9\/\u0041"},"#;
+            payload.splice(1..1, escaped.iter().copied());
+            let quick = super::Quick::parse(&payload).expect("an ordinary event is walked");
+            assert_eq!(quick, super::exact(&payload).unwrap());
+            assert_eq!(quick["exception"]["values"][0]["value"], "v\u{e9}\n");
+            assert_eq!(quick["logentry"]["message"], "\u{e9}/A");
+            mutations(&payload, seed);
+        }
+    }
+
+    /// Whatever the walk accepts of mutations of `payload`, the exact parse accepts and builds
+    /// the same.
+    fn mutations(payload: &[u8], seed: u64) {
         let alphabet = b"{}[]\\\",:0123456789.eE+-tfnul \n\x01\xff\xc3\xa9a";
-        let mut rng = Lcg(7);
+        let mut rng = Lcg(seed);
         let mut accepted = 0;
         for _ in 0..20_000 {
-            let mut p = payload.clone();
+            let mut p = payload.to_vec();
             for _ in 0..1 + rng.below(3) {
                 let at = rng.below(p.len());
                 let c = alphabet[rng.below(alphabet.len())];
