@@ -13,6 +13,7 @@
 //! assert_eq!(decode(Some("gzip"), &body, 9_999), Err(DecodeError::TooLarge { limit: 9_999 }));
 //! ```
 
+use std::cell::RefCell;
 use std::io::Read;
 
 /// Why a body could not be decoded.
@@ -83,11 +84,30 @@ fn is_zlib_header(b: &[u8]) -> bool {
         && (u16::from(b[0]) << 8 | u16::from(b[1])) % 31 == 0
 }
 
-fn bounded(encoding: &'static str, mut r: impl Read, limit: usize) -> Result<Vec<u8>, DecodeError> {
+/// Bytes asked of a decoder at a time.
+const CHUNK_LEN: usize = 16 * 1024;
+
+thread_local! {
+    /// The chunk decoders write into, zeroed once per thread instead of once per body.
+    static CHUNK: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; CHUNK_LEN].into_boxed_slice());
+}
+
+fn bounded(encoding: &'static str, r: impl Read, limit: usize) -> Result<Vec<u8>, DecodeError> {
+    CHUNK.with(|chunk| match chunk.try_borrow_mut() {
+        Ok(mut chunk) => bounded_with(encoding, r, limit, &mut chunk),
+        Err(_) => bounded_with(encoding, r, limit, &mut vec![0u8; CHUNK_LEN]),
+    })
+}
+
+fn bounded_with(
+    encoding: &'static str,
+    mut r: impl Read,
+    limit: usize,
+    chunk: &mut [u8],
+) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
     loop {
-        let n = match r.read(&mut chunk) {
+        let n = match r.read(chunk) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

@@ -76,10 +76,345 @@ impl Keep {
 /// Parses `payload` (one JSON value) keeping what the mapping reads; a top-level value that
 /// is not an object comes back as `Null`.
 pub(crate) fn parse(payload: &[u8]) -> Result<Value, serde_json::Error> {
+    match Quick::parse(payload) {
+        Some(v) => Ok(v),
+        None => exact(payload),
+    }
+}
+
+/// [`parse`] through serde_json's deserializer: the reference, and the answer on anything the
+/// quick walk leaves to it.
+pub(crate) fn exact(payload: &[u8]) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(payload);
     let v = Keep::Event.deserialize(&mut de)?;
     de.end()?;
     Ok(v)
+}
+
+/// Containers nested deeper than this make the quick walk give up (serde_json refuses past 128).
+const QUICK_MAX_DEPTH: usize = 100;
+
+/// A walk of the payload that builds the kept parts and only checks the skipped ones, over the
+/// bytes, without serde's machinery. It is stricter than serde_json: it gives up (`None`) on
+/// anything it does not check itself as serde_json would (syntax errors, lone surrogate escapes,
+/// numbers with many digits or exponents, keys with escapes, deep nesting, a top level that is
+/// not an object), and the exact parse decides then. So whatever it returns is what the exact
+/// parse returns.
+struct Quick<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+/// Eight copies of `byte`.
+const fn splat(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+impl<'a> Quick<'a> {
+    fn parse(payload: &'a [u8]) -> Option<Value> {
+        // Valid UTF-8 as a whole: every string is, skipped or not.
+        std::str::from_utf8(payload).ok()?;
+        let mut q = Quick { b: payload, i: 0 };
+        q.ws();
+        if q.peek()? != b'{' {
+            return None;
+        }
+        let v = q.object(Keep::Event, 1)?;
+        q.ws();
+        (q.i == q.b.len()).then_some(v)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.i += 1)
+    }
+
+    /// A value of kind `kind` (not [`Keep::All`]) at nesting `depth` (its container's).
+    fn kept(&mut self, kind: Keep, depth: usize) -> Option<Value> {
+        match kind {
+            Keep::All => {
+                let start = self.i;
+                self.skip(depth)?;
+                serde_json::from_slice(&self.b[start..self.i]).ok()
+            }
+            _ => match self.peek()? {
+                b'{' => self.object(kind, depth + 1),
+                b'[' => match kind.element() {
+                    Some(element) => self.array(element, depth + 1),
+                    None => {
+                        self.skip(depth)?;
+                        Some(Value::Null)
+                    }
+                },
+                _ => {
+                    self.skip(depth)?;
+                    Some(Value::Null)
+                }
+            },
+        }
+    }
+
+    fn object(&mut self, kind: Keep, depth: usize) -> Option<Value> {
+        if depth > QUICK_MAX_DEPTH {
+            return None;
+        }
+        self.eat(b'{')?;
+        let mut out = Map::new();
+        self.ws();
+        if self.eat(b'}').is_some() {
+            return Some(Value::Object(out));
+        }
+        loop {
+            let key = self.key()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            match kind.child(key) {
+                Some(child) => {
+                    let v = self.kept(child, depth)?;
+                    out.insert(key.to_owned(), v);
+                }
+                None => self.skip(depth)?,
+            }
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.i += 1;
+                    self.ws();
+                }
+                b'}' => {
+                    self.i += 1;
+                    return Some(Value::Object(out));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn array(&mut self, element: Keep, depth: usize) -> Option<Value> {
+        if depth > QUICK_MAX_DEPTH {
+            return None;
+        }
+        self.eat(b'[')?;
+        let mut out = Vec::new();
+        self.ws();
+        if self.eat(b']').is_some() {
+            return Some(Value::Array(out));
+        }
+        loop {
+            out.push(self.kept(element, depth)?);
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.i += 1;
+                    self.ws();
+                }
+                b']' => {
+                    self.i += 1;
+                    return Some(Value::Array(out));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An object key without escapes, borrowed.
+    fn key(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let end = start
+            + self.b[start..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if self.b[end] != b'"' {
+            return None;
+        }
+        self.i = end + 1;
+        // The whole payload is UTF-8 and `"` is a boundary.
+        std::str::from_utf8(&self.b[start..end]).ok()
+    }
+
+    /// Checks one value at nesting `depth` (its container's) and steps over it.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string(),
+            b'{' => {
+                if depth + 1 > QUICK_MAX_DEPTH {
+                    return None;
+                }
+                self.i += 1;
+                self.ws();
+                if self.eat(b'}').is_some() {
+                    return Some(());
+                }
+                loop {
+                    if self.peek()? != b'"' {
+                        return None;
+                    }
+                    self.string()?;
+                    self.ws();
+                    self.eat(b':')?;
+                    self.ws();
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    match self.peek()? {
+                        b',' => {
+                            self.i += 1;
+                            self.ws();
+                        }
+                        b'}' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                if depth + 1 > QUICK_MAX_DEPTH {
+                    return None;
+                }
+                self.i += 1;
+                self.ws();
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    match self.peek()? {
+                        b',' => {
+                            self.i += 1;
+                            self.ws();
+                        }
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.b[self.i..]
+            .starts_with(word)
+            .then(|| self.i += word.len())
+    }
+
+    /// A number of JSON's grammar whose value is surely finite (serde_json refuses an infinite
+    /// one): at most 100 digits before and after the point, an exponent of at most 2 digits.
+    fn number(&mut self) -> Option<()> {
+        self.eat(b'-');
+        let digits = |q: &mut Self| {
+            let n = q.b[q.i..].iter().take_while(|c| c.is_ascii_digit()).count();
+            q.i += n;
+            n
+        };
+        if self.peek()? == b'0' {
+            self.i += 1;
+        } else if !(1..=100).contains(&digits(self)) {
+            return None;
+        }
+        if matches!(self.peek(), Some(b'0'..=b'9')) {
+            // A leading zero followed by digits (`01`).
+            return None;
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if !(1..=100).contains(&digits(self)) {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if !(1..=2).contains(&digits(self)) {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// A string (at its opening quote): no control character, known escapes, no surrogate
+    /// escape (serde_json's rules on those are left to it).
+    fn string(&mut self) -> Option<()> {
+        self.i += 1;
+        loop {
+            self.skip_plain();
+            match self.peek()? {
+                b'"' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                b'\\' => match *self.b.get(self.i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                    b'u' => {
+                        let hex = self.b.get(self.i + 2..self.i + 6)?;
+                        let mut code = 0u32;
+                        for &h in hex {
+                            code = code * 16 + char::from(h).to_digit(16)?;
+                        }
+                        if (0xD800..=0xDFFF).contains(&code) {
+                            return None;
+                        }
+                        self.i += 6;
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+    }
+
+    /// Steps to the next `"`, `\` or control character (or the end), eight bytes at a time.
+    fn skip_plain(&mut self) {
+        let b = self.b;
+        while let Some(chunk) = b.get(self.i..self.i + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            let found = has_zero(x ^ splat(b'"')) | has_zero(x ^ splat(b'\\')) | has_less(x, 0x20);
+            if found != 0 {
+                // The lowest flagged byte is always a real one.
+                self.i += (found.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.i += 8;
+        }
+        while let Some(&c) = b.get(self.i) {
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                return;
+            }
+            self.i += 1;
+        }
+    }
+}
+
+/// High bit set in (at least) the lowest zero byte of `x`.
+const fn has_zero(x: u64) -> u64 {
+    x.wrapping_sub(splat(1)) & !x & splat(0x80)
+}
+
+/// High bit set in (at least) the lowest byte of `x` below `n` (`n` ≤ 128).
+const fn has_less(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(splat(n)) & !x & splat(0x80)
 }
 
 impl<'de> DeserializeSeed<'de> for Keep {
@@ -308,6 +643,100 @@ mod tests {
             &m,
             br#"{"trans\u0061ction":"/\u00e9","exception":[{"typ\u0065":"E\"x"}],"st\u0061cktrace":"\ud83d\ude00"}"#,
         );
+    }
+
+    /// A small deterministic generator for the mutations.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) as usize) % n
+        }
+    }
+
+    #[test]
+    fn the_quick_walk_takes_ordinary_events_and_agrees_with_the_exact_parse() {
+        let ev = json!({
+            "event_id": "9ec79c33ec9942ab8353589fcb2e04dc", "timestamp": 1701432000.123456,
+            "exception": {"values": [{"type": "E", "value": "v\u{e9}\n", "stacktrace": {"frames": frames(3)}}]},
+            "extra": {"n": [-0, 0.5, -12.25e-3, 1E+2, 18446744073709551616u128 as f64, true, false, null]},
+            "breadcrumbs": {"values": [{"message": "caf\u{e9} \"q\" \\ / \u{8}\u{c}\r\t \u{1f600}"}]},
+            "request": {"url": "https://h/x", "headers": {"A": "b"}}, "user": {"id": 1}
+        });
+        // Pretty (whitespace between tokens) and compact, as the SDKs send them.
+        let pretty = serde_json::to_vec_pretty(&ev).unwrap();
+        let compact = serde_json::to_vec(&ev).unwrap();
+        for (seed, mut payload) in [(7, pretty), (8, compact)] {
+            // Escapes as other encoders write them.
+            let escaped = br#""logentry":{"message":"\u00e9\/\u0041"},"#;
+            payload.splice(1..1, escaped.iter().copied());
+            let quick = super::Quick::parse(&payload).expect("an ordinary event is walked");
+            assert_eq!(quick, super::exact(&payload).unwrap());
+            assert_eq!(quick["exception"]["values"][0]["value"], "v\u{e9}\n");
+            assert_eq!(quick["logentry"]["message"], "\u{e9}/A");
+            mutations(&payload, seed);
+        }
+    }
+
+    /// Whatever the walk accepts of mutations of `payload`, the exact parse accepts and builds
+    /// the same.
+    fn mutations(payload: &[u8], seed: u64) {
+        let alphabet = b"{}[]\\\",:0123456789.eE+-tfnul \n\x01\xff\xc3\xa9a";
+        let mut rng = Lcg(seed);
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut p = payload.to_vec();
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(p.len());
+                let c = alphabet[rng.below(alphabet.len())];
+                match rng.below(3) {
+                    0 => p[at] = c,
+                    1 => p.insert(at, c),
+                    _ => {
+                        p.remove(at);
+                    }
+                }
+            }
+            if let Some(v) = super::Quick::parse(&p) {
+                accepted += 1;
+                assert_eq!(
+                    super::exact(&p).ok(),
+                    Some(v),
+                    "{}",
+                    String::from_utf8_lossy(&p)
+                );
+            }
+        }
+        assert!(accepted > 1_000, "{accepted}");
+    }
+
+    #[test]
+    fn the_quick_walk_leaves_what_it_does_not_settle_to_the_exact_parse() {
+        let deep = format!("{{\"extra\":{}1{}}}", "[".repeat(101), "]".repeat(101));
+        let cases: [&[u8]; 9] = [
+            br#"{"extra":"\ud83d\ude00"}"#,
+            br#"{"tr\u0061nsaction":"x"}"#,
+            br#"{"extra":1e400}"#,
+            br#"{"extra":1e100}"#,
+            br#"{"extra":1.5}  x"#,
+            b"[1]",
+            b" \"x\"",
+            b"{\"extra\":\"\xff\"}",
+            deep.as_bytes(),
+        ];
+        for p in cases {
+            assert_eq!(
+                super::Quick::parse(p),
+                None,
+                "{}",
+                String::from_utf8_lossy(p)
+            );
+            same(&Mapper::default(), p);
+        }
     }
 
     #[test]
