@@ -938,7 +938,7 @@ mod tests {
         }))
     }
 
-    fn args(command: &redis::Cmd) -> Vec<Vec<u8>> {
+    fn arguments(command: &redis::Cmd) -> Vec<Vec<u8>> {
         command
             .args_iter()
             .map(|a| match a {
@@ -994,7 +994,7 @@ mod tests {
             queued("a", &one, now),
         ];
         let (command, places) = batch_command("h", &batch, ClockSource::Server);
-        let args = args(&command);
+        let args = arguments(&command);
         assert_eq!(text(&args[..6]), ["EVALSHA", "h", "2", "a", "b", ""]);
         let sets = [
             u16s(&[2, 2]),
@@ -1028,7 +1028,7 @@ mod tests {
             queued("a", &two, later),
         ];
         let (command, places) = batch_command("h", &batch, ClockSource::Caller);
-        let args = args(&command);
+        let args = arguments(&command);
         assert_eq!(text(&args[..5]), ["EVALSHA", "h", "1", "a", "c"]);
         let runs = [
             u16s(&[1, 1, 2]),
@@ -1053,7 +1053,7 @@ mod tests {
             .map(|k| queued(k, &one, now))
             .collect();
         let (command, places) = batch_command("h", &batch, ClockSource::Server);
-        let args = args(&command);
+        let args = arguments(&command);
         assert_eq!(text(&args[2..3]), ["20"]);
         assert_eq!(text(&args[3..23]), names);
         let runs: Vec<u16> = (1..=20).flat_map(|k| [k, 1, 2]).collect();
