@@ -1,52 +1,178 @@
 #!/usr/bin/env bash
 # Rate limits on loopback: the same route with the limiter's windows in the process and in Redis,
-# same binary, same run, alternating rounds. Prints requests/s per round, the ratio, and the
-# Redis round trips per request (the commands clients sent, counted by `INFO commandstats` around
-# the Redis rounds, divided by wrk's request count). The store coalesces the checks pending at
-# the same moment into one `EVALSHA`, so under load this is well below 1.
-# Needs wrk, redis-server and redis-cli: the script starts a Redis of its own on a spare port, so
-# that no other client's commands are counted.
+# same binary, same run.
+#
+# Default mode, wall clock: wrk alternates rounds on the two routes. Prints requests/s per round,
+# the ratio, the Redis round trips per request (the commands clients sent, counted by
+# `INFO commandstats` around the Redis rounds, divided by wrk's request count), the CPU time per
+# request of the service process (from /proc, per route) and of redis-server (`INFO cpu`, Redis
+# rounds), and the load average before and after. The store coalesces the checks pending at the
+# same moment into one `EVALSHA`, so under load round trips per request are well below 1.
+#
+# `instructions` mode, independent of the machine's load: the service under valgrind's
+# callgrind, `connections` keep-alive connections sending requests in waves (one request on
+# each, then every answer), once with `small` and once with `large` requests per route; the
+# difference of the totals divided by the difference in requests is the cost of one request,
+# without start-up. Prints instructions per request for each route, and for the Redis route the
+# script calls and redis-server's instructions per request (it runs under callgrind too). The
+# batches are those this slowed-down setting makes: see the script calls per request.
+#
+# Needs wrk (default mode) or valgrind (instructions mode), redis-server and redis-cli: the
+# script starts a Redis of its own on a spare port, so that no other client's commands count.
 # Usage: scripts/bench-ratelimit.sh [seconds per round] [rounds] [redis port]
+#        scripts/bench-ratelimit.sh instructions [small] [large] [connections] [redis port]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-5}
-rounds=${2:-3}
-redis_port=${3:-6391}
+mode=wrk
+if [ "${1:-}" = instructions ]; then
+  mode=instructions
+  shift
+  small=${1:-500}
+  large=${2:-3000}
+  connections=${3:-32}
+  redis_port=${4:-6391}
+else
+  secs=${1:-5}
+  rounds=${2:-3}
+  redis_port=${3:-6391}
+fi
 redis_url="redis://127.0.0.1:$redis_port/"
-addr=127.0.0.1:3998
-cargo build --release -q -p errata-axum --features redis --example ratelimit_bench
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+# RATELIMIT_ADDR: where the server listens (127.0.0.1:3998).
+addr=${RATELIMIT_ADDR:-127.0.0.1:3998}
+# RATELIMIT_BENCH=path runs a server built elsewhere (of another commit, to compare), unbuilt.
+bench=${RATELIMIT_BENCH:-target/release/examples/ratelimit_bench}
+if [ -z "${RATELIMIT_BENCH:-}" ]; then
+  cargo build --release -q -p errata-axum --features redis --example ratelimit_bench
+fi
+tmp=$(mktemp -d)
+redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no)
+if [ "$mode" = instructions ]; then
+  # Redis under callgrind too: its counts are zeroed before and dumped after each run's requests.
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/redis.%p" "${redis_cmd[@]}" >/dev/null 2>&1 &
+else
+  "${redis_cmd[@]}" >/dev/null &
+fi
 redis=$!
-for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-target/release/examples/ratelimit_bench "$addr" "$redis_url" 2>/tmp/ratelimit_bench.$$.log &
-server=$!
-trap 'kill $server $redis 2>/dev/null' EXIT
-for _ in $(seq 100); do curl -s -o /dev/null "http://$addr/local/r" && break; sleep 0.1; done
-curl -s -o /dev/null "http://$addr/redis/r"
+server=
+trap 'kill $server $redis 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 300); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 # Commands sent by clients: EVALSHA/EVAL/SCRIPT and INFO, one round trip each (INFO commandstats
-# also counts the commands a script runs inside Redis, TIME, HMGET, HSET, PEXPIRE: those are no
-# round trips). One EVALSHA answers every check of a batch.
+# also counts the commands a script runs inside Redis: those are no round trips). One EVALSHA
+# answers every check of a batch.
 redis_calls() {
   redis-cli -p "$redis_port" INFO commandstats \
     | awk -F'[=,:]' '/^cmdstat_(evalsha|eval|script|info)/ {sum += $3} END {print sum}'
 }
-# wrk's requests/s and request count.
+# redis-server's CPU time so far, in µs (user + system).
+redis_cpu() {
+  redis-cli -p "$redis_port" INFO cpu \
+    | awk -F: '/^used_cpu_(user|sys):/ {sum += $2} END {printf "%.0f\n", sum * 1000000}'
+}
+# A process's CPU time so far, in µs (user + system, from /proc).
+process_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f\n", ($14 + $15) * 1000000 / hz}' "/proc/$1/stat"
+}
+ratio() { echo "scale=${3:-3}; $1 / $2" | bc -l; }
+
+if [ "$mode" = instructions ]; then
+  # Sends `$2` requests to `$1` over `$connections` connections, in waves.
+  send() {
+    python3 - "$addr" "$2" "$1" "$connections" <<'PY'
+import http.client, sys, time
+host, port = sys.argv[1].split(":"); n = int(sys.argv[2]); path = sys.argv[3]; width = int(sys.argv[4])
+for _ in range(300):
+    try:
+        c = http.client.HTTPConnection(host, int(port)); c.request("GET", "/local/r"); c.getresponse().read(); break
+    except OSError: time.sleep(0.2)
+conns = [http.client.HTTPConnection(host, int(port)) for _ in range(width)]
+sent = 0
+while sent < n:
+    wave = conns[:min(width, n - sent)]
+    for c in wave: c.request("GET", path)
+    for c in wave:
+        r = c.getresponse(); r.read()
+        if r.status != 200: sys.exit(f"status {r.status}")
+    sent += len(wave)
+PY
+  }
+  # Instructions of redis-server from now until `redis_dump` (callgrind_control zeroes and dumps
+  # its counts).
+  redis_zero() { callgrind_control -z "$redis" >/dev/null 2>&1; }
+  redis_dump() {
+    rm -f "$tmp/redis.$redis".*
+    callgrind_control -d "$redis" >/dev/null 2>&1
+    awk '/^(summary|totals):/ {print $2; exit}' "$(ls -t "$tmp/redis.$redis".* | head -1)"
+  }
+  # Total instructions of a server under callgrind that answers `$2` requests on `$1` (after one
+  # on the Redis route, to connect and load the script); prints them, the script calls, and
+  # redis-server's instructions and CPU time in µs during the requests.
+  profile() {
+    # Under valgrind everything is slow: a long timeout keeps the checks in Redis.
+    RATELIMIT_TIMEOUT_MS=20000 valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" \
+      "$bench" "$addr" "$redis_url" 2>"$tmp/log" &
+    server=$!
+    send /redis/r 1
+    local calls cpu redis_instructions
+    calls=$(redis_calls); cpu=$(redis_cpu); redis_zero
+    send "$1" "$2"
+    redis_instructions=$(redis_dump)
+    calls=$(( $(redis_calls) - calls - 1 )); cpu=$(( $(redis_cpu) - cpu ))
+    # callgrind writes its counts when the server exits.
+    kill -TERM "$server"; wait "$server" 2>/dev/null || true
+    server=
+    if grep -q "fallbacks" "$tmp/log"; then
+      echo "the local store answered some requests: $(grep fallbacks "$tmp/log" | tail -1)" >&2
+    fi
+    echo "$(awk '/^summary:/ {print $2}' "$tmp/cg.out") $calls $redis_instructions $cpu"
+  }
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (callgrind counts do not depend on it)"
+  for route in local redis; do
+    read -r a calls_a redis_a cpu_a < <(profile "/$route/r" "$small")
+    read -r b calls_b redis_b cpu_b < <(profile "/$route/r" "$large")
+    n=$((large - small))
+    line="/$route/r: $(( (b - a) / n )) instructions per request"
+    if [ "$route" = redis ]; then
+      line="$line, $(ratio "$calls_b" "$large" 4) script calls per request;"
+      line="$line redis-server $(( (redis_b - redis_a) / n )) instructions"
+      line="$line ($(ratio "$((cpu_b - cpu_a))" "$n" 1) µs CPU, under callgrind) per request"
+    fi
+    echo "$line"
+  done
+  exit 0
+fi
+
+"$bench" "$addr" "$redis_url" 2>"$tmp/log" &
+server=$!
+for _ in $(seq 100); do curl -s -o /dev/null "http://$addr/local/r" && break; sleep 0.1; done
+curl -s -o /dev/null "http://$addr/redis/r"
+
+# wrk's requests/s and request count. One thread, 32 connections: wrk needs about as much CPU as
+# the service, and the two (and redis-server) share the machine's cores.
 run() { wrk -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/requests in/ {n=$1} /Requests\/sec/ {r=$2} END {print r, n}'; }
 
-local_total=0; redis_total=0; redis_requests=0; redis_commands=0
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+local_total=0; redis_total=0; redis_requests=0; redis_commands=0; local_requests=0
+local_cpu=0; service_cpu=0; redis_server_cpu=0
 for r in $(seq "$rounds"); do
-  read -r l _ < <(run /local/r)
-  before=$(redis_calls)
+  cpu=$(process_cpu "$server")
+  read -r l ln < <(run /local/r)
+  local_cpu=$((local_cpu + $(process_cpu "$server") - cpu))
+  before=$(redis_calls); cpu=$(process_cpu "$server"); rcpu=$(redis_cpu)
   read -r s n < <(run /redis/r)
+  service_cpu=$((service_cpu + $(process_cpu "$server") - cpu))
+  redis_server_cpu=$((redis_server_cpu + $(redis_cpu) - rcpu))
   after=$(redis_calls)
   # The two INFO calls themselves are commands too.
   commands=$((after - before - 1))
   echo "round $r: local ${l} req/s, redis ${s} req/s ($n requests, $commands Redis round trips)"
   local_total=$(echo "$local_total + $l" | bc -l); redis_total=$(echo "$redis_total + $s" | bc -l)
+  local_requests=$((local_requests + ln))
   redis_requests=$((redis_requests + n)); redis_commands=$((redis_commands + commands))
 done
-echo "ratio redis/local: $(echo "scale=3; $redis_total / $local_total" | bc -l)"
-echo "Redis round trips per request: $(echo "scale=4; $redis_commands / $redis_requests" | bc -l)"
-grep -h "fallbacks" /tmp/ratelimit_bench.$$.log | tail -1 || echo "fallbacks to the local store: 0"
-rm -f /tmp/ratelimit_bench.$$.log
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ratio redis/local: $(ratio "$redis_total" "$local_total")"
+echo "Redis round trips per request: $(ratio "$redis_commands" "$redis_requests" 4)"
+echo "service CPU per request: local $(ratio "$local_cpu" "$local_requests" 2) µs," \
+  "redis $(ratio "$service_cpu" "$redis_requests" 2) µs; redis-server $(ratio "$redis_server_cpu" "$redis_requests" 2) µs"
+grep -h "fallbacks" "$tmp/log" | tail -1 || echo "fallbacks to the local store: 0"

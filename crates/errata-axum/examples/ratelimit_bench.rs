@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release -p errata-axum --features redis --example ratelimit_bench -- 127.0.0.1:3998 redis://127.0.0.1:6379/`
 //! (`scripts/bench-ratelimit.sh` runs it with wrk and counts Redis round trips per request;
-//! `RATELIMIT_IN_FLIGHT=N` sets `RedisStore::batches_in_flight`).
+//! `RATELIMIT_IN_FLIGHT=N` sets `RedisStore::batches_in_flight`, `RATELIMIT_TIMEOUT_MS=N` its
+//! timeout, e.g. for a run under valgrind, where 50 ms is too short).
 //! The limits are high enough never to refuse: the cost measured is the check's.
 
 use std::net::SocketAddr;
@@ -42,6 +43,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|v| v.parse().ok())
     {
         store = store.batches_in_flight(n);
+    }
+    if let Some(ms) = std::env::var("RATELIMIT_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        store = store.timeout(Duration::from_millis(ms));
     }
     if !store.connect_within(Duration::from_secs(5)).await {
         return Err(format!("no answer from {redis}").into());

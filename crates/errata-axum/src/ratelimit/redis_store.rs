@@ -4,16 +4,21 @@
 //! Checks are coalesced: [`RateStore::acquire`] queues the check on a channel, and one
 //! background task takes every check already queued (no timer, up to [`BATCH_CAP`]) and sends
 //! them as one `EVALSHA` of [`GCRA_SCRIPT`], waiting for its answer before it takes the next
-//! batch (or for one of [`RedisStore::batches_in_flight`], sent in order on one connection). The script applies the checks in queue order, atomically, as if each were its own
-//! call: per check it reads the theoretical arrival time of every window of the key (as left by
-//! the checks before it), refuses (changing nothing) with the longest wait if any window is
-//! full, or takes a slot in every window and sets the key to expire when all are full again.
-//! Each check gets its own answer. The clock is the Redis server's (`TIME`, once per batch), so
+//! batch (or for one of [`RedisStore::batches_in_flight`], sent in order on one connection).
+//! Consecutive checks of one key with the same windows and the same `now` travel as one run
+//! (key, windows, count), so that a burst of one client costs Redis about what one check does.
+//! The script applies the runs in queue order, atomically, as if each check were its own call:
+//! per check it reads the theoretical arrival time of every window of the key (as left by the
+//! checks before it), refuses (changing nothing) with the longest wait if any window is full,
+//! or takes a slot in every window and sets the key to expire when all are full again. Each
+//! check gets its own answer. The clock is the Redis server's (`TIME`, once per batch), so
 //! instances need not agree on theirs. Under load a request costs a fraction of a round trip;
 //! alone, one.
 //!
-//! Every request's wait is bounded by [`RedisStore::timeout`], counted from its `acquire`. A
-//! request whose batch fails, or that is not answered in time, is answered by a local
+//! Every request's wait is bounded by [`RedisStore::timeout`], counted from its `acquire`: the
+//! batcher answers a check whose time is up before its batch is sent, and bounds each batch by
+//! the earliest deadline in it (one timer per batch, none per request). A request whose batch
+//! fails, or that is not answered in time, is answered by a local
 //! [`MemoryStore`] instead, and for [`RedisStore::retry_every`] afterwards requests go to the
 //! local store at once without waiting on Redis; then one is tried again. The transition to the
 //! local store is logged once (a warning), the return to Redis once (info), and every request
@@ -23,23 +28,34 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::task::AtomicWaker;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::{lock, Acquire, MemoryStore, RateStore, Window};
 
 /// GCRA over every window of a key, all or nothing, for a batch of checks in order.
 ///
 /// `KEYS`: the clients' hashes (field: window id, value: theoretical arrival time in µs), each
-/// once. `ARGV[1]`: empty for the server's clock, else `c` (each check carries its own now, in
-/// µs). `ARGV[2]`: how many window sets follow; per set its length, then per window its id,
-/// interval (µs) and burst. Then per check: its key's index in `KEYS`, its window set's index,
-/// and (caller's clock) its now. Answers one integer per check: 0 when admitted, else the wait
-/// in µs (at least 1).
+/// once. `ARGV[1]`: empty for the server's clock, else `c` (each run carries its own now, in
+/// µs). `ARGV[2]`, little-endian binary (read with `struct`, no number parsing): the count of
+/// window sets (u16), then per set its length (u16) and per window its id (u32), interval in µs
+/// (i64) and burst (u32). `ARGV[3]`, binary too: the runs in order, each its key's index in
+/// `KEYS` (u16, from 1), its window set's index (u16, from 1), how many checks it holds (u16),
+/// and (caller's clock) its now (i64). A run is that many checks of one key, with the same
+/// windows at the same now, one after the other: the first ones are admitted while every window
+/// has room, and once one is refused so are the rest (a refusal changes nothing), all with the
+/// same wait. Answers two integers per run: how many of its checks were admitted, and the wait
+/// in µs of the others (at least 1; 0 when all were admitted). A key's expiry is set from every
+/// window it holds, so a check with fewer windows does not cut short another window's state.
 pub const GCRA_SCRIPT: &str = r"
 local caller = ARGV[1] ~= ''
 local now
@@ -47,83 +63,77 @@ if not caller then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
-local a = 3
-local sets = {}
-for s = 1, tonumber(ARGV[2]) do
-  local n = tonumber(ARGV[a])
-  a = a + 1
-  local set = {}
+local read = struct.unpack
+local blob, pos = ARGV[2], 1
+local sets, nsets = {}, 0
+nsets, pos = read('<H', blob, pos)
+for s = 1, nsets do
+  local n
+  n, pos = read('<H', blob, pos)
+  local ids, intervals, tolerances = {}, {}, {}
   for i = 1, n do
-    set[i] = {ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])}
-    a = a + 3
+    local id, interval, burst
+    id, interval, burst, pos = read('<I4i8I4', blob, pos)
+    ids[i] = tostring(id)
+    intervals[i] = interval
+    tolerances[i] = interval * (burst - 1)
   end
-  sets[s] = set
+  sets[s] = {ids, intervals, tolerances, n}
 end
-local state, dirty, ttls, out = {}, {}, {}, {}
-while a <= #ARGV do
-  local k = tonumber(ARGV[a])
-  local set = sets[tonumber(ARGV[a + 1])]
+local runs = ARGV[3]
+local last = #runs
+local state, touched, out = {}, {}, {}
+local floor = math.floor
+pos = 1
+while pos <= last do
+  local k, s, count
   if caller then
-    now = tonumber(ARGV[a + 2])
-    a = a + 3
+    k, s, count, now, pos = read('<HHHi8', runs, pos)
   else
-    a = a + 2
+    k, s, count, pos = read('<HHH', runs, pos)
   end
   local st = state[k]
   if not st then
     st = {}
+    local stored = redis.call('HGETALL', KEYS[k])
+    for i = 1, #stored, 2 do st[stored[i]] = tonumber(stored[i + 1]) end
     state[k] = st
   end
-  local missing = {}
-  for i = 1, #set do
-    if st[set[i][1]] == nil then missing[#missing + 1] = set[i][1] end
-  end
-  if #missing > 0 then
-    local stored = redis.call('HMGET', KEYS[k], unpack(missing))
-    for i = 1, #missing do
-      local tat = 0
-      if stored[i] then tat = tonumber(stored[i]) end
-      st[missing[i]] = tat
-    end
+  local set = sets[s]
+  local ids, intervals, tolerances, n = set[1], set[2], set[3], set[4]
+  local admitted = count
+  for i = 1, n do
+    local tat = st[ids[i]] or 0
+    if tat < now then tat = now end
+    local slack = now + tolerances[i] - tat
+    local fits = 0
+    if slack >= 0 then fits = floor(slack / intervals[i]) + 1 end
+    if fits < admitted then admitted = fits end
   end
   local wait = 0
-  local tats = {}
-  for i = 1, #set do
-    local interval, burst = set[i][2], set[i][3]
-    local tat = st[set[i][1]]
+  for i = 1, n do
+    local id = ids[i]
+    local tat = st[id] or 0
     if tat < now then tat = now end
-    tats[i] = tat
-    local w = tat - (now + interval * (burst - 1))
+    tat = tat + admitted * intervals[i]
+    if admitted > 0 then st[id] = tat end
+    local w = tat - now - tolerances[i]
     if w > wait then wait = w end
   end
-  if wait == 0 then
-    local d = dirty[k]
-    if not d then
-      d = {}
-      dirty[k] = d
-    end
-    local ttl = 0
-    for i = 1, #set do
-      local tat = tats[i] + set[i][2]
-      st[set[i][1]] = tat
-      d[set[i][1]] = true
-      if tat - now > ttl then ttl = tat - now end
-    end
-    ttls[k] = ttl
-  end
+  if admitted > 0 then touched[k] = now end
+  if admitted == count then wait = 0 end
+  out[#out + 1] = admitted
   out[#out + 1] = wait
 end
-for k = 1, #KEYS do
-  local d = dirty[k]
-  if d then
-    local update = {}
-    for field in pairs(d) do
-      update[#update + 1] = field
-      update[#update + 1] = string.format('%.0f', state[k][field])
-    end
-    redis.call('HSET', KEYS[k], unpack(update))
-    redis.call('PEXPIRE', KEYS[k], math.max(1, math.ceil(ttls[k] / 1000)))
+for k, at in pairs(touched) do
+  local update, ttl = {}, 0
+  for field, tat in pairs(state[k]) do
+    update[#update + 1] = field
+    update[#update + 1] = string.format('%.0f', tat)
+    if tat - at > ttl then ttl = tat - at end
   end
+  redis.call('HSET', KEYS[k], unpack(update))
+  redis.call('PEXPIRE', KEYS[k], math.max(1, math.ceil(ttl / 1000)))
 end
 return out
 ";
@@ -182,27 +192,108 @@ impl Windows {
     }
 }
 
-/// One request's check, shared by its future (for the fallback) and the queue.
-struct Check {
+/// One request's check and, once the batcher has one, its answer: shared by the request's
+/// future and the batcher.
+struct Slot {
     /// The Redis key: prefix and client key (the local fallback uses it too).
     key: String,
     windows: Windows,
     now: Duration,
+    /// When the request stops waiting for Redis.
+    deadline: Instant,
+    /// [`PENDING`], [`ADMITTED_OR_WAIT`], [`UNAVAILABLE`] or [`DROPPED`].
+    state: AtomicU8,
+    /// The wait in µs (0: admitted), once the state is [`ADMITTED_OR_WAIT`].
+    wait: AtomicU64,
+    waker: AtomicWaker,
 }
 
-/// A check waiting for the batcher.
-struct Queued {
-    check: Arc<Check>,
-    reply: oneshot::Sender<Verdict>,
+/// No answer yet.
+const PENDING: u8 = 0;
+/// Redis answered: `wait` holds the answer.
+const ADMITTED_OR_WAIT: u8 = 1;
+/// Redis did not answer in time, or failed (the batcher noted why).
+const UNAVAILABLE: u8 = 2;
+/// The batcher dropped the check unanswered (it has stopped).
+const DROPPED: u8 = 3;
+
+/// A check waiting for the batcher, or in a batch on its way; answers
+/// [`DROPPED`] if dropped unanswered.
+struct Queued(Arc<Slot>);
+
+impl Queued {
+    /// Answers the request: the wait in µs (0: admitted), or that Redis did not answer.
+    fn answer(&self, verdict: Result<u64, Unavailable>) {
+        let state = match verdict {
+            Ok(wait) => {
+                self.0.wait.store(wait, Ordering::Relaxed);
+                ADMITTED_OR_WAIT
+            }
+            Err(Unavailable) => UNAVAILABLE,
+        };
+        self.settle(state);
+    }
+
+    fn settle(&self, state: u8) {
+        if self
+            .0
+            .state
+            .compare_exchange(PENDING, state, Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.0.waker.wake();
+        }
+    }
+
+    /// Whether the request stopped waiting (its future was dropped): Redis must not count it.
+    fn abandoned(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
+    }
 }
 
-/// The batcher's answer to one check: the wait in µs (0: admitted), or that Redis did not
-/// answer the batch (the failure is already noted).
-type Verdict = Result<u64, Unavailable>;
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.settle(DROPPED);
+    }
+}
 
 /// Redis did not answer a batch.
 #[derive(Debug, Clone, Copy)]
 struct Unavailable;
+
+/// A request's wait for its check: the batcher's answer, or the local store's.
+struct Answer {
+    slot: Arc<Slot>,
+    shared: Arc<Shared>,
+}
+
+impl Future for Answer {
+    type Output = Result<(), Duration>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let slot = &self.slot;
+        let mut state = slot.state.load(Ordering::Acquire);
+        if state == PENDING {
+            slot.waker.register(cx.waker());
+            state = slot.state.load(Ordering::Acquire);
+            if state == PENDING {
+                return Poll::Pending;
+            }
+        }
+        match state {
+            ADMITTED_OR_WAIT => return Poll::Ready(verdict(slot.wait.load(Ordering::Relaxed))),
+            DROPPED => self.shared.note_failure(&"the batcher has stopped"),
+            // The batcher noted why.
+            _ => {}
+        }
+        Poll::Ready(self.shared.fall_back(
+            &slot.key,
+            slot.windows.as_slice(),
+            slot.now,
+            &"Redis unavailable",
+        ))
+    }
+}
 
 /// What the background tasks and the requests share.
 struct Shared {
@@ -473,7 +564,9 @@ async fn connect(shared: Weak<Shared>, client: redis::Client, timeout: Duration)
 
 /// Takes every queued check (up to [`BATCH_CAP`]) as one batch, sends it as one script call and
 /// answers each check; with `in_flight` batches on their way it waits for one to come back
-/// before taking the next. Ends when the store is dropped.
+/// before taking the next. A check whose deadline has passed by then is answered at once (Redis
+/// unavailable); each batch is bounded by the earliest deadline in it. Ends when the store is
+/// dropped.
 async fn run_batches(
     shared: Arc<Shared>,
     mut queue: mpsc::Receiver<Queued>,
@@ -499,55 +592,83 @@ async fn run_batches(
             }
             else => return,
         }
-        // A request that gave up waiting was answered locally: Redis must not count it too.
-        batch.retain(|q: &Queued| !q.reply.is_closed());
+        // A request that stopped waiting must not be counted by Redis; one whose time is up is
+        // answered by the local store.
+        let now = Instant::now();
+        let mut late = false;
+        batch.retain(|q: &Queued| {
+            if q.abandoned() {
+                return false;
+            }
+            if q.0.deadline <= now {
+                late = true;
+                q.answer(Err(Unavailable));
+                return false;
+            }
+            true
+        });
+        if late {
+            shared.note_failure(&format_args!("no answer within {timeout:?}"));
+        }
         if batch.is_empty() {
             continue;
         }
         match shared.connection.get() {
             Some(connection) if !shared.skipping() => {
-                let command = batch_command(&hash, &batch, clock);
+                let (command, places) = batch_command(&hash, &batch, clock);
+                let deadline = batch.iter().map(|q| q.0.deadline).min().unwrap_or(now);
                 sent.push(send_batch(
                     Arc::clone(&shared),
                     connection.clone(),
                     command,
+                    places,
                     std::mem::replace(&mut batch, Vec::with_capacity(BATCH_CAP)),
+                    deadline,
                     timeout,
                 ));
             }
             _ => {
                 for queued in batch.drain(..) {
-                    let _ = queued.reply.send(Err(Unavailable));
+                    queued.answer(Err(Unavailable));
                 }
             }
         }
     }
 }
 
-/// Sends one batch and answers each of its checks.
+/// Sends one batch and answers each of its checks from its run's answer.
 async fn send_batch(
     shared: Arc<Shared>,
     mut connection: ConnectionManager,
     command: redis::Cmd,
+    places: Vec<Place>,
     batch: Vec<Queued>,
+    deadline: Instant,
     timeout: Duration,
 ) {
-    let answer = tokio::time::timeout(timeout, call(&shared, &mut connection, &command)).await;
+    let answer = tokio::time::timeout_at(deadline, call(&shared, &mut connection, &command)).await;
+    let runs = places.last().map_or(0, |p| p.run + 1);
     let why: Box<dyn fmt::Display> = match answer {
-        Ok(Ok(waits)) if waits.len() == batch.len() => {
+        Ok(Ok(answers)) if answers.len() == 2 * runs => {
             shared.note_success();
-            for (queued, wait) in batch.into_iter().zip(waits) {
-                let _ = queued.reply.send(Ok(wait));
+            for (queued, place) in batch.iter().zip(&places) {
+                let admitted = answers[2 * place.run];
+                let wait = if u64::from(place.position) < admitted {
+                    0
+                } else {
+                    answers[2 * place.run + 1].max(1)
+                };
+                queued.answer(Ok(wait));
             }
             return;
         }
-        Ok(Ok(waits)) => Box::new(format!("{} answers to {} checks", waits.len(), batch.len())),
+        Ok(Ok(answers)) => Box::new(format!("{} answers to {runs} runs", answers.len())),
         Ok(Err(e)) => Box::new(e),
         Err(_) => Box::new(format!("no answer within {timeout:?}")),
     };
     shared.note_failure(&why);
-    for queued in batch {
-        let _ = queued.reply.send(Err(Unavailable));
+    for queued in &batch {
+        queued.answer(Err(Unavailable));
     }
 }
 
@@ -581,58 +702,154 @@ async fn call(
     redis::from_owned_redis_value(answer)
 }
 
-/// The `EVALSHA` of a batch: each key and each window set once, then the checks in order.
-fn batch_command(hash: &str, batch: &[Queued], clock: ClockSource) -> redis::Cmd {
-    let mut keys: Vec<&str> = Vec::with_capacity(batch.len());
-    let mut key_index: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+/// Where a check's answer is: its run (from 0) and its place in the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place {
+    run: usize,
+    position: u16,
+}
+
+/// A run being built: consecutive checks of one key, window set and now (indexes from 0).
+struct Run {
+    key: usize,
+    set: usize,
+    count: u16,
+    now: u64,
+}
+
+/// The keys of a batch, each once, in order of first use.
+#[derive(Default)]
+struct Keys<'a> {
+    keys: Vec<&'a str>,
+    /// Per key, the index of its last run.
+    last_run: Vec<usize>,
+    /// Every key's index, once there are more than [`Keys::FEW`] (fewer are found faster by
+    /// looking than by hashing).
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a> Keys<'a> {
+    const FEW: usize = 8;
+
+    /// The index of `key`, added if new.
+    fn index_of(&mut self, key: &'a str) -> usize {
+        let found = if self.keys.len() <= Self::FEW {
+            self.keys.iter().position(|k| *k == key)
+        } else {
+            self.index.get(key).copied()
+        };
+        if let Some(i) = found {
+            return i;
+        }
+        self.keys.push(key);
+        self.last_run.push(usize::MAX);
+        let i = self.keys.len() - 1;
+        if self.keys.len() == Self::FEW + 1 {
+            self.index
+                .extend(self.keys.iter().enumerate().map(|(i, k)| (*k, i)));
+        } else if self.keys.len() > Self::FEW + 1 {
+            self.index.insert(key, i);
+        }
+        i
+    }
+}
+
+/// The `EVALSHA` of a batch (each key and each window set once, then the runs in order) and
+/// where each check's answer will be. A check joins the last run of its key when it has the same
+/// windows and now (checks of other keys in between do not matter: keys are independent), else
+/// it starts a run.
+fn batch_command(hash: &str, batch: &[Queued], clock: ClockSource) -> (redis::Cmd, Vec<Place>) {
+    let mut keys = Keys::default();
     let mut sets: Vec<&[Window]> = Vec::new();
-    // Per check: its key's and its window set's index (1-based, as Lua counts).
-    let mut refs: Vec<(usize, usize)> = Vec::with_capacity(batch.len());
+    let mut runs: Vec<Run> = Vec::with_capacity(4);
+    let mut places = Vec::with_capacity(batch.len());
     for queued in batch {
-        let check = &*queued.check;
-        let key = *key_index.entry(check.key.as_str()).or_insert_with(|| {
-            keys.push(check.key.as_str());
-            keys.len()
-        });
+        let check = &*queued.0;
+        let key = keys.index_of(&check.key);
         let windows = check.windows.as_slice();
         let set = match sets.iter().position(|s| *s == windows) {
-            Some(i) => i + 1,
+            Some(i) => i,
             None => {
                 sets.push(windows);
-                sets.len()
+                sets.len() - 1
             }
         };
-        refs.push((key, set));
+        // The server's clock is one now for the whole batch.
+        let now = match clock {
+            ClockSource::Caller => micros(check.now),
+            ClockSource::Server => 0,
+        };
+        let last = keys.last_run[key];
+        match runs.get_mut(last) {
+            Some(run) if run.set == set && run.now == now => {
+                places.push(Place {
+                    run: last,
+                    position: run.count,
+                });
+                run.count += 1;
+            }
+            _ => {
+                keys.last_run[key] = runs.len();
+                places.push(Place {
+                    run: runs.len(),
+                    position: 0,
+                });
+                runs.push(Run {
+                    key,
+                    set,
+                    count: 1,
+                    now,
+                });
+            }
+        }
     }
-    let per_check = if clock == ClockSource::Caller { 3 } else { 2 };
-    let set_args: usize = sets.iter().map(|s| 1 + 3 * s.len()).sum();
-    let args = 5 + keys.len() + set_args + per_check * batch.len();
+    let caller = clock == ClockSource::Caller;
+    let set_bytes: usize = sets.iter().map(|s| 2 + 16 * s.len()).sum();
+    let mut window_sets = Vec::with_capacity(2 + set_bytes);
+    push_u16(&mut window_sets, sets.len());
+    for set in &sets {
+        push_u16(&mut window_sets, set.len());
+        for w in *set {
+            window_sets.extend_from_slice(&u32::try_from(w.id).unwrap_or(u32::MAX).to_le_bytes());
+            window_sets.extend_from_slice(&signed(micros(w.interval)).to_le_bytes());
+            window_sets.extend_from_slice(&w.burst.to_le_bytes());
+        }
+    }
+    let mut encoded_runs = Vec::with_capacity(if caller { 14 } else { 6 } * runs.len());
+    for run in &runs {
+        // Lua counts from 1.
+        push_u16(&mut encoded_runs, run.key + 1);
+        push_u16(&mut encoded_runs, run.set + 1);
+        push_u16(&mut encoded_runs, usize::from(run.count));
+        if caller {
+            encoded_runs.extend_from_slice(&signed(run.now).to_le_bytes());
+        }
+    }
+    let keys = keys.keys;
     let key_bytes: usize = keys.iter().map(|k| k.len()).sum();
-    let mut command = redis::Cmd::with_capacity(args, 64 + key_bytes + 24 * args);
+    let mut command = redis::Cmd::with_capacity(
+        6 + keys.len(),
+        64 + key_bytes + window_sets.len() + encoded_runs.len(),
+    );
     command
         .arg("EVALSHA")
         .arg(hash)
         .arg(keys.len())
         .arg(&keys[..])
-        .arg(if clock == ClockSource::Caller {
-            "c"
-        } else {
-            ""
-        })
-        .arg(sets.len());
-    for set in &sets {
-        command.arg(set.len());
-        for w in *set {
-            command.arg(w.id).arg(micros(w.interval)).arg(w.burst);
-        }
-    }
-    for (queued, (key, set)) in batch.iter().zip(refs) {
-        command.arg(key).arg(set);
-        if clock == ClockSource::Caller {
-            command.arg(micros(queued.check.now));
-        }
-    }
-    command
+        .arg(if caller { "c" } else { "" })
+        .arg(&window_sets[..])
+        .arg(&encoded_runs[..]);
+    (command, places)
+}
+
+/// A count as the script reads it (u16: a batch holds fewer than [`BATCH_CAP`] of anything).
+fn push_u16(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(&u16::try_from(n).unwrap_or(u16::MAX).to_le_bytes());
+}
+
+/// A count of µs as the script reads it (a signed 64-bit integer).
+fn signed(micros: u64) -> i64 {
+    i64::try_from(micros).unwrap_or(i64::MAX)
 }
 
 /// Whole microseconds, at least one.
@@ -666,42 +883,28 @@ impl RateStore for RedisStore {
         let mut redis_key = String::with_capacity(self.prefix.len() + key.len());
         redis_key.push_str(&self.prefix);
         redis_key.push_str(key);
-        let check = Arc::new(Check {
+        let slot = Arc::new(Slot {
             key: redis_key,
             windows: Windows::new(windows),
             now,
+            // The bound counts from now, not from the first poll.
+            deadline: Instant::now() + self.timeout,
+            state: AtomicU8::new(PENDING),
+            wait: AtomicU64::new(0),
+            waker: AtomicWaker::new(),
         });
-        let (reply, answer) = oneshot::channel();
-        let queued = Queued {
-            check: Arc::clone(&check),
-            reply,
-        };
-        if let Err(e) = self.queue.try_send(queued) {
+        if let Err(e) = self.queue.try_send(Queued(Arc::clone(&slot))) {
             // Too many checks waiting already (or the runtime is gone): answer locally at once.
-            let why: &dyn fmt::Display = match e {
+            let why: &dyn fmt::Display = match &e {
                 mpsc::error::TrySendError::Full(_) => &"too many checks waiting for Redis",
                 mpsc::error::TrySendError::Closed(_) => &"the batcher has stopped",
             };
-            return Acquire::Done(shared.fall_back(&check.key, windows, now, why));
+            drop(e);
+            return Acquire::Done(shared.fall_back(&slot.key, windows, now, why));
         }
-        // The bound counts from now, not from the first poll.
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        let timeout = self.timeout;
-        let shared = Arc::clone(&self.shared);
-        Acquire::Pending(Box::pin(async move {
-            match tokio::time::timeout_at(deadline, answer).await {
-                Ok(Ok(Ok(wait))) => return verdict(wait),
-                // The batcher noted why.
-                Ok(Ok(Err(Unavailable))) => {}
-                Ok(Err(_)) => shared.note_failure(&"the batcher has stopped"),
-                Err(_) => shared.note_failure(&format_args!("no answer within {timeout:?}")),
-            }
-            shared.fall_back(
-                &check.key,
-                check.windows.as_slice(),
-                check.now,
-                &"Redis unavailable",
-            )
+        Acquire::Pending(Box::pin(Answer {
+            slot,
+            shared: Arc::clone(&self.shared),
         }))
     }
 
@@ -724,24 +927,46 @@ mod tests {
     }
 
     fn queued(key: &str, windows: &[Window], now: Duration) -> Queued {
-        Queued {
-            check: Arc::new(Check {
-                key: key.to_owned(),
-                windows: Windows::new(windows),
-                now,
-            }),
-            reply: oneshot::channel().0,
-        }
+        Queued(Arc::new(Slot {
+            key: key.to_owned(),
+            windows: Windows::new(windows),
+            now,
+            deadline: Instant::now(),
+            state: AtomicU8::new(PENDING),
+            wait: AtomicU64::new(0),
+            waker: AtomicWaker::new(),
+        }))
     }
 
-    fn args(command: &redis::Cmd) -> Vec<String> {
+    fn arguments(command: &redis::Cmd) -> Vec<Vec<u8>> {
         command
             .args_iter()
             .map(|a| match a {
-                redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-                redis::Arg::Cursor => "<cursor>".to_owned(),
+                redis::Arg::Simple(bytes) => bytes.to_vec(),
+                redis::Arg::Cursor => b"<cursor>".to_vec(),
             })
             .collect()
+    }
+
+    fn text(args: &[Vec<u8>]) -> Vec<String> {
+        args.iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect()
+    }
+
+    /// Little-endian u16s.
+    fn u16s(values: &[u16]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// One window as the script reads it: id, interval (µs), burst.
+    fn encoded(id: u32, interval: i64, burst: u32) -> Vec<u8> {
+        [
+            &id.to_le_bytes()[..],
+            &interval.to_le_bytes()[..],
+            &burst.to_le_bytes()[..],
+        ]
+        .concat()
     }
 
     #[test]
@@ -755,29 +980,94 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_names_each_key_and_window_set_once() {
+    fn a_batch_names_each_key_and_window_set_once_and_joins_checks_into_runs() {
         let two = [window(0, 1, 5), window(1, 2, 7)];
         let one = [window(2, 3, 9)];
         let now = Duration::from_millis(4);
         let batch = [
             queued("a", &two, now),
             queued("b", &one, now),
+            // Joins the first run: the check of `b` in between does not matter.
             queued("a", &two, now),
+            // Other windows: a run of its own, which the next check joins.
+            queued("a", &one, now),
             queued("a", &one, now),
         ];
-        let server = args(&batch_command("h", &batch, ClockSource::Server));
-        let expected: Vec<&str> = vec![
-            "EVALSHA", "h", "2", "a", "b", "", "2", // keys, clock, sets
-            "2", "0", "1000", "5", "1", "2000", "7", // set 1
-            "1", "2", "3000", "9", // set 2
-            "1", "1", "2", "2", "1", "1", "1", "2", // checks
-        ];
-        assert_eq!(server, expected);
-        let caller = args(&batch_command("h", &batch[..2], ClockSource::Caller));
-        assert_eq!(caller[5], "c");
+        let (command, places) = batch_command("h", &batch, ClockSource::Server);
+        let args = arguments(&command);
+        assert_eq!(text(&args[..6]), ["EVALSHA", "h", "2", "a", "b", ""]);
+        let sets = [
+            u16s(&[2, 2]),
+            encoded(0, 1000, 5),
+            encoded(1, 2000, 7),
+            u16s(&[1]),
+            encoded(2, 3000, 9),
+        ]
+        .concat();
+        assert_eq!(args[6], sets);
+        // Runs: key, window set, count.
+        assert_eq!(args[7], u16s(&[1, 1, 2, 2, 2, 1, 1, 2, 2]));
+        assert_eq!(args.len(), 8);
+        let place = |run, position| Place { run, position };
         assert_eq!(
-            caller[caller.len() - 6..],
-            ["1", "1", "4000", "2", "2", "4000"]
+            places,
+            [
+                place(0, 0),
+                place(1, 0),
+                place(0, 1),
+                place(2, 0),
+                place(2, 1)
+            ]
         );
+
+        // On the caller's clock a run also has one now.
+        let later = Duration::from_millis(5);
+        let batch = [
+            queued("a", &two, now),
+            queued("a", &two, now),
+            queued("a", &two, later),
+        ];
+        let (command, places) = batch_command("h", &batch, ClockSource::Caller);
+        let args = arguments(&command);
+        assert_eq!(text(&args[..5]), ["EVALSHA", "h", "1", "a", "c"]);
+        let runs = [
+            u16s(&[1, 1, 2]),
+            4_000i64.to_le_bytes().to_vec(),
+            u16s(&[1, 1, 1]),
+            5_000i64.to_le_bytes().to_vec(),
+        ]
+        .concat();
+        assert_eq!(args[6], runs);
+        assert_eq!(places, [place(0, 0), place(0, 1), place(1, 0)]);
+    }
+
+    #[test]
+    fn many_keys_are_each_named_once() {
+        let one = [window(0, 1, 5)];
+        let now = Duration::from_millis(4);
+        let names: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+        // Every key twice, the second time after all the others.
+        let batch: Vec<Queued> = names
+            .iter()
+            .chain(&names)
+            .map(|k| queued(k, &one, now))
+            .collect();
+        let (command, places) = batch_command("h", &batch, ClockSource::Server);
+        let args = arguments(&command);
+        assert_eq!(text(&args[2..3]), ["20"]);
+        assert_eq!(text(&args[3..23]), names);
+        let runs: Vec<u16> = (1..=20).flat_map(|k| [k, 1, 2]).collect();
+        assert_eq!(args[25], u16s(&runs));
+        for (i, place) in places.iter().enumerate() {
+            let position = u16::from(i >= 20);
+            assert_eq!(
+                *place,
+                Place {
+                    run: i % 20,
+                    position
+                },
+                "check {i}"
+            );
+        }
     }
 }
