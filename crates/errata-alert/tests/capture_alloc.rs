@@ -8,11 +8,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Request, Uri};
+use axum::http::Request;
 use axum::routing::get;
 use axum::Router;
-use bytes::{Bytes, BytesMut};
 use errata_alert::{Alerting, CaptureContext};
+
+#[path = "support/hyper_like.rs"]
+mod hyper_like;
+use hyper_like::hyper_like_request;
 use tower::{Layer, Service};
 
 mod errors {
@@ -28,36 +31,6 @@ fn run<F: Future>(fut: F) -> F::Output {
             return out;
         }
     }
-}
-
-/// A request as hyper hands it over: URI and header values slices of one shared buffer.
-fn hyper_like_request() -> Request<Body> {
-    let parts: [&[u8]; 5] = [
-        b"/users/42?expand=orders",
-        b"shop.example",
-        b"bench/1.0 (loopback)",
-        b"application/json",
-        b"203.0.113.9",
-    ];
-    let mut buf = BytesMut::with_capacity(256);
-    let mut ranges = Vec::new();
-    for p in parts {
-        let start = buf.len();
-        buf.extend_from_slice(p);
-        ranges.push(start..buf.len());
-    }
-    // Split off, as hyper's parser does with its read buffer: a shared, refcounted block.
-    let shared: Bytes = buf.split().freeze();
-    let slice = |i: usize| shared.slice(ranges[i].clone());
-    let header = |i: usize| HeaderValue::from_maybe_shared(slice(i)).unwrap();
-    let mut req = Request::new(Body::empty());
-    *req.uri_mut() = Uri::from_maybe_shared(slice(0)).unwrap();
-    let h = req.headers_mut();
-    h.insert("host", header(1));
-    h.insert("user-agent", header(2));
-    h.insert("accept", header(3));
-    h.insert("x-forwarded-for", header(4));
-    req
 }
 
 /// Allocations of `n` successful requests through `svc` (after a warm-up).
