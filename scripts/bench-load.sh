@@ -2,25 +2,41 @@
 # Load on loopback: the same error through the whole errata stack vs hand-written axum JSON
 # (the same response, request id by tower-http's layers; and, as a floor, without a request
 # id), same binary, same run, alternating rounds. Prints requests/s per round and the ratios.
-# Needs wrk (Debian package `wrk`). Usage: scripts/bench-load.sh [seconds per round] [rounds]
+# The server runs one tokio worker pinned to the last CPU and wrk is pinned to the first, so
+# neither takes the other's core: unpinned on two cores, wrk and the server's two workers
+# contend, and the ratio of one run to the next moved by ±6%; pinned, by about 1%.
+# BENCH_PIN=0 runs them unpinned (the server with a worker per core).
+# Needs wrk (Debian package `wrk`). Usage: scripts/bench-load.sh [seconds per round] [rounds] (e.g. 1 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 rounds=${2:-3}
 addr=127.0.0.1:3999
 cargo build --release -q -p errata-axum --example loadbench
-target/release/examples/loadbench "$addr" 2>/dev/null &
+server_cmd=(target/release/examples/loadbench "$addr")
+wrk_cmd=(wrk)
+if [ "${BENCH_PIN:-1}" != 0 ]; then
+  last=$(( $(nproc) - 1 ))
+  server_cmd=(env TOKIO_WORKER_THREADS=1 taskset -c "$last" "${server_cmd[@]}")
+  wrk_cmd=(taskset -c 0 wrk)
+fi
+"${server_cmd[@]}" 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://$addr/hand/lectures/1" && break; sleep 0.1; done
 
-rps() { wrk -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/Requests\/sec/ {print $2}'; }
-errata_total=0; hand_id_total=0; hand_total=0
+rps() { "${wrk_cmd[@]}" -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/Requests\/sec/ {print $2}'; }
+errata_total=0; hand_id_total=0; hand_total=0; same_ratios=(); bare_ratios=()
 for r in $(seq "$rounds"); do
   e=$(rps /errata/lectures/7); i=$(rps /hand-id/lectures/7); h=$(rps /hand/lectures/7)
   echo "round $r: errata ${e} req/s, hand-written same response ${i} req/s, hand-written no id ${h} req/s (errata/same response: $(echo "scale=3; $e / $i" | bc -l))"
   errata_total=$(echo "$errata_total + $e" | bc -l); hand_id_total=$(echo "$hand_id_total + $i" | bc -l)
   hand_total=$(echo "$hand_total + $h" | bc -l)
+  same_ratios+=("$(echo "$e / $i" | bc -l)"); bare_ratios+=("$(echo "$e / $h" | bc -l)")
 done
+# The middle per-round ratio: a round that a change of the host's clock speed hit while one
+# route ran (outliers of ±30% on this shared machine) moves it less than it moves the totals.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f\n", m}'; }
+echo "median of the rounds' ratios, errata/hand-written, same response: $(median "${same_ratios[@]}"); no request id: $(median "${bare_ratios[@]}")"
 echo "ratio errata/hand-written, same response: $(echo "scale=3; $errata_total / $hand_id_total" | bc -l)"
 echo "ratio errata/hand-written, no request id: $(echo "scale=3; $errata_total / $hand_total" | bc -l)"

@@ -32,9 +32,11 @@ impl ReportWanted {
     /// assert!(ReportWanted::scope(ReportWanted::in_scope));
     /// assert!(!ReportWanted::in_scope());
     /// ```
+    #[inline(always)]
     pub fn scope<R>(f: impl FnOnce() -> R) -> R {
         struct Close;
         impl Drop for Close {
+            #[inline(always)]
             fn drop(&mut self) {
                 WANTED.with(|w| w.set(w.get().saturating_sub(1)));
             }

@@ -123,16 +123,14 @@ where
             route: req.extensions().get::<MatchedPath>().cloned(),
             headers: KeptHeaders::of(req.headers()),
         };
-        let mut user = Some(UserId::Unknown);
         // Edge layers inside attach their report only when asked; they are asked through a
-        // scope, not a request extension (inserting one allocates).
-        let inner = UserId::scope(&mut user, || {
-            errata::ReportWanted::scope(|| self.inner.call(req))
-        });
+        // scope, not a request extension (inserting one allocates). The user slot is current
+        // only while the future is polled, where handlers, extractors and async middleware
+        // run.
         ResponseFuture {
-            inner,
+            inner: errata::ReportWanted::scope(|| self.inner.call(req)),
             info: Some(info),
-            user,
+            user: Some(UserId::Unknown),
             capturer: Arc::clone(&self.capturer),
         }
     }

@@ -189,12 +189,14 @@ impl UserId {
     }
 
     /// Runs `f` with `slot` current on this thread, then takes it back (also on a panic).
+    #[inline(always)]
     pub(crate) fn scope<R>(slot: &mut Option<UserId>, f: impl FnOnce() -> R) -> R {
         struct Restore<'a> {
             slot: &'a mut Option<UserId>,
             outer: Option<UserId>,
         }
         impl Drop for Restore<'_> {
+            #[inline(always)]
             fn drop(&mut self) {
                 *self.slot = CURRENT_USER.with(|c| c.replace(self.outer.take()));
             }

@@ -1,0 +1,104 @@
+//! A successful request through errata's edge layer over an axum router, with and without the
+//! capture layer around it, for an instruction counter and for a load generator
+//! (`scripts/bench-capture.sh` runs both):
+//!
+//! - `capture_layer_stack with|without N` sends N requests (as hyper hands them over) through
+//!   the stack on one current-thread runtime, in process: run under callgrind, the difference
+//!   is what the capture layer costs a request that succeeds, with nothing else around it;
+//! - `capture_layer_stack serve ADDR_WITH ADDR_WITHOUT` serves the two stacks on two loopback
+//!   listeners of one process (one tokio worker unless `TOKIO_WORKER_THREADS` says otherwise),
+//!   for wrk to alternate between: the same comparison with hyper, the sockets and the runtime
+//!   around it, as a service runs it.
+//!
+//! Run by `cargo bench` without arguments, it sends a few requests through each stack.
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::{Router, ServiceExt};
+use errata_alert::Alerting;
+use tower::{Layer, Service};
+
+#[path = "../tests/support/hyper_like.rs"]
+mod hyper_like;
+use hyper_like::hyper_like_request;
+
+mod errors {
+    errata::catalog!("../../../examples/classroom/errors.toml");
+}
+
+/// Sends `n` requests through `service`, checking each succeeds.
+fn send<S>(rt: &tokio::runtime::Runtime, service: &mut S, n: u64)
+where
+    S: Service<axum::http::Request<axum::body::Body>, Response = axum::response::Response>,
+    S::Error: std::fmt::Debug,
+{
+    for _ in 0..n {
+        let response = rt.block_on(service.call(hyper_like_request())).unwrap();
+        assert!(response.status().is_success());
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let arg = |i: usize| args.get(i).map(String::as_str);
+    let workers = std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let rt = match arg(0) {
+        Some("serve") => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
+    .unwrap();
+    let (layer, _handle) = rt
+        .block_on(Alerting::new().store_memory().console(false).start())
+        .unwrap();
+    let renderer = Arc::new(errata::Renderer::new(errors::catalog().clone()));
+    let app = || {
+        Router::new()
+            .route("/users/{id}", get(|| async { "ok" }))
+            .layer(errata_axum::ErrataLayer::new(Arc::clone(&renderer)))
+    };
+    let n: u64 = arg(1).and_then(|n| n.parse().ok()).unwrap_or(100);
+    match arg(0) {
+        Some("with") => send(&rt, &mut layer.layer(app()), n),
+        Some("without") => send(&rt, &mut app(), n),
+        Some("serve") => {
+            let (with, without) = match (arg(1), arg(2)) {
+                (Some(with), Some(without)) => (with.to_owned(), without.to_owned()),
+                _ => panic!("usage: capture_layer_stack serve ADDR_WITH ADDR_WITHOUT"),
+            };
+            let with_capture = layer.layer(app());
+            let without_capture = app();
+            rt.block_on(async move {
+                let with = tokio::net::TcpListener::bind(with).await.unwrap();
+                let without = tokio::net::TcpListener::bind(without).await.unwrap();
+                let with = axum::serve(
+                    with,
+                    ServiceExt::<axum::http::Request<axum::body::Body>>::into_make_service(
+                        with_capture,
+                    ),
+                );
+                let without = axum::serve(without, without_capture.into_make_service());
+                let (a, b) = tokio::join!(with.into_future(), without.into_future());
+                a.unwrap();
+                b.unwrap();
+            });
+        }
+        _ => {
+            send(&rt, &mut layer.layer(app()), n);
+            send(&rt, &mut app(), n);
+            println!("sent {n} requests with and without the capture layer; scripts/bench-capture.sh measures them");
+        }
+    }
+}

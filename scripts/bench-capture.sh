@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# A successful request with and without the capture layer around errata's edge layer and an
+# axum router (crates/errata-alert/benches/capture_layer_stack.rs), same binary, same run.
+#
+# `instructions` mode, independent of the machine's load: valgrind's callgrind counts the
+# in-process stack (no hyper, no sockets), each run's total minus that of a run with a single
+# request, divided by the count. Prints instructions per request of each and their ratio.
+#
+# `load` mode (default): the two stacks on two loopback listeners of one process, one tokio
+# worker pinned to the last CPU, wrk pinned to the first (as scripts/bench-load.sh), rounds
+# alternating between them. Prints requests/s per round, the ratio of the totals and the
+# median of the rounds' ratios.
+#
+# Needs valgrind (instructions) or wrk (load).
+# Usage: scripts/bench-capture.sh instructions [requests]
+#        scripts/bench-capture.sh [load] [seconds per round] [rounds]   (e.g. load 1 20)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=load
+case "${1:-}" in instructions | load) mode=$1; shift ;; esac
+cargo bench -q -p errata-alert --bench capture_layer_stack --no-run 2>/dev/null
+bin=$(ls -t target/release/deps/capture_layer_stack-* | grep -v '\.d$' | head -1)
+
+if [ "$mode" = instructions ]; then
+  n=${1:-20000}
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  # Counts the instructions of `$1` (with or without) sending `$2` requests.
+  count() {
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/out" "$bin" "$1" "$2" >/dev/null 2>&1
+    awk '/^summary:/ {print $2}' "$tmp/out"
+  }
+  per_request() { echo $(( ($(count "$1" "$n") - $(count "$1" 1)) / (n - 1) )); }
+  with=$(per_request with); without=$(per_request without)
+  echo "per successful request, edge layer only:            $without"
+  echo "per successful request, edge layer + capture layer: $with (+$((with - without)); without/with: $(echo "scale=4; $without / $with" | bc -l)×)"
+  exit 0
+fi
+
+secs=${1:-1}
+rounds=${2:-20}
+with_addr=127.0.0.1:3994
+without_addr=127.0.0.1:3995
+last=$(( $(nproc) - 1 ))
+TOKIO_WORKER_THREADS=1 taskset -c "$last" "$bin" serve "$with_addr" "$without_addr" 2>/dev/null &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+for _ in $(seq 50); do curl -s -o /dev/null "http://$without_addr/users/1" && break; sleep 0.1; done
+rps() { taskset -c 0 wrk -t1 -c32 -d"${secs}s" "http://$1/users/42" | awk '/Requests\/sec/ {print $2}'; }
+with_total=0; without_total=0; ratios=()
+for r in $(seq "$rounds"); do
+  w=$(rps "$with_addr"); wo=$(rps "$without_addr")
+  echo "round $r: with the capture layer ${w} req/s, without ${wo} req/s (with/without: $(echo "scale=3; $w / $wo" | bc -l))"
+  with_total=$(echo "$with_total + $w" | bc -l); without_total=$(echo "$without_total + $wo" | bc -l)
+  ratios+=("$(echo "$w / $wo" | bc -l)")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f\n", m}'; }
+echo "ratio with/without the capture layer: $(echo "scale=3; $with_total / $without_total" | bc -l); median of the rounds' ratios: $(median "${ratios[@]}")"
