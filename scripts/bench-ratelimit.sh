@@ -8,6 +8,10 @@
 # request of the service process (from /proc, per route) and of redis-server (`INFO cpu`, Redis
 # rounds), and the load average before and after. The store coalesces the checks pending at the
 # same moment into one `EVALSHA`, so under load round trips per request are well below 1.
+# The service runs one tokio worker pinned to the last CPU, wrk and redis-server on the first
+# (as a replica whose Redis is elsewhere; BENCH_PIN=0 leaves all three unpinned, the service
+# with a worker per core); with many short rounds (e.g. `1 20`) the median of the rounds'
+# ratios is the figure a change of the host's clock speed moves least.
 #
 # `instructions` mode, independent of the machine's load: the service under valgrind's
 # callgrind, `connections` keep-alive connections sending requests in waves (one request on
@@ -49,6 +53,10 @@ redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --append
 if [ "$mode" = instructions ]; then
   # Redis under callgrind too: its counts are zeroed before and dumped after each run's requests.
   valgrind --tool=callgrind --callgrind-out-file="$tmp/redis.%p" "${redis_cmd[@]}" >/dev/null 2>&1 &
+elif [ "${BENCH_PIN:-1}" != 0 ]; then
+  # Redis beside wrk on the first CPU: the service (one worker, below) has the last to itself,
+  # as a replica whose Redis runs elsewhere.
+  taskset -c 0 "${redis_cmd[@]}" >/dev/null &
 else
   "${redis_cmd[@]}" >/dev/null &
 fi
@@ -142,18 +150,24 @@ PY
   exit 0
 fi
 
-"$bench" "$addr" "$redis_url" 2>"$tmp/log" &
+server_cmd=("$bench" "$addr" "$redis_url")
+wrk_cmd=(wrk)
+if [ "${BENCH_PIN:-1}" != 0 ]; then
+  server_cmd=(env TOKIO_WORKER_THREADS=1 taskset -c "$(( $(nproc) - 1 ))" "${server_cmd[@]}")
+  wrk_cmd=(taskset -c 0 wrk)
+fi
+"${server_cmd[@]}" 2>"$tmp/log" &
 server=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://$addr/local/r" && break; sleep 0.1; done
 curl -s -o /dev/null "http://$addr/redis/r"
 
 # wrk's requests/s and request count. One thread, 32 connections: wrk needs about as much CPU as
 # the service, and the two (and redis-server) share the machine's cores.
-run() { wrk -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/requests in/ {n=$1} /Requests\/sec/ {r=$2} END {print r, n}'; }
+run() { "${wrk_cmd[@]}" -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/requests in/ {n=$1} /Requests\/sec/ {r=$2} END {print r, n}'; }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 local_total=0; redis_total=0; redis_requests=0; redis_commands=0; local_requests=0
-local_cpu=0; service_cpu=0; redis_server_cpu=0
+local_cpu=0; service_cpu=0; redis_server_cpu=0; ratios=()
 for r in $(seq "$rounds"); do
   cpu=$(process_cpu "$server")
   read -r l ln < <(run /local/r)
@@ -169,9 +183,11 @@ for r in $(seq "$rounds"); do
   local_total=$(echo "$local_total + $l" | bc -l); redis_total=$(echo "$redis_total + $s" | bc -l)
   local_requests=$((local_requests + ln))
   redis_requests=$((redis_requests + n)); redis_commands=$((redis_commands + commands))
+  ratios+=("$(echo "$s / $l" | bc -l)")
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "ratio redis/local: $(ratio "$redis_total" "$local_total")"
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f\n", m}'; }
+echo "ratio redis/local: $(ratio "$redis_total" "$local_total"); median of the rounds' ratios: $(median "${ratios[@]}")"
 echo "Redis round trips per request: $(ratio "$redis_commands" "$redis_requests" 4)"
 echo "service CPU per request: local $(ratio "$local_cpu" "$local_requests" 2) µs," \
   "redis $(ratio "$service_cpu" "$redis_requests" 2) µs; redis-server $(ratio "$redis_server_cpu" "$redis_requests" 2) µs"
