@@ -6,10 +6,11 @@
 # in-process stack (no hyper, no sockets), each run's total minus that of a run with a single
 # request, divided by the count. Prints instructions per request of each and their ratio.
 #
-# `load` mode (default): the two stacks on two loopback listeners of one process, one tokio
-# worker pinned to the last CPU, wrk pinned to the first (as scripts/bench-load.sh), rounds
+# `load` mode (default): the stacks on loopback listeners of one process, one tokio worker
+# pinned to the last CPU, wrk pinned to the first (as scripts/bench-load.sh), rounds
 # alternating between them. Prints requests/s per round, the ratio of the totals and the
-# median of the rounds' ratios.
+# median of the rounds' ratios; beside them a control, a pass-through layer whose response
+# future is as large as the capture layer's (what the size alone costs).
 #
 # Needs valgrind (instructions) or wrk (load).
 # Usage: scripts/bench-capture.sh instructions [requests]
@@ -41,18 +42,21 @@ secs=${1:-1}
 rounds=${2:-20}
 with_addr=127.0.0.1:3994
 without_addr=127.0.0.1:3995
+padded_addr=127.0.0.1:3996
 last=$(( $(nproc) - 1 ))
-TOKIO_WORKER_THREADS=1 taskset -c "$last" "$bin" serve "$with_addr" "$without_addr" 2>/dev/null &
+TOKIO_WORKER_THREADS=1 taskset -c "$last" "$bin" serve "$with_addr" "$without_addr" "$padded_addr" 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://$without_addr/users/1" && break; sleep 0.1; done
 rps() { taskset -c 0 wrk -t1 -c32 -d"${secs}s" "http://$1/users/42" | awk '/Requests\/sec/ {print $2}'; }
-with_total=0; without_total=0; ratios=()
+with_total=0; without_total=0; padded_total=0; ratios=(); padded_ratios=()
 for r in $(seq "$rounds"); do
-  w=$(rps "$with_addr"); wo=$(rps "$without_addr")
-  echo "round $r: with the capture layer ${w} req/s, without ${wo} req/s (with/without: $(echo "scale=3; $w / $wo" | bc -l))"
+  w=$(rps "$with_addr"); wo=$(rps "$without_addr"); p=$(rps "$padded_addr")
+  echo "round $r: with the capture layer ${w} req/s, without ${wo} req/s, control ${p} req/s (with/without: $(echo "scale=3; $w / $wo" | bc -l))"
   with_total=$(echo "$with_total + $w" | bc -l); without_total=$(echo "$without_total + $wo" | bc -l)
-  ratios+=("$(echo "$w / $wo" | bc -l)")
+  padded_total=$(echo "$padded_total + $p" | bc -l)
+  ratios+=("$(echo "$w / $wo" | bc -l)"); padded_ratios+=("$(echo "$p / $wo" | bc -l)")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f\n", m}'; }
 echo "ratio with/without the capture layer: $(echo "scale=3; $with_total / $without_total" | bc -l); median of the rounds' ratios: $(median "${ratios[@]}")"
+echo "ratio control/without (a future as large, nothing done): $(echo "scale=3; $padded_total / $without_total" | bc -l); median: $(median "${padded_ratios[@]}")"

@@ -5,15 +5,19 @@
 //! - `capture_layer_stack with|without N` sends N requests (as hyper hands them over) through
 //!   the stack on one current-thread runtime, in process: run under callgrind, the difference
 //!   is what the capture layer costs a request that succeeds, with nothing else around it;
-//! - `capture_layer_stack serve ADDR_WITH ADDR_WITHOUT` serves the two stacks on two loopback
-//!   listeners of one process (one tokio worker unless `TOKIO_WORKER_THREADS` says otherwise),
-//!   for wrk to alternate between: the same comparison with hyper, the sockets and the runtime
-//!   around it, as a service runs it.
+//! - `capture_layer_stack serve ADDR_WITH ADDR_WITHOUT ADDR_PADDED` serves the stacks on
+//!   loopback listeners of one process (one tokio worker unless `TOKIO_WORKER_THREADS` says
+//!   otherwise), for wrk to alternate between: the same comparison with hyper, the sockets and
+//!   the runtime around it, as a service runs it. The third listener is a control: a
+//!   pass-through layer whose response future is as large as the capture layer's, which shows
+//!   what the size alone costs.
 //!
 //! Run by `cargo bench` without arguments, it sends a few requests through each stack.
 
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::routing::get;
 use axum::{Router, ServiceExt};
@@ -37,6 +41,50 @@ where
     for _ in 0..n {
         let response = rt.block_on(service.call(hyper_like_request())).unwrap();
         assert!(response.status().is_success());
+    }
+}
+
+/// Bytes the capture layer's response future adds to the edge layer's (920 against 320).
+const CAPTURE_STATE: usize = 600;
+
+/// The control layer: passes requests through, its response future carrying
+/// [`CAPTURE_STATE`] bytes that it reads on each poll.
+#[derive(Clone)]
+struct Padded<S>(S);
+
+pin_project_lite::pin_project! {
+    /// The response future of [`Padded`].
+    struct PaddedFuture<F> {
+        #[pin]
+        inner: F,
+        state: [u8; CAPTURE_STATE],
+    }
+}
+
+impl<F: Future> Future for PaddedFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        std::hint::black_box(&this.state);
+        this.inner.poll(cx)
+    }
+}
+
+impl<S: Service<R>, R> Service<R> for Padded<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = PaddedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: R) -> Self::Future {
+        PaddedFuture {
+            inner: self.0.call(req),
+            state: std::hint::black_box([7; CAPTURE_STATE]),
+        }
     }
 }
 
@@ -74,15 +122,19 @@ fn main() {
         Some("with") => send(&rt, &mut layer.layer(app()), n),
         Some("without") => send(&rt, &mut app(), n),
         Some("serve") => {
-            let (with, without) = match (arg(1), arg(2)) {
-                (Some(with), Some(without)) => (with.to_owned(), without.to_owned()),
-                _ => panic!("usage: capture_layer_stack serve ADDR_WITH ADDR_WITHOUT"),
+            let (with, without, padded) = match (arg(1), arg(2), arg(3)) {
+                (Some(a), Some(b), Some(c)) => (a.to_owned(), b.to_owned(), c.to_owned()),
+                _ => panic!("usage: capture_layer_stack serve ADDR_WITH ADDR_WITHOUT ADDR_PADDED"),
             };
             let with_capture = layer.layer(app());
             let without_capture = app();
+            let padded_app = Padded(app());
             rt.block_on(async move {
-                let with = tokio::net::TcpListener::bind(with).await.unwrap();
-                let without = tokio::net::TcpListener::bind(without).await.unwrap();
+                let bind = |addr: String| async move {
+                    tokio::net::TcpListener::bind(addr).await.unwrap()
+                };
+                let (with, without, padded) =
+                    (bind(with).await, bind(without).await, bind(padded).await);
                 let with = axum::serve(
                     with,
                     ServiceExt::<axum::http::Request<axum::body::Body>>::into_make_service(
@@ -90,9 +142,15 @@ fn main() {
                     ),
                 );
                 let without = axum::serve(without, without_capture.into_make_service());
-                let (a, b) = tokio::join!(with.into_future(), without.into_future());
+                let padded = axum::serve(padded, tower::make::Shared::new(padded_app));
+                let (a, b, c) = tokio::join!(
+                    with.into_future(),
+                    without.into_future(),
+                    padded.into_future()
+                );
                 a.unwrap();
                 b.unwrap();
+                c.unwrap();
             });
         }
         _ => {

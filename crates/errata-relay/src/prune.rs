@@ -138,6 +138,24 @@ impl<'a> Quick<'a> {
         (self.peek()? == byte).then(|| self.i += 1)
     }
 
+    /// What follows a container's member, whitespace skipped: `Some(false)` after a comma (and
+    /// the whitespace after it), `Some(true)` after the container's `close`, else `None`.
+    fn after_member(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                self.ws();
+                Some(false)
+            }
+            byte if byte == close => {
+                self.i += 1;
+                Some(true)
+            }
+            _ => None,
+        }
+    }
+
     /// A value of kind `kind` (not [`Keep::All`]) at nesting `depth` (its container's).
     fn kept(&mut self, kind: Keep, depth: usize) -> Option<Value> {
         match kind {
@@ -185,17 +203,8 @@ impl<'a> Quick<'a> {
                 }
                 None => self.skip(depth)?,
             }
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    self.ws();
-                }
-                b'}' => {
-                    self.i += 1;
-                    return Some(Value::Object(out));
-                }
-                _ => return None,
+            if self.after_member(b'}')? {
+                return Some(Value::Object(out));
             }
         }
     }
@@ -212,17 +221,8 @@ impl<'a> Quick<'a> {
         }
         loop {
             out.push(self.kept(element, depth)?);
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    self.ws();
-                }
-                b']' => {
-                    self.i += 1;
-                    return Some(Value::Array(out));
-                }
-                _ => return None,
+            if self.after_member(b']')? {
+                return Some(Value::Array(out));
             }
         }
     }
@@ -265,17 +265,8 @@ impl<'a> Quick<'a> {
                     self.eat(b':')?;
                     self.ws();
                     self.skip(depth + 1)?;
-                    self.ws();
-                    match self.peek()? {
-                        b',' => {
-                            self.i += 1;
-                            self.ws();
-                        }
-                        b'}' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.after_member(b'}')? {
+                        return Some(());
                     }
                 }
             }
@@ -290,17 +281,8 @@ impl<'a> Quick<'a> {
                 }
                 loop {
                     self.skip(depth + 1)?;
-                    self.ws();
-                    match self.peek()? {
-                        b',' => {
-                            self.i += 1;
-                            self.ws();
-                        }
-                        b']' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.after_member(b']')? {
+                        return Some(());
                     }
                 }
             }
