@@ -12,7 +12,9 @@
 //! rate the first scenario reached, whatever the answers (at most 20,000 outstanding; beyond,
 //! counted as not sent), against the relay's default `max_in_flight`. The relay runs with a
 //! SQLite store in a temporary directory and no sink but the store; the client runs in the
-//! same process on its own runtime, so the RSS shown is an upper bound for the relay.
+//! same process on its own runtime, so the RSS shown is an upper bound for the relay, and the
+//! client's cost is charged to the relay's two cores: for the relay as it is deployed (its
+//! own process, wrk as the client), `scripts/bench-relay.sh`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
