@@ -17,6 +17,7 @@
 #        scripts/bench-capture.sh [load] [seconds per round] [rounds]   (e.g. load 1 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 mode=load
 case "${1:-}" in instructions | load) mode=$1; shift ;; esac
 cargo bench -q -p errata-alert --bench capture_layer_stack --no-run 2>/dev/null
@@ -57,6 +58,5 @@ for r in $(seq "$rounds"); do
   padded_total=$(echo "$padded_total + $p" | bc -l)
   ratios+=("$(echo "$w / $wo" | bc -l)"); padded_ratios+=("$(echo "$p / $wo" | bc -l)")
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f\n", m}'; }
 echo "ratio with/without the capture layer: $(echo "scale=3; $with_total / $without_total" | bc -l); median of the rounds' ratios: $(median "${ratios[@]}")"
 echo "ratio control/without (a future as large, nothing done): $(echo "scale=3; $padded_total / $without_total" | bc -l); median: $(median "${padded_ratios[@]}")"

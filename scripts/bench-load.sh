@@ -9,6 +9,7 @@
 # Needs wrk (Debian package `wrk`). Usage: scripts/bench-load.sh [seconds per round] [rounds] (e.g. 1 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 secs=${1:-5}
 rounds=${2:-3}
 addr=127.0.0.1:3999
@@ -34,9 +35,6 @@ for r in $(seq "$rounds"); do
   hand_total=$(echo "$hand_total + $h" | bc -l)
   same_ratios+=("$(echo "$e / $i" | bc -l)"); bare_ratios+=("$(echo "$e / $h" | bc -l)")
 done
-# The middle per-round ratio: a round that a change of the host's clock speed hit while one
-# route ran (outliers of ±30% on this shared machine) moves it less than it moves the totals.
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f\n", m}'; }
 echo "median of the rounds' ratios, errata/hand-written, same response: $(median "${same_ratios[@]}"); no request id: $(median "${bare_ratios[@]}")"
 echo "ratio errata/hand-written, same response: $(echo "scale=3; $errata_total / $hand_id_total" | bc -l)"
 echo "ratio errata/hand-written, no request id: $(echo "scale=3; $errata_total / $hand_total" | bc -l)"

@@ -27,6 +27,7 @@
 #        scripts/bench-ratelimit.sh instructions [small] [large] [connections] [redis port]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 mode=wrk
 if [ "${1:-}" = instructions ]; then
   mode=instructions
@@ -186,7 +187,6 @@ for r in $(seq "$rounds"); do
   ratios+=("$(echo "$s / $l" | bc -l)")
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f\n", m}'; }
 echo "ratio redis/local: $(ratio "$redis_total" "$local_total"); median of the rounds' ratios: $(median "${ratios[@]}")"
 echo "Redis round trips per request: $(ratio "$redis_commands" "$redis_requests" 4)"
 echo "service CPU per request: local $(ratio "$local_cpu" "$local_requests" 2) µs," \
