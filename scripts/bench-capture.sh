@@ -7,7 +7,7 @@
 # request, divided by the count. Prints instructions per request of each and their ratio.
 #
 # `load` mode (default): the stacks on loopback listeners of one process, one tokio worker
-# pinned to the last CPU, wrk pinned to the first (as scripts/bench-load.sh), rounds
+# pinned to the last CPU, wrk pinned to the first (scripts/bench-lib.sh), rounds
 # alternating between them. Prints requests/s per round, the ratio of the totals and the
 # median of the rounds' ratios; beside them a control, a pass-through layer whose response
 # future is as large as the capture layer's (what the size alone costs).
@@ -44,12 +44,11 @@ rounds=${2:-20}
 with_addr=127.0.0.1:3994
 without_addr=127.0.0.1:3995
 padded_addr=127.0.0.1:3996
-last=$(( $(nproc) - 1 ))
-TOKIO_WORKER_THREADS=1 taskset -c "$last" "$bin" serve "$with_addr" "$without_addr" "$padded_addr" 2>/dev/null &
+"${on_server_core[@]}" "$bin" serve "$with_addr" "$without_addr" "$padded_addr" 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://$without_addr/users/1" && break; sleep 0.1; done
-rps() { taskset -c 0 wrk -t1 -c32 -d"${secs}s" "http://$1/users/42" | awk '/Requests\/sec/ {print $2}'; }
+rps() { "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$1/users/42" | awk '/Requests\/sec/ {print $2}'; }
 with_total=0; without_total=0; padded_total=0; ratios=(); padded_ratios=()
 for r in $(seq "$rounds"); do
   w=$(rps "$with_addr"); wo=$(rps "$without_addr"); p=$(rps "$padded_addr")

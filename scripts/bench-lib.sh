@@ -7,3 +7,16 @@ median() {
   printf '%s\n' "$@" | sort -g |
     awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f\n", m}'
 }
+
+# Command prefixes that keep a server and its load generator off each other's core:
+# `"${on_server_core[@]}" CMD …` runs CMD with one tokio worker on the last CPU, and
+# `"${on_client_core[@]}" CMD …` runs CMD on the first. Unpinned on two cores, wrk and a server
+# with a worker per core take each other's core, and ratios moved by ±6% from run to run.
+# BENCH_PIN=0 runs both as they are (a server then has a worker per core).
+if [ "${BENCH_PIN:-1}" != 0 ]; then
+  on_server_core=(env TOKIO_WORKER_THREADS=1 taskset -c "$(( $(nproc) - 1 ))")
+  on_client_core=(taskset -c 0)
+else
+  on_server_core=(env)
+  on_client_core=(env)
+fi

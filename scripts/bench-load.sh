@@ -2,10 +2,9 @@
 # Load on loopback: the same error through the whole errata stack vs hand-written axum JSON
 # (the same response, request id by tower-http's layers; and, as a floor, without a request
 # id), same binary, same run, alternating rounds. Prints requests/s per round and the ratios.
-# The server runs one tokio worker pinned to the last CPU and wrk is pinned to the first, so
-# neither takes the other's core: unpinned on two cores, wrk and the server's two workers
-# contend, and the ratio of one run to the next moved by ±6%; pinned, by about 1%.
-# BENCH_PIN=0 runs them unpinned (the server with a worker per core).
+# The server runs one tokio worker pinned to the last CPU and wrk is pinned to the first
+# (scripts/bench-lib.sh; BENCH_PIN=0 unpinned): pinned, the ratio moved by about 1% from one
+# run to the next, unpinned by ±6%.
 # Needs wrk (Debian package `wrk`). Usage: scripts/bench-load.sh [seconds per round] [rounds] (e.g. 1 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,19 +13,12 @@ secs=${1:-5}
 rounds=${2:-3}
 addr=127.0.0.1:3999
 cargo build --release -q -p errata-axum --example loadbench
-server_cmd=(target/release/examples/loadbench "$addr")
-wrk_cmd=(wrk)
-if [ "${BENCH_PIN:-1}" != 0 ]; then
-  last=$(( $(nproc) - 1 ))
-  server_cmd=(env TOKIO_WORKER_THREADS=1 taskset -c "$last" "${server_cmd[@]}")
-  wrk_cmd=(taskset -c 0 wrk)
-fi
-"${server_cmd[@]}" 2>/dev/null &
+"${on_server_core[@]}" target/release/examples/loadbench "$addr" 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://$addr/hand/lectures/1" && break; sleep 0.1; done
 
-rps() { "${wrk_cmd[@]}" -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/Requests\/sec/ {print $2}'; }
+rps() { "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/Requests\/sec/ {print $2}'; }
 errata_total=0; hand_id_total=0; hand_total=0; same_ratios=(); bare_ratios=()
 for r in $(seq "$rounds"); do
   e=$(rps /errata/lectures/7); i=$(rps /hand-id/lectures/7); h=$(rps /hand/lectures/7)

@@ -9,8 +9,8 @@
 # rounds), and the load average before and after. The store coalesces the checks pending at the
 # same moment into one `EVALSHA`, so under load round trips per request are well below 1.
 # The service runs one tokio worker pinned to the last CPU, wrk and redis-server on the first
-# (as a replica whose Redis is elsewhere; BENCH_PIN=0 leaves all three unpinned, the service
-# with a worker per core); with many short rounds (e.g. `1 20`) the median of the rounds'
+# (as a replica whose Redis is elsewhere; scripts/bench-lib.sh, BENCH_PIN=0 unpinned); with
+# many short rounds (e.g. `1 20`) the median of the rounds'
 # ratios is the figure a change of the host's clock speed moves least.
 #
 # `instructions` mode, independent of the machine's load: the service under valgrind's
@@ -54,12 +54,10 @@ redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --append
 if [ "$mode" = instructions ]; then
   # Redis under callgrind too: its counts are zeroed before and dumped after each run's requests.
   valgrind --tool=callgrind --callgrind-out-file="$tmp/redis.%p" "${redis_cmd[@]}" >/dev/null 2>&1 &
-elif [ "${BENCH_PIN:-1}" != 0 ]; then
-  # Redis beside wrk on the first CPU: the service (one worker, below) has the last to itself,
-  # as a replica whose Redis runs elsewhere.
-  taskset -c 0 "${redis_cmd[@]}" >/dev/null &
 else
-  "${redis_cmd[@]}" >/dev/null &
+  # Redis beside wrk: the service (below) has its core to itself, as a replica whose Redis runs
+  # elsewhere.
+  "${on_client_core[@]}" "${redis_cmd[@]}" >/dev/null &
 fi
 redis=$!
 server=
@@ -151,20 +149,14 @@ PY
   exit 0
 fi
 
-server_cmd=("$bench" "$addr" "$redis_url")
-wrk_cmd=(wrk)
-if [ "${BENCH_PIN:-1}" != 0 ]; then
-  server_cmd=(env TOKIO_WORKER_THREADS=1 taskset -c "$(( $(nproc) - 1 ))" "${server_cmd[@]}")
-  wrk_cmd=(taskset -c 0 wrk)
-fi
-"${server_cmd[@]}" 2>"$tmp/log" &
+"${on_server_core[@]}" "$bench" "$addr" "$redis_url" 2>"$tmp/log" &
 server=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://$addr/local/r" && break; sleep 0.1; done
 curl -s -o /dev/null "http://$addr/redis/r"
 
 # wrk's requests/s and request count. One thread, 32 connections: wrk needs about as much CPU as
 # the service, and the two (and redis-server) share the machine's cores.
-run() { "${wrk_cmd[@]}" -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/requests in/ {n=$1} /Requests\/sec/ {r=$2} END {print r, n}'; }
+run() { "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/requests in/ {n=$1} /Requests\/sec/ {r=$2} END {print r, n}'; }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 local_total=0; redis_total=0; redis_requests=0; redis_commands=0; local_requests=0

@@ -4,10 +4,11 @@
 # (scripts/relay-wrk.lua) replaying Sentry envelopes over keep-alive connections: the typical
 # Django exception event (~13 KB, alternately br and gzip) and a ~56 KB one (gzip), from
 # `connections` connections in a closed loop; then an overload: ten times the connections
-# against a relay that reads at most `connections` requests at once (ERRATA_RELAY_MAX_IN_FLIGHT),
-# so that nine in ten requests find it full and must be refused before their body is read.
-# wrk runs on the first CPU and the relay on the others when there are more than two; on two,
-# both float (the relay's decoding needs both cores).
+# against a relay that reads at most `connections` requests at once (ERRATA_RELAY_MAX_IN_FLIGHT).
+# Beyond that it answers 429 before reading the body, but only requests whose bodies are still
+# arriving hold a slot: a body that has arrived is read and decoded in one poll, so with a
+# closed-loop client the excess waits in the sockets and the figure to read is memory, which
+# must not grow. wrk and the relay are not pinned: the relay decodes on both cores.
 #
 # Each scenario starts a fresh relay and store. Printed per scenario: events/s accepted (200),
 # p50/p99 latency, 429s (and how many carried Retry-After and X-Sentry-Rate-Limits), other

@@ -6,13 +6,14 @@
 //!   the stack on one current-thread runtime, in process: run under callgrind, the difference
 //!   is what the capture layer costs a request that succeeds, with nothing else around it;
 //! - `capture_layer_stack serve ADDR_WITH ADDR_WITHOUT ADDR_PADDED` serves the stacks on
-//!   loopback listeners of one process (one tokio worker unless `TOKIO_WORKER_THREADS` says
-//!   otherwise), for wrk to alternate between: the same comparison with hyper, the sockets and
+//!   loopback listeners of one process (a tokio worker per core, or `TOKIO_WORKER_THREADS`),
+//!   for wrk to alternate between: the same comparison with hyper, the sockets and
 //!   the runtime around it, as a service runs it. The third listener is a control: a
 //!   pass-through layer whose response future is as large as the capture layer's, which shows
 //!   what the size alone costs.
 //!
-//! Run by `cargo bench` without arguments, it sends a few requests through each stack.
+//! Run by `cargo bench` without arguments, it sends a few requests through each stack and prints
+//! the size of each stack's response future.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -94,13 +95,9 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let arg = |i: usize| args.get(i).map(String::as_str);
-    let workers = std::env::var("TOKIO_WORKER_THREADS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1);
     let rt = match arg(0) {
+        // A worker per core, or `TOKIO_WORKER_THREADS`.
         Some("serve") => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
             .enable_all()
             .build(),
         _ => tokio::runtime::Builder::new_current_thread()
@@ -156,7 +153,15 @@ fn main() {
         _ => {
             send(&rt, &mut layer.layer(app()), n);
             send(&rt, &mut app(), n);
-            println!("sent {n} requests with and without the capture layer; scripts/bench-capture.sh measures them");
+            let size = |future: &dyn std::any::Any| std::mem::size_of_val(future);
+            let without = size(&app().call(hyper_like_request()));
+            let with = size(&layer.layer(app()).call(hyper_like_request()));
+            let control = size(&Padded(app()).call(hyper_like_request()));
+            println!(
+                "sent {n} requests with and without the capture layer; response futures: \
+                 {without} bytes edge layer only, {with} with the capture layer, {control} \
+                 the control (scripts/bench-capture.sh measures them)"
+            );
         }
     }
 }
