@@ -315,7 +315,9 @@ impl Shared {
     }
 
     fn skipping(&self) -> bool {
-        self.now_nanos() < self.skip_until.load(Ordering::Relaxed)
+        // No clock read unless a failure set a time to skip until.
+        let until = self.skip_until.load(Ordering::Relaxed);
+        until != 0 && self.now_nanos() < until
     }
 
     /// Redis failed or is too slow: skip it for `retry_every`, log the first failure of an
@@ -574,17 +576,27 @@ async fn run_batches(
     clock: ClockSource,
     in_flight: usize,
 ) {
-    use futures_util::stream::{FuturesUnordered, StreamExt};
     let hash: Arc<str> = redis::Script::new(GCRA_SCRIPT).get_hash().into();
-    let mut sent = FuturesUnordered::new();
+    // The batches on their way, each in a slot boxed once and reused, and the vectors of
+    // batches that came back: a batch allocates nothing large (a large allocation made per
+    // batch cost more than the rest of the batcher's work together).
+    let mut sending = Vec::new();
+    let mut spare: Vec<Vec<Queued>> = Vec::new();
     let mut open = true;
     let mut batch = Vec::with_capacity(BATCH_CAP);
     loop {
+        let busy = sending
+            .iter()
+            .filter(|s: &&Pin<Box<Option<_>>>| s.is_some())
+            .count();
         tokio::select! {
             // Answers first; polling a new batch here also sends it, in queue order.
             biased;
-            Some(()) = sent.next(), if !sent.is_empty() => continue,
-            taken = queue.recv_many(&mut batch, BATCH_CAP), if open && sent.len() < in_flight => {
+            done = std::future::poll_fn(|cx| poll_sending(&mut sending, cx)), if busy > 0 => {
+                spare.push(done);
+                continue;
+            }
+            taken = queue.recv_many(&mut batch, BATCH_CAP), if open && busy < in_flight => {
                 if taken == 0 {
                     open = false;
                     continue;
@@ -617,15 +629,20 @@ async fn run_batches(
             Some(connection) if !shared.skipping() => {
                 let (command, places) = batch_command(&hash, &batch, clock);
                 let deadline = batch.iter().map(|q| q.0.deadline).min().unwrap_or(now);
-                sent.push(send_batch(
+                let next = spare.pop().unwrap_or_else(|| Vec::with_capacity(BATCH_CAP));
+                let sent = send_batch(
                     Arc::clone(&shared),
                     connection.clone(),
                     command,
                     places,
-                    std::mem::replace(&mut batch, Vec::with_capacity(BATCH_CAP)),
+                    std::mem::replace(&mut batch, next),
                     deadline,
                     timeout,
-                ));
+                );
+                match sending.iter_mut().find(|s| s.is_none()) {
+                    Some(free) => free.set(Some(sent)),
+                    None => sending.push(Box::pin(Some(sent))),
+                }
             }
             _ => {
                 for queued in batch.drain(..) {
@@ -636,16 +653,34 @@ async fn run_batches(
     }
 }
 
-/// Sends one batch and answers each of its checks from its run's answer.
+/// Polls the batches on their way; the vector of the first that has been answered comes back
+/// (emptied) and its slot is freed.
+fn poll_sending<F>(sending: &mut [Pin<Box<Option<F>>>], cx: &mut Context<'_>) -> Poll<Vec<Queued>>
+where
+    F: Future<Output = Vec<Queued>>,
+{
+    for slot in sending {
+        if let Some(batch) = slot.as_mut().as_pin_mut() {
+            if let Poll::Ready(emptied) = batch.poll(cx) {
+                slot.set(None);
+                return Poll::Ready(emptied);
+            }
+        }
+    }
+    Poll::Pending
+}
+
+/// Sends one batch and answers each of its checks from its run's answer; gives back the
+/// batch's vector, emptied.
 async fn send_batch(
     shared: Arc<Shared>,
     mut connection: ConnectionManager,
     command: redis::Cmd,
     places: Vec<Place>,
-    batch: Vec<Queued>,
+    mut batch: Vec<Queued>,
     deadline: Instant,
     timeout: Duration,
-) {
+) -> Vec<Queued> {
     let answer = tokio::time::timeout_at(deadline, call(&shared, &mut connection, &command)).await;
     let runs = places.last().map_or(0, |p| p.run + 1);
     let why: Box<dyn fmt::Display> = match answer {
@@ -660,16 +695,18 @@ async fn send_batch(
                 };
                 queued.answer(Ok(wait));
             }
-            return;
+            batch.clear();
+            return batch;
         }
         Ok(Ok(answers)) => Box::new(format!("{} answers to {runs} runs", answers.len())),
         Ok(Err(e)) => Box::new(e),
         Err(_) => Box::new(format!("no answer within {timeout:?}")),
     };
     shared.note_failure(&why);
-    for queued in &batch {
+    for queued in batch.drain(..) {
         queued.answer(Err(Unavailable));
     }
+    batch
 }
 
 /// One round trip (two more, once, when the server lost the script).
