@@ -116,22 +116,24 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
-        // Reference-counted clones only: a request that succeeds allocates nothing here.
-        let info = RequestInfo {
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            route: req.extensions().get::<MatchedPath>().cloned(),
-            headers: KeptHeaders::of(req.headers()),
-        };
+        // Reference-counted clones only: a request that succeeds allocates nothing here. Written
+        // as one expression, the request's part first (the inner service consumes the request),
+        // so that fewer copies of this state are made on the way into the future.
+        //
         // Edge layers inside attach their report only when asked; they are asked through a
         // scope, not a request extension (inserting one allocates). The user slot is current
         // only while the future is polled, where handlers, extractors and async middleware
         // run.
         ResponseFuture {
-            inner: errata::ReportWanted::scope(|| self.inner.call(req)),
-            info: Some(info),
-            user: Some(UserId::Unknown),
+            info: Some(RequestInfo {
+                method: req.method().clone(),
+                uri: req.uri().clone(),
+                route: req.extensions().get::<MatchedPath>().cloned(),
+                headers: KeptHeaders::of(req.headers()),
+            }),
+            user: UserId::Unknown,
             capturer: Arc::clone(&self.capturer),
+            inner: errata::ReportWanted::scope(|| self.inner.call(req)),
         }
     }
 }
@@ -143,7 +145,7 @@ pin_project_lite::pin_project! {
         inner: F,
         info: Option<RequestInfo>,
         // Who the request acts for; current on this thread while `inner` is polled.
-        user: Option<UserId>,
+        user: UserId,
         capturer: Arc<Capturer>,
     }
 }
@@ -160,23 +162,25 @@ where
         let polled = UserId::scope(this.user, || {
             errata::ReportWanted::scope(|| catch_unwind(AssertUnwindSafe(|| inner.poll(cx))))
         });
-        let mut user = || this.user.take().unwrap_or_default();
+        let mut user = || std::mem::take(this.user);
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(result)) => {
-                if let (Ok(resp), Some(info)) = (&result, this.info.take()) {
+                // A success leaves the request's part where it is, dropped with the future.
+                if let Ok(resp) = &result {
                     let status = resp.status().as_u16();
                     if status >= 400 {
-                        let report = resp.extensions().get::<ErrorReport>().cloned();
-                        let request_id = resp.headers().get(&X_REQUEST_ID).cloned();
-                        let mut info = info;
-                        if info.route.is_none() {
-                            // Outside the router: the edge layer passes the route on.
-                            info.route = resp.extensions().get::<MatchedPath>().cloned();
+                        if let Some(mut info) = this.info.take() {
+                            let report = resp.extensions().get::<ErrorReport>().cloned();
+                            let request_id = resp.headers().get(&X_REQUEST_ID).cloned();
+                            if info.route.is_none() {
+                                // Outside the router: the edge layer passes the route on.
+                                info.route = resp.extensions().get::<MatchedPath>().cloned();
+                            }
+                            let capture =
+                                info.capture(user(), this.capturer, status, report, request_id);
+                            this.capturer.enqueue(Captured::response(capture));
                         }
-                        let capture =
-                            info.capture(user(), this.capturer, status, report, request_id);
-                        this.capturer.enqueue(Captured::response(capture));
                     }
                 }
                 Poll::Ready(result)

@@ -120,7 +120,10 @@ impl CaptureContext {
 
     /// The user recorded for the request being handled, if any.
     pub fn user(&self) -> Option<String> {
-        CURRENT_USER.with(|slot| {
+        if SCOPE.get() != Scope::Recorded {
+            return None;
+        }
+        RECORDED_USER.with(|slot| {
             let current = slot.take();
             let user = current.as_ref().and_then(UserId::as_str).map(str::to_owned);
             slot.set(current);
@@ -144,10 +147,24 @@ pub(crate) enum UserId {
     Heap(Box<str>),
 }
 
+/// Whether a capture layer is polling on this thread, and whether its request's user is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// No capture layer is polling.
+    Outside,
+    /// One is, and no user is recorded yet.
+    Open,
+    /// One is, and [`RECORDED_USER`] holds the user.
+    Recorded,
+}
+
 std::thread_local! {
-    /// The user slot of the request whose capture layer is polling on this thread; `None`
-    /// outside any.
-    static CURRENT_USER: std::cell::Cell<Option<UserId>> = const { std::cell::Cell::new(None) };
+    /// The scope of the capture layer polling on this thread: one byte, set and restored
+    /// around every poll.
+    static SCOPE: std::cell::Cell<Scope> = const { std::cell::Cell::new(Scope::Outside) };
+    /// The user of the request being polled, once [`Scope::Recorded`]: a user moves in and out
+    /// only for requests that have one.
+    static RECORDED_USER: std::cell::Cell<Option<UserId>> = const { std::cell::Cell::new(None) };
 }
 
 impl UserId {
@@ -173,36 +190,56 @@ impl UserId {
         }
     }
 
-    /// Records `id` in the current slot unless one is recorded; whether there is a slot.
+    /// Records `id` in the current scope unless one is recorded; whether there is a scope.
     fn record(id: &str) -> bool {
-        CURRENT_USER.with(|slot| match slot.take() {
-            None => false,
-            Some(UserId::Unknown) => {
-                slot.set(Some(UserId::new(id)));
+        match SCOPE.get() {
+            Scope::Outside => false,
+            Scope::Open => {
+                RECORDED_USER.set(Some(UserId::new(id)));
+                SCOPE.set(Scope::Recorded);
                 true
             }
-            Some(known) => {
-                slot.set(Some(known));
-                true
-            }
-        })
+            Scope::Recorded => true,
+        }
     }
 
     /// Runs `f` with `slot` current on this thread, then takes it back (also on a panic).
+    /// Without a user on either side, that is one byte written and restored.
     #[inline(always)]
-    pub(crate) fn scope<R>(slot: &mut Option<UserId>, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn scope<R>(slot: &mut UserId, f: impl FnOnce() -> R) -> R {
         struct Restore<'a> {
-            slot: &'a mut Option<UserId>,
-            outer: Option<UserId>,
+            slot: &'a mut UserId,
+            outer: Scope,
+            outer_user: Option<UserId>,
         }
         impl Drop for Restore<'_> {
             #[inline(always)]
             fn drop(&mut self) {
-                *self.slot = CURRENT_USER.with(|c| c.replace(self.outer.take()));
+                if SCOPE.replace(self.outer) == Scope::Recorded {
+                    *self.slot = RECORDED_USER.take().unwrap_or_default();
+                }
+                if self.outer == Scope::Recorded {
+                    RECORDED_USER.set(self.outer_user.take());
+                }
             }
         }
-        let outer = CURRENT_USER.with(|c| c.replace(slot.take()));
-        let _restore = Restore { slot, outer };
+        let carried = !matches!(slot, UserId::Unknown);
+        let outer = SCOPE.replace(if carried {
+            Scope::Recorded
+        } else {
+            Scope::Open
+        });
+        // The user of an outer scope (nested capture layers) steps aside while this one runs.
+        let outer_user = if carried || outer == Scope::Recorded {
+            RECORDED_USER.replace(carried.then(|| std::mem::take(slot)))
+        } else {
+            None
+        };
+        let _restore = Restore {
+            slot,
+            outer,
+            outer_user,
+        };
         f()
     }
 }
@@ -400,5 +437,60 @@ fn add(o: &mut Observation, ev: &Captured) {
     match o.minutes.iter_mut().find(|(m, _)| *m == minute) {
         Some((_, n)) => *n += 1,
         None => o.minutes.push((minute, 1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn current() -> Option<String> {
+        CaptureContext::current().user()
+    }
+
+    #[test]
+    fn a_user_stays_with_its_request_across_polls_and_nested_layers() {
+        let ctx = CaptureContext::current();
+        let (mut first, mut second, mut inner) =
+            (UserId::Unknown, UserId::Unknown, UserId::Unknown);
+        assert!(!ctx.set_user("nobody"), "no scope yet");
+        // The first request records its user in one poll; the first id stays.
+        UserId::scope(&mut first, || {
+            assert_eq!(current(), None);
+            assert!(ctx.set_user("u-1"));
+            assert!(ctx.set_user("u-other"));
+            assert_eq!(current().as_deref(), Some("u-1"));
+        });
+        // Another request polled on this thread in between sees none.
+        UserId::scope(&mut second, || assert_eq!(current(), None));
+        // The first one's next poll still has it, and a layer nested in it keeps its own.
+        UserId::scope(&mut first, || {
+            assert_eq!(current().as_deref(), Some("u-1"));
+            UserId::scope(&mut inner, || {
+                assert_eq!(current(), None);
+                assert!(ctx.set_user("u-inner"));
+            });
+            assert_eq!(current().as_deref(), Some("u-1"));
+        });
+        assert_eq!(current(), None);
+        assert!(!ctx.set_user("nobody"), "the scope is closed");
+        assert_eq!(first.as_str(), Some("u-1"));
+        assert_eq!(second.as_str(), None);
+        assert_eq!(inner.as_str(), Some("u-inner"));
+    }
+
+    #[test]
+    fn a_panic_inside_a_scope_closes_it() {
+        let mut slot = UserId::Unknown;
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            UserId::scope(&mut slot, || {
+                CaptureContext::current().set_user("u-9");
+                panic!("handler panicked");
+            });
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(slot.as_str(), Some("u-9"));
+        assert_eq!(current(), None);
+        assert!(!CaptureContext::current().set_user("nobody"));
     }
 }
