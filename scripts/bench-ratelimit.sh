@@ -21,10 +21,17 @@
 # script calls and redis-server's instructions per request (it runs under callgrind too). The
 # batches are those this slowed-down setting makes: see the script calls per request.
 #
-# Needs wrk (default mode) or valgrind (instructions mode), redis-server and redis-cli: the
-# script starts a Redis of its own on a spare port, so that no other client's commands count.
+# `profile` mode, where the difference goes: wrk on each route in turn (pinned as above) while
+# `perf record -e cpu-clock` samples the service for `seconds`; prints, per request, the
+# service's time in the symbols (user space and kernel) that cost the Redis route most more,
+# and less, than the local one. Sampled time, not instructions: read it beside a wrk run.
+#
+# Needs wrk (default and profile modes), perf (profile mode) or valgrind (instructions mode),
+# redis-server and redis-cli: the script starts a Redis of its own on a spare port, so that no
+# other client's commands count.
 # Usage: scripts/bench-ratelimit.sh [seconds per round] [rounds] [redis port]
 #        scripts/bench-ratelimit.sh instructions [small] [large] [connections] [redis port]
+#        scripts/bench-ratelimit.sh profile [seconds] [redis port]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
@@ -36,6 +43,11 @@ if [ "${1:-}" = instructions ]; then
   large=${2:-3000}
   connections=${3:-32}
   redis_port=${4:-6391}
+elif [ "${1:-}" = profile ]; then
+  mode=profile
+  shift
+  secs=${1:-3}
+  redis_port=${2:-6391}
 else
   secs=${1:-5}
   rounds=${2:-3}
@@ -157,6 +169,47 @@ curl -s -o /dev/null "http://$addr/redis/r"
 # wrk's requests/s and request count. One thread, 32 connections: wrk needs about as much CPU as
 # the service, and the two (and redis-server) share the machine's cores.
 run() { "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/requests in/ {n=$1} /Requests\/sec/ {r=$2} END {print r, n}'; }
+
+if [ "$mode" = profile ]; then
+  # Samples the service while wrk loads route `$1` (from its second second on); the symbols'
+  # shares go to `$tmp/$1.txt`, wrk's requests/s to `$tmp/$1.rps`.
+  sample() {
+    "${on_client_core[@]}" wrk -t1 -c32 -d"$((secs + 2))s" "http://$addr/$1/r" \
+      | awk '/Requests\/sec/ {print $2}' >"$tmp/$1.rps" &
+    local load=$!
+    sleep 1
+    perf record -q -e cpu-clock -p "$server" -o "$tmp/$1.data" -- sleep "$secs" >/dev/null 2>&1
+    wait "$load"
+    perf report -i "$tmp/$1.data" --no-children --sort sym -g none 2>/dev/null \
+      | grep -v '^#' | grep -v '^$' >"$tmp/$1.txt"
+  }
+  sample local
+  sample redis
+  python3 - "$tmp" <<'PY'
+import sys
+tmp = sys.argv[1]
+def per_request(route):
+    # ns per request of each symbol: its share of the samples times the time per request.
+    ns = 1e9 / float(open(f"{tmp}/{route}.rps").read())
+    out = {}
+    for line in open(f"{tmp}/{route}.txt"):
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[0].endswith("%"):
+            out[parts[2].strip()] = out.get(parts[2].strip(), 0) + float(parts[0][:-1]) / 100 * ns
+    return out, ns
+local, local_ns = per_request("local")
+redis, redis_ns = per_request("redis")
+print(f"time per request at full load: local {local_ns:.0f} ns, redis {redis_ns:.0f} ns (+{redis_ns - local_ns:.0f})")
+diff = sorted(((redis.get(k, 0) - local.get(k, 0), k) for k in set(local) | set(redis)), reverse=True)
+print("the Redis route spends more in:")
+for d, k in diff[:15]:
+    print(f"  {d:+6.0f} ns  {k[:110]}")
+print("and less in:")
+for d, k in diff[-5:]:
+    print(f"  {d:+6.0f} ns  {k[:110]}")
+PY
+  exit 0
+fi
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 local_total=0; redis_total=0; redis_requests=0; redis_commands=0; local_requests=0
