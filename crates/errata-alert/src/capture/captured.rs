@@ -43,16 +43,15 @@ static KEPT_HEADERS: [HeaderName; KEPT] = [
 pub(crate) struct KeptHeaders([Option<HeaderValue>; KEPT]);
 
 impl KeptHeaders {
-    /// Picks the kept headers out of a request's, in one pass.
+    /// Picks the kept headers out of a request's, in one pass, into these where they are (none
+    /// kept yet): built in place, the 400 bytes are not copied on their way into the future.
     #[inline]
-    pub(crate) fn of(headers: &http::HeaderMap) -> Self {
-        let mut kept = KeptHeaders::default();
+    pub(crate) fn pick(&mut self, headers: &http::HeaderMap) {
         for (name, value) in headers {
-            if let Some(slot) = Self::slot(name).and_then(|i| kept.0.get_mut(i)) {
+            if let Some(slot) = Self::slot(name).and_then(|i| self.0.get_mut(i)) {
                 slot.get_or_insert_with(|| value.clone());
             }
         }
-        kept
     }
 
     /// The position of `name` in [`KEPT_HEADERS`].
@@ -346,7 +345,8 @@ mod tests {
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer x"));
         headers.insert(header::USER_AGENT, HeaderValue::from_static("app/1.2"));
         headers.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
-        let kept = KeptHeaders::of(&headers);
+        let mut kept = KeptHeaders::default();
+        kept.pick(&headers);
         let names: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["user-agent", "x-forwarded-for"]);
     }

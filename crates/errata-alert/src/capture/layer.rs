@@ -124,13 +124,17 @@ where
         // scope, not a request extension (inserting one allocates). The user slot is current
         // only while the future is polled, where handlers, extractors and async middleware
         // run.
+        let mut info = Some(RequestInfo {
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            route: req.extensions().get::<MatchedPath>().cloned(),
+            headers: KeptHeaders::default(),
+        });
+        if let Some(info) = &mut info {
+            info.headers.pick(req.headers());
+        }
         ResponseFuture {
-            info: Some(RequestInfo {
-                method: req.method().clone(),
-                uri: req.uri().clone(),
-                route: req.extensions().get::<MatchedPath>().cloned(),
-                headers: KeptHeaders::of(req.headers()),
-            }),
+            info,
             user: UserId::Unknown,
             capturer: Arc::clone(&self.capturer),
             inner: errata::ReportWanted::scope(|| self.inner.call(req)),
