@@ -10,7 +10,11 @@
 # pinned to the last CPU, wrk pinned to the first (scripts/bench-lib.sh), rounds
 # alternating between them. Prints requests/s per round, the ratio of the totals and the
 # median of the rounds' ratios; beside them a control, a pass-through layer whose response
-# future is as large as the capture layer's (what the size alone costs).
+# future is as large as the capture layer's (what the size alone costs). Each round also shows
+# how busy the server's core was under each stack (its CPU time over the round's): a round in
+# which the server was not saturated measured wrk, not the server (when the host runs wrk's
+# core slower than the server's, both stacks read the same), so the summary also gives the
+# median of the rounds in which it was at least 95% busy on both.
 #
 # Needs valgrind (instructions) or wrk (load).
 # Usage: scripts/bench-capture.sh instructions [requests]
@@ -48,14 +52,29 @@ padded_addr=127.0.0.1:3996
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://$without_addr/users/1" && break; sleep 0.1; done
-rps() { "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$1/users/42" | awk '/Requests\/sec/ {print $2}'; }
-with_total=0; without_total=0; padded_total=0; ratios=(); padded_ratios=()
+# The server's CPU time so far, in clock ticks.
+ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+hz=$(getconf CLK_TCK)
+# requests/s of wrk on `$1`, and the server's busy share (%) meanwhile.
+rps() {
+  local t0 r
+  t0=$(ticks)
+  r=$("${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$1/users/42" | awk '/Requests\/sec/ {print $2}')
+  echo "$r $(( ($(ticks) - t0) * 100 / (secs * hz) ))"
+}
+with_total=0; without_total=0; padded_total=0; ratios=(); padded_ratios=(); saturated=()
 for r in $(seq "$rounds"); do
-  w=$(rps "$with_addr"); wo=$(rps "$without_addr"); p=$(rps "$padded_addr")
-  echo "round $r: with the capture layer ${w} req/s, without ${wo} req/s, control ${p} req/s (with/without: $(echo "scale=3; $w / $wo" | bc -l))"
+  read -r w wb < <(rps "$with_addr"); read -r wo wob < <(rps "$without_addr"); read -r p _ < <(rps "$padded_addr")
+  echo "round $r: with the capture layer ${w} req/s, without ${wo} req/s, control ${p} req/s (with/without: $(echo "scale=3; $w / $wo" | bc -l); server busy ${wb}% / ${wob}%)"
   with_total=$(echo "$with_total + $w" | bc -l); without_total=$(echo "$without_total + $wo" | bc -l)
   padded_total=$(echo "$padded_total + $p" | bc -l)
   ratios+=("$(echo "$w / $wo" | bc -l)"); padded_ratios+=("$(echo "$p / $wo" | bc -l)")
+  if [ "$wb" -ge 95 ] && [ "$wob" -ge 95 ]; then saturated+=("$(echo "$w / $wo" | bc -l)"); fi
 done
 echo "ratio with/without the capture layer: $(echo "scale=3; $with_total / $without_total" | bc -l); median of the rounds' ratios: $(median "${ratios[@]}")"
+if [ "${#saturated[@]}" -gt 0 ]; then
+  echo "rounds with the server at least 95% busy on both: ${#saturated[@]} of $rounds; median of their ratios: $(median "${saturated[@]}")"
+else
+  echo "rounds with the server at least 95% busy on both: 0 of $rounds (these rounds measured wrk)"
+fi
 echo "ratio control/without (a future as large, nothing done): $(echo "scale=3; $padded_total / $without_total" | bc -l); median: $(median "${padded_ratios[@]}")"
