@@ -52,15 +52,13 @@ padded_addr=127.0.0.1:3996
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://$without_addr/users/1" && break; sleep 0.1; done
-# The server's CPU time so far, in clock ticks.
-ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
-hz=$(getconf CLK_TCK)
-# requests/s of wrk on `$1`, and the server's busy share (%) meanwhile.
+# requests/s of wrk on `$1`, and the server's busy share (%) meanwhile: its CPU time over the
+# wall time of the wrk run.
 rps() {
-  local t0 r
-  t0=$(ticks)
+  local t0 w0 r
+  t0=$(process_cpu "$server"); w0=$(date +%s%N)
   r=$("${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$1/users/42" | awk '/Requests\/sec/ {print $2}')
-  echo "$r $(( ($(ticks) - t0) * 100 / (secs * hz) ))"
+  echo "$r $(( ($(process_cpu "$server") - t0) * 100000 / ($(date +%s%N) - w0) ))"
 }
 with_total=0; without_total=0; padded_total=0; ratios=(); padded_ratios=(); saturated=()
 for r in $(seq "$rounds"); do

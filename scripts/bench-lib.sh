@@ -8,6 +8,11 @@ median() {
     awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f\n", m}'
 }
 
+# A process's CPU time so far, in µs (user + system, from /proc).
+process_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f\n", ($14 + $15) * 1000000 / hz}' "/proc/$1/stat"
+}
+
 # Command prefixes that keep a server and its load generator off each other's core:
 # `"${on_server_core[@]}" CMD …` runs CMD with one tokio worker on the last CPU, and
 # `"${on_client_core[@]}" CMD …` runs CMD on the first. Unpinned on two cores, wrk and a server

@@ -88,10 +88,6 @@ redis_cpu() {
   redis-cli -p "$redis_port" INFO cpu \
     | awk -F: '/^used_cpu_(user|sys):/ {sum += $2} END {printf "%.0f\n", sum * 1000000}'
 }
-# A process's CPU time so far, in µs (user + system, from /proc).
-process_cpu() {
-  awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f\n", ($14 + $15) * 1000000 / hz}' "/proc/$1/stat"
-}
 ratio() { echo "scale=${3:-3}; $1 / $2" | bc -l; }
 
 if [ "$mode" = instructions ]; then

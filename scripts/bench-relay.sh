@@ -20,6 +20,7 @@
 # Needs wrk. Usage: scripts/bench-relay.sh [seconds per scenario] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 secs=${1:-10}
 connections=${2:-32}
 addr=127.0.0.1:3993
@@ -39,17 +40,17 @@ scenario() {
   relay=$!
   for _ in $(seq 100); do curl -s -o /dev/null "http://$addr/" && break; sleep 0.1; done
   local cpu_before out cpu_after
-  cpu_before=$(awk '{print $14 + $15}' "/proc/$relay/stat")
+  cpu_before=$(process_cpu "$relay")
   out=$(RELAY_BODIES="$tmp/bodies" RELAY_KIND=$2 wrk -t1 -c"$3" -d"${secs}s" --timeout 10s \
     -s scripts/relay-wrk.lua "http://$addr/" | awk '/^RESULT/')
-  cpu_after=$(awk '{print $14 + $15}' "/proc/$relay/stat")
+  cpu_after=$(process_cpu "$relay")
   local rss
   rss=$(awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$relay/status")
   kill -TERM "$relay"; wait "$relay" || true; relay=
   local counted
   counted=$(target/release/errata stats --store "$store" --from -1h --format json |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])')
-  python3 - "$1" "$3" "$4" "$rss" "$counted" "$(( (cpu_after - cpu_before) * 1000000 / $(getconf CLK_TCK) ))" "$out" <<'PY'
+  python3 - "$1" "$3" "$4" "$rss" "$counted" "$((cpu_after - cpu_before))" "$out" <<'PY'
 import sys
 name, conns, in_flight, rss, counted, cpu_us, out = sys.argv[1:]
 r = dict(kv.split("=") for kv in out.split()[1:])

@@ -116,9 +116,10 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
-        // Reference-counted clones only: a request that succeeds allocates nothing here. Written
-        // as one expression, the request's part first (the inner service consumes the request),
-        // so that fewer copies of this state are made on the way into the future.
+        // Reference-counted clones only: a request that succeeds allocates nothing here. The
+        // request's part is taken first (the inner service consumes the request), built in its
+        // `Option` and its headers picked there, so that fewer copies of its 528 bytes are made
+        // on the way into the future.
         //
         // Edge layers inside attach their report only when asked; they are asked through a
         // scope, not a request extension (inserting one allocates). The user slot is current
