@@ -16,16 +16,30 @@
 # core slower than the server's, both stacks read the same), so the summary also gives the
 # median of the rounds in which it was at least 95% busy on both.
 #
-# Needs valgrind (instructions) or wrk (load).
+# `paired` mode: the two stacks in two processes on the server's core (one tokio worker each),
+# each loaded by a wrk of its own on the client's core at the same time, so both run at the
+# host's speed of that moment (in alternating rounds, a change of that speed between two
+# rounds moves their ratio by up to ±30% on a shared machine). Per round: requests/s and CPU
+# time per request of each, and the ratio of requests per second of CPU, with against without
+# (at saturation, the ratio of throughputs). Beside it, the same with two processes without
+# the capture layer: that ratio, 1 but for the noise, shows how far the method can be trusted.
+#
+# Needs valgrind (instructions) or wrk (load, paired).
 # Usage: scripts/bench-capture.sh instructions [requests]
 #        scripts/bench-capture.sh [load] [seconds per round] [rounds]   (e.g. load 1 20)
+#        scripts/bench-capture.sh paired [seconds per round] [rounds]   (e.g. paired 2 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
 mode=load
-case "${1:-}" in instructions | load) mode=$1; shift ;; esac
-cargo bench -q -p errata-alert --bench capture_layer_stack --no-run 2>/dev/null
-bin=$(ls -t target/release/deps/capture_layer_stack-* | grep -v '\.d$' | head -1)
+case "${1:-}" in instructions | load | paired) mode=$1; shift ;; esac
+# CAPTURE_BENCH=path runs a bench binary built elsewhere (of another commit, to compare), unbuilt.
+if [ -n "${CAPTURE_BENCH:-}" ]; then
+  bin=$CAPTURE_BENCH
+else
+  cargo bench -q -p errata-alert --bench capture_layer_stack --no-run 2>/dev/null
+  bin=$(ls -t target/release/deps/capture_layer_stack-* | grep -v '\.d$' | head -1)
+fi
 
 if [ "$mode" = instructions ]; then
   n=${1:-20000}
@@ -40,6 +54,48 @@ if [ "$mode" = instructions ]; then
   with=$(per_request with); without=$(per_request without)
   echo "per successful request, edge layer only:            $without"
   echo "per successful request, edge layer + capture layer: $with (+$((with - without)); without/with: $(echo "scale=4; $without / $with" | bc -l)×)"
+  exit 0
+fi
+
+if [ "$mode" = paired ]; then
+  secs=${1:-2}
+  rounds=${2:-15}
+  tmp=$(mktemp -d)
+  servers=()
+  trap 'kill "${servers[@]}" 2>/dev/null; rm -rf "$tmp"' EXIT
+  # Starts `$1` (with or without) on `$2`.
+  start() {
+    "${on_server_core[@]}" "$bin" serve-one "$1" "$2" >/dev/null 2>&1 &
+    servers+=($!)
+    for _ in $(seq 50); do curl -s -o /dev/null "http://$2/users/1" && break; sleep 0.1; done
+  }
+  start with 127.0.0.1:3994; with=${servers[-1]}
+  start without 127.0.0.1:3995; without=${servers[-1]}
+  start without 127.0.0.1:3996; again=${servers[-1]}
+  # Loads `$1` (pid `$2`) and `$3` (pid `$4`) at once; prints each one's requests/s and ns of
+  # CPU per request, their servers' busy share of the core (%), and the ratio of requests per
+  # CPU second, first against second.
+  pair() {
+    local ta tb w0 wall ra rb ca cb
+    ta=$(process_cpu "$2"); tb=$(process_cpu "$4"); w0=$(date +%s%N)
+    "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$1/users/42" >"$tmp/a" &
+    "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$3/users/42" >"$tmp/b" &
+    wait %-1 %-2 2>/dev/null || wait
+    wall=$(( ($(date +%s%N) - w0) / 1000 ))
+    ca=$(( $(process_cpu "$2") - ta )); cb=$(( $(process_cpu "$4") - tb ))
+    ra=$(awk '/requests in/ {print $1}' "$tmp/a"); rb=$(awk '/requests in/ {print $1}' "$tmp/b")
+    echo "$(( ra / secs )) $(( rb / secs )) $(( ca * 1000 / ra )) $(( cb * 1000 / rb )) $(( (ca + cb) * 100 / wall )) $(echo "($ra / $ca) / ($rb / $cb)" | bc -l)"
+  }
+  ratios=(); controls=()
+  for r in $(seq "$rounds"); do
+    read -r w wo cw cwo busy ratio < <(pair 127.0.0.1:3994 "$with" 127.0.0.1:3995 "$without")
+    read -r _ _ ca cb busy_aa control < <(pair 127.0.0.1:3996 "$again" 127.0.0.1:3995 "$without")
+    printf 'round %s: with the capture layer %s req/s, %s ns CPU per request; without %s req/s, %s ns; per CPU second with/without %.3f (core busy %s%%); without/without %.3f (%s vs %s ns, busy %s%%)\n' \
+      "$r" "$w" "$cw" "$wo" "$cwo" "$ratio" "$busy" "$control" "$ca" "$cb" "$busy_aa"
+    ratios+=("$ratio"); controls+=("$control")
+  done
+  echo "requests per CPU second, with/without the capture layer: median $(median "${ratios[@]}") of $rounds rounds"
+  echo "the same, without/without (the method's noise): median $(median "${controls[@]}")"
   exit 0
 fi
 

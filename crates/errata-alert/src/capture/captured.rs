@@ -43,14 +43,20 @@ static KEPT_HEADERS: [HeaderName; KEPT] = [
 pub(crate) struct KeptHeaders([Option<HeaderValue>; KEPT]);
 
 impl KeptHeaders {
-    /// Picks the kept headers out of a request's, in one pass, into these where they are (none
-    /// kept yet): built in place, the 400 bytes are not copied on their way into the future.
+    /// Picks the kept headers out of a request's, in one pass, into these (none kept yet).
     #[inline]
     pub(crate) fn pick(&mut self, headers: &http::HeaderMap) {
         for (name, value) in headers {
             if let Some(slot) = Self::slot(name).and_then(|i| self.0.get_mut(i)) {
                 slot.get_or_insert_with(|| value.clone());
             }
+        }
+    }
+
+    /// Drops the values kept, leaving none.
+    pub(crate) fn clear(&mut self) {
+        for value in &mut self.0 {
+            *value = None;
         }
     }
 
@@ -75,7 +81,8 @@ impl KeptHeaders {
         self.0.get(Self::slot(name)?)?.as_ref()
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+    /// The headers kept, with their names.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
         KEPT_HEADERS
             .iter()
             .zip(&self.0)
