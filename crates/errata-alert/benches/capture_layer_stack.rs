@@ -112,10 +112,14 @@ fn main() {
         .block_on(Alerting::new().store_memory().console(false).start())
         .unwrap();
     let renderer = Arc::new(errata::Renderer::new(errors::catalog().clone()));
+    // `with_state` turns the routes into services once, as `Router::into_make_service` does
+    // (the stack without the layer is served that way); a router wrapped without it builds its
+    // route again on every request.
     let app = || {
         Router::new()
             .route("/users/{id}", get(|| async { "ok" }))
             .layer(errata_axum::ErrataLayer::new(Arc::clone(&renderer)))
+            .with_state::<()>(())
     };
     let n: u64 = arg(1).and_then(|n| n.parse().ok()).unwrap_or(100);
     match arg(0) {

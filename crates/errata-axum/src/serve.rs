@@ -26,7 +26,12 @@
 //! use std::time::Duration;
 //!
 //! # async fn run() -> std::io::Result<()> {
-//! let app = Router::new().route("/health", get(|| async { "ok" }));
+//! // `with_state` (here `()`) turns the routes into services once, as axum's own
+//! // `into_make_service` does; a router served without it builds the route of every request
+//! // again.
+//! let app = Router::new()
+//!     .route("/health", get(|| async { "ok" }))
+//!     .with_state(());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! serve(listener, app)
 //!     .limits(Limits::default().header_read_timeout(Duration::from_secs(5)))

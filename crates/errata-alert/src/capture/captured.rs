@@ -106,7 +106,9 @@ pub(crate) struct ResponseCapture {
     pub status: u16,
     pub time: DateTime<Utc>,
     pub method: http::Method,
-    pub uri: http::Uri,
+    /// The request's path and query (`None` for a target without a path: `CONNECT`'s
+    /// authority, or `*`).
+    pub path: Option<http::uri::PathAndQuery>,
     pub route: Option<MatchedPath>,
     pub headers: KeptHeaders,
     /// Who the request acted for, as the service recorded it.
@@ -159,9 +161,9 @@ impl ResponseCapture {
         ev.headers = self.header_text();
         ev.method = self.method.as_str().to_string();
         ev.path = self
-            .uri
-            .path_and_query()
-            .map_or_else(|| self.uri.path().to_string(), |p| p.as_str().to_string());
+            .path
+            .as_ref()
+            .map_or_else(String::new, |p| p.as_str().to_string());
         ev.route = self.route.as_ref().map(|m| m.as_str().to_string());
         ev.user_id = self.user.as_str().map(str::to_owned);
         if ev.request_id.is_none() {

@@ -19,7 +19,7 @@ use crate::event::{ErrorReport, Event};
 /// Put it outside the layer that renders error responses, so it sees the [`ErrorReport`] in
 /// their extensions. Wrapping the whole router costs least per request (`Router::layer` wraps
 /// every route on its own); errata's edge layer then passes the matched route template on with
-/// the report:
+/// the report. Give it the router after `with_state`:
 ///
 /// ```no_run
 /// # async fn run(layer: errata_alert::AlertLayer, listener: tokio::net::TcpListener) {
@@ -27,7 +27,9 @@ use crate::event::{ErrorReport, Event};
 /// use tower::Layer;
 ///
 /// let app: Router = Router::new().route("/users/{id}", get(|| async { "ok" }));
-/// let service = layer.layer(app);
+/// // `with_state` turns the routes into services once, as `Router::into_make_service` does;
+/// // a router wrapped without it builds the route of every request again.
+/// let service = layer.layer(app.with_state(()));
 /// axum::serve(listener, ServiceExt::<Request<Body>>::into_make_service(service))
 ///     .await
 ///     .unwrap();
@@ -70,7 +72,7 @@ pub struct AlertService<S> {
 #[derive(Default)]
 struct RequestInfo {
     method: http::Method,
-    uri: http::Uri,
+    path: Option<http::uri::PathAndQuery>,
     route: Option<MatchedPath>,
     headers: KeptHeaders,
 }
@@ -93,7 +95,7 @@ impl RequestInfo {
             status,
             time: capturer.now(),
             method: self.method,
-            uri: self.uri,
+            path: self.path,
             route: self.route,
             headers: self.headers,
             user,
@@ -162,7 +164,7 @@ impl Recycled {
         // them) is released now, not when the box is next used.
         let InFlight { info, user } = &mut *boxed;
         info.method = http::Method::GET;
-        info.uri = http::Uri::default();
+        info.path = None;
         info.route = None;
         info.headers.clear();
         *user = UserId::Unknown;
@@ -207,7 +209,7 @@ where
         let mut in_flight = Recycled::empty_box();
         let info = &mut in_flight.info;
         info.method.clone_from(req.method());
-        info.uri.clone_from(req.uri());
+        info.path = req.uri().path_and_query().cloned();
         info.route = req.extensions().get::<MatchedPath>().cloned();
         info.headers.pick(req.headers());
         ResponseFuture {
@@ -298,7 +300,7 @@ mod tests {
     fn filled(headers: &http::HeaderMap) -> Box<InFlight> {
         let mut boxed = Recycled::empty_box();
         boxed.info.method = http::Method::POST;
-        boxed.info.uri = "/users/7?x=1".parse().unwrap();
+        boxed.info.path = Some("/users/7?x=1".parse().unwrap());
         boxed.info.headers.pick(headers);
         boxed.user = UserId::new("u-7");
         boxed
@@ -329,7 +331,7 @@ mod tests {
             "the same box is reused"
         );
         assert_eq!(again.info.method, http::Method::GET);
-        assert_eq!(again.info.uri, "/");
+        assert!(again.info.path.is_none());
         assert_eq!(again.info.headers.iter().count(), 0);
         assert!(matches!(again.user, UserId::Unknown));
     }
@@ -341,7 +343,7 @@ mod tests {
         let mut in_flight = Recycled(Some(filled(&headers)));
         let (info, user) = in_flight.finish().expect("not finished yet");
         assert_eq!(info.method, http::Method::POST);
-        assert_eq!(info.uri, "/users/7?x=1");
+        assert_eq!(info.path.unwrap(), "/users/7?x=1");
         assert_eq!(
             info.headers
                 .iter()
