@@ -62,7 +62,7 @@ if [ "$mode" = paired ]; then
   rounds=${2:-15}
   tmp=$(mktemp -d)
   servers=()
-  trap 'kill "${servers[@]}" 2>/dev/null; rm -rf "$tmp"' EXIT
+  trap 'kill "${servers[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
   # Starts `$1` (with or without) on `$2`.
   start() {
     "${on_server_core[@]}" "$bin" serve-one "$1" "$2" >/dev/null 2>&1 &
@@ -106,7 +106,7 @@ without_addr=127.0.0.1:3995
 padded_addr=127.0.0.1:3996
 "${on_server_core[@]}" "$bin" serve "$with_addr" "$without_addr" "$padded_addr" 2>/dev/null &
 server=$!
-trap 'kill $server 2>/dev/null' EXIT
+trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://$without_addr/users/1" && break; sleep 0.1; done
 # requests/s of wrk on `$1`, and the server's busy share (%) meanwhile: its CPU time over the
 # wall time of the wrk run.

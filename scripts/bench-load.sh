@@ -15,7 +15,7 @@ addr=127.0.0.1:3999
 cargo build --release -q -p errata-axum --example loadbench
 "${on_server_core[@]}" target/release/examples/loadbench "$addr" 2>/dev/null &
 server=$!
-trap 'kill $server 2>/dev/null' EXIT
+trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://$addr/hand/lectures/1" && break; sleep 0.1; done
 
 rps() { "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$addr$1" | awk '/Requests\/sec/ {print $2}'; }

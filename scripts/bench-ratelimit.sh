@@ -73,7 +73,7 @@ else
 fi
 redis=$!
 server=
-trap 'kill $server $redis 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $server $redis 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 300); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 # Commands sent by clients: EVALSHA/EVAL/SCRIPT and INFO, one round trip each (INFO commandstats

@@ -28,7 +28,7 @@ cargo build --release -q -p errata-cli
 cargo build --release -q -p errata-relay --example relay_bodies
 tmp=$(mktemp -d)
 relay=
-trap 'kill $relay 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[ -z "$relay" ] || kill "$relay" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 target/release/examples/relay_bodies "$tmp/bodies"
 
 # Runs one scenario: `$1` name, `$2` kind (typical or large), `$3` connections, `$4` the
