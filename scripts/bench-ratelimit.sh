@@ -26,12 +26,20 @@
 # service's time in the symbols (user space and kernel) that cost the Redis route most more,
 # and less, than the local one. Sampled time, not instructions: read it beside a wrk run.
 #
-# Needs wrk (default and profile modes), perf (profile mode) or valgrind (instructions mode),
+# `paired` mode, at the host's speed of one moment: two services on the service's core, each
+# loaded by a wrk of its own at the same time (the local route of one, the Redis route of the
+# other); per round, requests/s and CPU time per request of each, and the ratio of requests
+# per second of CPU (at saturation, of throughputs), Redis against local. Beside it, both on
+# the local route: that ratio, 1 but for the noise, shows how far the method can be trusted.
+# In alternating rounds, a change of the host's speed between two rounds moves their ratio.
+#
+# Needs wrk (default, paired and profile modes), perf (profile mode) or valgrind (instructions mode),
 # redis-server and redis-cli: the script starts a Redis of its own on a spare port, so that no
 # other client's commands count.
 # Usage: scripts/bench-ratelimit.sh [seconds per round] [rounds] [redis port]
 #        scripts/bench-ratelimit.sh instructions [small] [large] [connections] [redis port]
 #        scripts/bench-ratelimit.sh profile [seconds] [redis port]
+#        scripts/bench-ratelimit.sh paired [seconds per round] [rounds] [redis port]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
@@ -43,6 +51,12 @@ if [ "${1:-}" = instructions ]; then
   large=${2:-3000}
   connections=${3:-32}
   redis_port=${4:-6391}
+elif [ "${1:-}" = paired ]; then
+  mode=paired
+  shift
+  secs=${1:-2}
+  rounds=${2:-15}
+  redis_port=${3:-6391}
 elif [ "${1:-}" = profile ]; then
   mode=profile
   shift
@@ -73,7 +87,8 @@ else
 fi
 redis=$!
 server=
-trap 'kill $server $redis 2>/dev/null || true; rm -rf "$tmp"' EXIT
+second=
+trap 'kill $server $second $redis 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 300); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 # Commands sent by clients: EVALSHA/EVAL/SCRIPT and INFO, one round trip each (INFO commandstats
@@ -204,6 +219,43 @@ print("and less in:")
 for d, k in diff[-5:]:
     print(f"  {d:+6.0f} ns  {k[:110]}")
 PY
+  exit 0
+fi
+
+if [ "$mode" = paired ]; then
+  # RATELIMIT_SECOND_ADDR: where the second service listens (127.0.0.1:3999).
+  second_addr=${RATELIMIT_SECOND_ADDR:-127.0.0.1:3999}
+  "${on_server_core[@]}" "$bench" "$second_addr" "$redis_url" 2>"$tmp/log2" &
+  second=$!
+  for _ in $(seq 100); do curl -s -o /dev/null "http://$second_addr/local/r" && break; sleep 0.1; done
+  curl -s -o /dev/null "http://$second_addr/redis/r"
+  # Loads `$1` on the first service and `$2` on the second at once; prints each one's requests/s
+  # and µs of CPU per request, the core's busy share (%), and the ratio of requests per CPU
+  # second, second against first.
+  pair() {
+    local ta tb w0 wall na nb ca cb
+    ta=$(process_cpu "$server"); tb=$(process_cpu "$second"); w0=$(date +%s%N)
+    "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$addr$1" >"$tmp/a" &
+    "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$second_addr$2" >"$tmp/b" &
+    wait
+    wall=$(( ($(date +%s%N) - w0) / 1000 ))
+    ca=$(( $(process_cpu "$server") - ta )); cb=$(( $(process_cpu "$second") - tb ))
+    na=$(awk '/requests in/ {print $1}' "$tmp/a"); nb=$(awk '/requests in/ {print $1}' "$tmp/b")
+    echo "$(( na / secs )) $(( nb / secs )) $(ratio "$ca" "$na" 2) $(ratio "$cb" "$nb" 2) $(( (ca + cb) * 100 / wall )) $(echo "($nb / $cb) / ($na / $ca)" | bc -l)"
+  }
+  echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  ratios=(); controls=()
+  for r in $(seq "$rounds"); do
+    read -r l s cl cs busy paired_ratio < <(pair /local/r /redis/r)
+    read -r _ _ c1 c2 busy_aa control < <(pair /local/r /local/r)
+    printf 'round %s: local %s req/s, %s µs CPU per request; redis %s req/s, %s µs; per CPU second redis/local %.3f (core busy %s%%); local/local %.3f (%s vs %s µs, busy %s%%)\n' \
+      "$r" "$l" "$cl" "$s" "$cs" "$paired_ratio" "$busy" "$control" "$c1" "$c2" "$busy_aa"
+    ratios+=("$paired_ratio"); controls+=("$control")
+  done
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "requests per CPU second, redis/local: median $(median "${ratios[@]}") of $rounds rounds"
+  echo "the same, local/local (the method's noise): median $(median "${controls[@]}")"
+  grep -h "fallbacks" "$tmp/log2" | tail -1 || echo "fallbacks to the local store: 0"
   exit 0
 fi
 
