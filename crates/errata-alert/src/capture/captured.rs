@@ -106,8 +106,7 @@ pub(crate) struct ResponseCapture {
     pub status: u16,
     pub time: DateTime<Utc>,
     pub method: http::Method,
-    /// The request's path and query (`None` for a target without a path: `CONNECT`'s
-    /// authority, or `*`).
+    /// The request's path and query (`None` for `CONNECT`'s authority, which has none).
     pub path: Option<http::uri::PathAndQuery>,
     pub route: Option<MatchedPath>,
     pub headers: KeptHeaders,

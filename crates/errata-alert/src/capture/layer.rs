@@ -209,7 +209,14 @@ where
         let mut in_flight = Recycled::empty_box();
         let info = &mut in_flight.info;
         info.method.clone_from(req.method());
-        info.path = req.uri().path_and_query().cloned();
+        info.path = match req.uri().path_and_query() {
+            Some(path) => Some(path.clone()),
+            // An absolute URI without a path has `/` (as `Uri::path` says).
+            None => req
+                .uri()
+                .scheme()
+                .map(|_| http::uri::PathAndQuery::from_static("/")),
+        };
         info.route = req.extensions().get::<MatchedPath>().cloned();
         info.headers.pick(req.headers());
         ResponseFuture {
@@ -337,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn finishing_moves_the_request_out_and_keeps_the_box() {
+    fn finishing_moves_the_request_out_once() {
         let mut headers = http::HeaderMap::new();
         headers.insert(http::header::HOST, "shop.example".parse().unwrap());
         let mut in_flight = Recycled(Some(filled(&headers)));
