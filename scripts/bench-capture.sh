@@ -72,24 +72,10 @@ if [ "$mode" = paired ]; then
   start with 127.0.0.1:3994; with=${servers[-1]}
   start without 127.0.0.1:3995; without=${servers[-1]}
   start without 127.0.0.1:3996; again=${servers[-1]}
-  # Loads `$1` (pid `$2`) and `$3` (pid `$4`) at once; prints each one's requests/s and ns of
-  # CPU per request, their servers' busy share of the core (%), and the ratio of requests per
-  # CPU second, first against second.
-  pair() {
-    local ta tb w0 wall ra rb ca cb
-    ta=$(process_cpu "$2"); tb=$(process_cpu "$4"); w0=$(date +%s%N)
-    "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$1/users/42" >"$tmp/a" &
-    "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$3/users/42" >"$tmp/b" &
-    wait %-1 %-2 2>/dev/null || wait
-    wall=$(( ($(date +%s%N) - w0) / 1000 ))
-    ca=$(( $(process_cpu "$2") - ta )); cb=$(( $(process_cpu "$4") - tb ))
-    ra=$(awk '/requests in/ {print $1}' "$tmp/a"); rb=$(awk '/requests in/ {print $1}' "$tmp/b")
-    echo "$(( ra / secs )) $(( rb / secs )) $(( ca * 1000 / ra )) $(( cb * 1000 / rb )) $(( (ca + cb) * 100 / wall )) $(echo "($ra / $ca) / ($rb / $cb)" | bc -l)"
-  }
   ratios=(); controls=()
   for r in $(seq "$rounds"); do
-    read -r w wo cw cwo busy ratio < <(pair 127.0.0.1:3994 "$with" 127.0.0.1:3995 "$without")
-    read -r _ _ ca cb busy_aa control < <(pair 127.0.0.1:3996 "$again" 127.0.0.1:3995 "$without")
+    read -r w wo cw cwo busy ratio < <(load_pair http://127.0.0.1:3994/users/42 "$with" http://127.0.0.1:3995/users/42 "$without" "$secs" "$tmp")
+    read -r _ _ ca cb busy_aa control < <(load_pair http://127.0.0.1:3996/users/42 "$again" http://127.0.0.1:3995/users/42 "$without" "$secs" "$tmp")
     printf 'round %s: with the capture layer %s req/s, %s ns CPU per request; without %s req/s, %s ns; per CPU second with/without %.3f (core busy %s%%); without/without %.3f (%s vs %s ns, busy %s%%)\n' \
       "$r" "$w" "$cw" "$wo" "$cwo" "$ratio" "$busy" "$control" "$ca" "$cb" "$busy_aa"
     ratios+=("$ratio"); controls+=("$control")

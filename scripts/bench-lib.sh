@@ -25,3 +25,20 @@ else
   on_server_core=(env)
   on_client_core=(env)
 fi
+
+# Loads two servers at once, each with a wrk of its own (`-t1 -c32`, on the client's core) for
+# `$5` seconds: URL `$1` of the process `$2` and URL `$3` of the process `$4`; `$6` is a
+# temporary directory. Prints each one's requests/s and ns of CPU per request, the two servers'
+# busy share of the wall time (%), and the ratio of requests per CPU second, first against
+# second: at the host's speed of one moment, which alternating rounds cannot hold still.
+load_pair() {
+  local ta tb w0 wall na nb ca cb wa wb
+  ta=$(process_cpu "$2"); tb=$(process_cpu "$4"); w0=$(date +%s%N)
+  "${on_client_core[@]}" wrk -t1 -c32 -d"${5}s" "$1" >"$6/pair-a" & wa=$!
+  "${on_client_core[@]}" wrk -t1 -c32 -d"${5}s" "$3" >"$6/pair-b" & wb=$!
+  wait "$wa" "$wb"
+  wall=$(( ($(date +%s%N) - w0) / 1000 ))
+  ca=$(( $(process_cpu "$2") - ta )); cb=$(( $(process_cpu "$4") - tb ))
+  na=$(awk '/requests in/ {print $1}' "$6/pair-a"); nb=$(awk '/requests in/ {print $1}' "$6/pair-b")
+  echo "$(( na / $5 )) $(( nb / $5 )) $(( ca * 1000 / na )) $(( cb * 1000 / nb )) $(( (ca + cb) * 100 / wall )) $(echo "($na / $ca) / ($nb / $cb)" | bc -l)"
+}

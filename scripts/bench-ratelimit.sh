@@ -229,26 +229,12 @@ if [ "$mode" = paired ]; then
   second=$!
   for _ in $(seq 100); do curl -s -o /dev/null "http://$second_addr/local/r" && break; sleep 0.1; done
   curl -s -o /dev/null "http://$second_addr/redis/r"
-  # Loads `$1` on the first service and `$2` on the second at once; prints each one's requests/s
-  # and µs of CPU per request, the core's busy share (%), and the ratio of requests per CPU
-  # second, second against first.
-  pair() {
-    local ta tb w0 wall na nb ca cb
-    ta=$(process_cpu "$server"); tb=$(process_cpu "$second"); w0=$(date +%s%N)
-    "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$addr$1" >"$tmp/a" &
-    "${on_client_core[@]}" wrk -t1 -c32 -d"${secs}s" "http://$second_addr$2" >"$tmp/b" &
-    wait
-    wall=$(( ($(date +%s%N) - w0) / 1000 ))
-    ca=$(( $(process_cpu "$server") - ta )); cb=$(( $(process_cpu "$second") - tb ))
-    na=$(awk '/requests in/ {print $1}' "$tmp/a"); nb=$(awk '/requests in/ {print $1}' "$tmp/b")
-    echo "$(( na / secs )) $(( nb / secs )) $(ratio "$ca" "$na" 2) $(ratio "$cb" "$nb" 2) $(( (ca + cb) * 100 / wall )) $(echo "($nb / $cb) / ($na / $ca)" | bc -l)"
-  }
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   ratios=(); controls=()
   for r in $(seq "$rounds"); do
-    read -r l s cl cs busy paired_ratio < <(pair /local/r /redis/r)
-    read -r _ _ c1 c2 busy_aa control < <(pair /local/r /local/r)
-    printf 'round %s: local %s req/s, %s µs CPU per request; redis %s req/s, %s µs; per CPU second redis/local %.3f (core busy %s%%); local/local %.3f (%s vs %s µs, busy %s%%)\n' \
+    read -r s l cs cl busy paired_ratio < <(load_pair "http://$second_addr/redis/r" "$second" "http://$addr/local/r" "$server" "$secs" "$tmp")
+    read -r _ _ c2 c1 busy_aa control < <(load_pair "http://$second_addr/local/r" "$second" "http://$addr/local/r" "$server" "$secs" "$tmp")
+    printf 'round %s: local %s req/s, %s ns CPU per request; redis %s req/s, %s ns; per CPU second redis/local %.3f (core busy %s%%); local/local %.3f (%s vs %s ns, busy %s%%)\n' \
       "$r" "$l" "$cl" "$s" "$cs" "$paired_ratio" "$busy" "$control" "$c1" "$c2" "$busy_aa"
     ratios+=("$paired_ratio"); controls+=("$control")
   done
