@@ -36,7 +36,7 @@
 # Needs wrk (default, paired and profile modes), perf (profile mode) or valgrind (instructions mode),
 # redis-server and redis-cli: the script starts a Redis of its own on a spare port, so that no
 # other client's commands count.
-# Usage: scripts/bench-ratelimit.sh [seconds per round] [rounds] [redis port]
+# Usage: [RATELIMIT_REDIS_SOCKET=1] scripts/bench-ratelimit.sh [seconds per round] [rounds] [redis port]
 #        scripts/bench-ratelimit.sh instructions [small] [large] [connections] [redis port]
 #        scripts/bench-ratelimit.sh profile [seconds] [redis port]
 #        scripts/bench-ratelimit.sh paired [seconds per round] [rounds] [redis port]
@@ -77,6 +77,13 @@ if [ -z "${RATELIMIT_BENCH:-}" ]; then
 fi
 tmp=$(mktemp -d)
 redis_cmd=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no)
+# RATELIMIT_REDIS_SOCKET=1: the services reach Redis over a Unix socket instead of TCP on
+# loopback (whose sender's core runs the receiver's network stack too, which a Redis on another
+# host would not charge it); redis-cli keeps TCP.
+if [ "${RATELIMIT_REDIS_SOCKET:-0}" = 1 ]; then
+  redis_cmd+=(--unixsocket "$tmp/redis.sock" --unixsocketperm 700)
+  redis_url="redis+unix://$tmp/redis.sock"
+fi
 if [ "$mode" = instructions ]; then
   # Redis under callgrind too: its counts are zeroed before and dumped after each run's requests.
   valgrind --tool=callgrind --callgrind-out-file="$tmp/redis.%p" "${redis_cmd[@]}" >/dev/null 2>&1 &
