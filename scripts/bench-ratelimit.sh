@@ -36,7 +36,8 @@
 # Needs wrk (default, paired and profile modes), perf (profile mode) or valgrind (instructions mode),
 # redis-server and redis-cli: the script starts a Redis of its own on a spare port, so that no
 # other client's commands count.
-# Usage: [RATELIMIT_REDIS_SOCKET=1] scripts/bench-ratelimit.sh [seconds per round] [rounds] [redis port]
+# Usage (any mode may be preceded by RATELIMIT_REDIS_SOCKET=1):
+#        scripts/bench-ratelimit.sh [seconds per round] [rounds] [redis port]
 #        scripts/bench-ratelimit.sh instructions [small] [large] [connections] [redis port]
 #        scripts/bench-ratelimit.sh profile [seconds] [redis port]
 #        scripts/bench-ratelimit.sh paired [seconds per round] [rounds] [redis port]
