@@ -9,9 +9,12 @@ cd "$(dirname "$0")"
 secs="${1:-60}"
 export RUSTC_BOOTSTRAP=1
 targets=(envelope decode)
-# 16 codegen units instead of cargo-fuzz's 1: the build (the relay's whole dependency tree)
-# takes a fraction of the time, the fuzzing runs a little slower.
-flags=(--codegen-units 16)
+# A development build (debug assertions, overflow checks and the address sanitizer on), with
+# the crates a run spends its time in optimized (Cargo.toml's `[profile.dev.package]`): the
+# relay's dependency tree builds in 227 s against 474 s for a release build with 16 codegen
+# units, and runs about 8 times fewer inputs per second (962 and 130 against 8,527 and 1,032
+# for envelope and decode) — a bounded smoke run, where the build is the larger cost.
+flags=(--dev)
 cargo fuzz build "${flags[@]}"   # every target, one build
 failed=()
 for target in "${targets[@]}"; do
